@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rtmgr: a routing-table manager in the kernel, spoken to over netlink
+ * protocol NETLINK_RTMGR.  This file only brings the parts up and down;
+ * see kernel/uapi/linux/rtmgr.h for the protocol and rtmgr.h for the map.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <net/sock.h>
+
+#include "rtmgr.h"
+
+static int __init rtmgr_init(void)
+{
+	int err;
+
+	err = rtmgr_table_init();
+	if (err)
+		return err;
+	err = rtmgr_netns_init();
+	if (err)
+		goto err_caches;
+	err = rtmgr_device_init();
+	if (err)
+		goto err_netns;
+	pr_info("loaded: netlink protocol %d\n", NETLINK_RTMGR);
+	return 0;
+
+err_netns:
+	rtmgr_netns_exit();
+err_caches:
+	rtmgr_table_exit();
+	return err;
+}
+
+static void __exit rtmgr_exit(void)
+{
+	rtmgr_device_exit();
+	rtmgr_netns_exit();
+	rtmgr_table_exit();
+	pr_info("unloaded\n");
+}
+
+module_init(rtmgr_init);
+module_exit(rtmgr_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Routing table manager over netlink");
+MODULE_ALIAS_NET_PF_PROTO(PF_NETLINK, NETLINK_RTMGR);

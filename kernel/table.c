@@ -1,0 +1,520 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Route tables and the longest-prefix-match trie.
+ *
+ * Each table holds one binary, path-compressed trie per family.  A node
+ * stores a prefix (key, plen) whose host bits are zero; its children extend
+ * it by one more bit (child[bit at position plen]).  A node either carries
+ * a route or is an intermediate branch point with exactly two children, so
+ * a trie of n routes has fewer than 2n nodes and a lookup visits at most
+ * one node per address bit (33 for IPv4, 129 for IPv6).
+ *
+ *            10.0.0.0/8 (route)
+ *              /            \
+ *   10.0.0.0/15 (branch)    10.128.0.0/9 (route)
+ *      /          \
+ *  10.0.0.0/16  10.1.0.0/16
+ *
+ * Writers hold rtmgr_net.lock and publish with rcu_assign_pointer; readers
+ * walk under rcu_read_lock.  A node's key never changes after it is
+ * published; its route pointer is swapped whole (routes are immutable).
+ * Removed nodes, routes and tables are freed after a grace period.
+ *
+ * Order: the dump order is (address, prefix length), which is the trie's
+ * pre-order with child[0] before child[1].  rtmgr_trie_next() finds the
+ * successor of any (address, length) pair from the root without a stack or
+ * parent pointers, so a dump can resume from the last key it sent even if
+ * the trie changed in between.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/ktime.h>
+
+#include "rtmgr.h"
+
+static struct kmem_cache *node_cache[RTMGR_NFAM];
+static struct kmem_cache *table_cache;
+
+#define lock_held(rn) lockdep_is_held(&(rn)->lock)
+#define wderef(rn, p) rcu_dereference_protected(p, lock_held(rn))
+
+static unsigned int fam_bits(int fam)
+{
+	return rtmgr_addr_len(fam) * 8;
+}
+
+static unsigned int bit_at(const u8 *key, unsigned int i)
+{
+	return (key[i / 8] >> (7 - i % 8)) & 1;
+}
+
+/* Length of the common prefix of a and b, at most limit bits. */
+static unsigned int common_bits(const u8 *a, const u8 *b, unsigned int limit)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; n < limit; i++, n += 8) {
+		u8 x = a[i] ^ b[i];
+
+		if (x) {
+			n += 7 - __fls(x);
+			break;
+		}
+	}
+	return min(n, limit);
+}
+
+/* Is addr inside prefix p/plen? */
+bool rtmgr_prefix_contains(const u8 *p, u8 plen, const u8 *addr)
+{
+	return common_bits(p, addr, plen) == plen;
+}
+
+/* Compare (a, alen) with (b, blen) in dump order. */
+static int key_cmp(const u8 *a, u8 alen, const u8 *b, u8 blen, int fam)
+{
+	int c = memcmp(a, b, rtmgr_addr_len(fam));
+
+	if (c)
+		return c;
+	return (int)alen - (int)blen;
+}
+
+static struct rtmgr_node *node_alloc(struct rtmgr_net *rn, int fam,
+				     const u8 *key, u8 plen)
+{
+	struct rtmgr_node *n;
+	unsigned int len = rtmgr_addr_len(fam), i;
+
+	n = kmem_cache_alloc(node_cache[fam], GFP_KERNEL_ACCOUNT);
+	if (!n)
+		return NULL;
+	RCU_INIT_POINTER(n->child[0], NULL);
+	RCU_INIT_POINTER(n->child[1], NULL);
+	RCU_INIT_POINTER(n->route, NULL);
+	n->plen = plen;
+	memcpy(n->key, key, len);
+	/* keep host bits zero: intermediate nodes are cut from longer keys */
+	for (i = plen; i < len * 8; i++)
+		n->key[i / 8] &= ~(0x80 >> (i % 8));
+	rn->memory += kmem_cache_size(node_cache[fam]);
+	return n;
+}
+
+static void node4_free_rcu(struct rcu_head *head)
+{
+	kmem_cache_free(node_cache[RTMGR_FAM4],
+			container_of(head, struct rtmgr_node, rcu));
+}
+
+static void node6_free_rcu(struct rcu_head *head)
+{
+	kmem_cache_free(node_cache[RTMGR_FAM6],
+			container_of(head, struct rtmgr_node, rcu));
+}
+
+static void node_free(struct rtmgr_net *rn, int fam, struct rtmgr_node *n)
+{
+	rn->memory -= kmem_cache_size(node_cache[fam]);
+	call_rcu(&n->rcu, fam == RTMGR_FAM6 ? node6_free_rcu : node4_free_rcu);
+}
+
+struct rtmgr_route *rtmgr_route_alloc(unsigned int nh_count)
+{
+	struct rtmgr_route *r;
+	size_t size = kmalloc_size_roundup(struct_size(r, nh, nh_count));
+
+	r = kzalloc(size, GFP_KERNEL_ACCOUNT);
+
+	if (r) {
+		r->size = size;
+		r->nh_count = nh_count;
+	}
+	return r;
+}
+
+static void route_free_rcu(struct rcu_head *head)
+{
+	kfree(container_of(head, struct rtmgr_route, rcu));
+}
+
+/* Free a route that was never published. */
+void rtmgr_route_free(struct rtmgr_route *r)
+{
+	kfree(r);
+}
+
+/*
+ * Free a route that was unpublished (replaced or removed), once the caller
+ * no longer uses it; readers that found it keep it until a grace period.
+ */
+void rtmgr_route_retire(struct rtmgr_net *rn, struct rtmgr_route *r)
+{
+	rn->memory -= r->size;
+	call_rcu(&r->rcu, route_free_rcu);
+}
+
+void rtmgr_bump_generation(struct rtmgr_net *rn)
+{
+	/* never 0: netlink's dump consistency check treats 0 as "unset" */
+	WRITE_ONCE(rn->generation, rn->generation + 1 ?: 1);
+}
+
+struct rtmgr_table *rtmgr_table_get(struct rtmgr_net *rn, u32 id)
+{
+	return xa_load(&rn->tables, id);
+}
+
+static struct rtmgr_table *table_get_create(struct rtmgr_net *rn, u32 id)
+{
+	struct rtmgr_table *t = xa_load(&rn->tables, id);
+	int err;
+
+	if (t)
+		return t;
+	t = kmem_cache_zalloc(table_cache, GFP_KERNEL_ACCOUNT);
+	if (!t)
+		return NULL;
+	t->id = id;
+	err = xa_err(xa_store(&rn->tables, id, t, GFP_KERNEL_ACCOUNT));
+	if (err) {
+		kmem_cache_free(table_cache, t);
+		return NULL;
+	}
+	rn->memory += kmem_cache_size(table_cache);
+	return t;
+}
+
+static void table_free_rcu(struct rcu_head *head)
+{
+	kmem_cache_free(table_cache, container_of(head, struct rtmgr_table, rcu));
+}
+
+static void table_put_if_empty(struct rtmgr_net *rn, struct rtmgr_table *t)
+{
+	if (t->count[RTMGR_FAM4] || t->count[RTMGR_FAM6])
+		return;
+	xa_erase(&rn->tables, t->id);
+	rn->memory -= kmem_cache_size(table_cache);
+	call_rcu(&t->rcu, table_free_rcu);
+}
+
+/*
+ * Set the route of key k to r.  *old receives the route it replaced (NULL
+ * if the key was absent), which the caller passes to rtmgr_route_retire()
+ * when done with it, lock still held.  Fails only with -ENOMEM, before
+ * anything changed.
+ */
+int rtmgr_route_set(struct rtmgr_net *rn, const struct rtmgr_key *k,
+		    struct rtmgr_route *r, struct rtmgr_route **old)
+{
+	struct rtmgr_node __rcu **slot;
+	struct rtmgr_node *node, *new, *im;
+	unsigned int maxlen = fam_bits(k->fam), match = 0;
+	struct rtmgr_table *t;
+
+	*old = NULL;
+	t = table_get_create(rn, k->table);
+	if (!t)
+		return -ENOMEM;
+	slot = &t->root[k->fam];
+	while ((node = wderef(rn, *slot))) {
+		match = common_bits(node->key, k->addr, min(node->plen, k->plen));
+		if (node->plen != match || node->plen == k->plen ||
+		    node->plen == maxlen)
+			break;
+		slot = &node->child[bit_at(k->addr, node->plen)];
+	}
+
+	if (node && node->plen == k->plen && match == k->plen) {
+		/* the prefix has a node: a route, or a branch point */
+		*old = wderef(rn, node->route);
+		rcu_assign_pointer(node->route, r);
+		goto set;
+	}
+
+	new = node_alloc(rn, k->fam, k->addr, k->plen);
+	if (!new)
+		goto nomem;
+	RCU_INIT_POINTER(new->route, r);
+	if (!node) {
+		rcu_assign_pointer(*slot, new);
+		goto set;
+	}
+	if (match == k->plen) {
+		/* the new prefix contains node: it goes above it */
+		RCU_INIT_POINTER(new->child[bit_at(node->key, k->plen)], node);
+		rcu_assign_pointer(*slot, new);
+		goto set;
+	}
+	/* they part at bit `match`: a branch point takes both */
+	im = node_alloc(rn, k->fam, k->addr, match);
+	if (!im) {
+		node_free(rn, k->fam, new);
+		goto nomem;
+	}
+	if (bit_at(k->addr, match)) {
+		RCU_INIT_POINTER(im->child[0], node);
+		RCU_INIT_POINTER(im->child[1], new);
+	} else {
+		RCU_INIT_POINTER(im->child[0], new);
+		RCU_INIT_POINTER(im->child[1], node);
+	}
+	rcu_assign_pointer(*slot, im);
+set:
+	rn->memory += r->size;
+	if (!*old) {
+		t->count[k->fam]++;
+		rn->routes[k->fam]++;
+	}
+	rtmgr_bump_generation(rn);
+	return 0;
+nomem:
+	table_put_if_empty(rn, t);
+	return -ENOMEM;
+}
+
+/*
+ * Remove the route of key k; returns it or NULL if absent.  The caller
+ * passes it to rtmgr_route_retire() when done with it, lock still held.
+ */
+struct rtmgr_route *rtmgr_route_remove(struct rtmgr_net *rn,
+				       const struct rtmgr_key *k)
+{
+	struct rtmgr_node __rcu **slot, **pslot = NULL;
+	struct rtmgr_node *node, *parent = NULL, *child;
+	struct rtmgr_route *r;
+	struct rtmgr_table *t;
+	unsigned int match = 0;
+
+	t = rtmgr_table_get(rn, k->table);
+	if (!t)
+		return NULL;
+	slot = &t->root[k->fam];
+	while ((node = wderef(rn, *slot))) {
+		match = common_bits(node->key, k->addr, min(node->plen, k->plen));
+		if (node->plen != match || node->plen == k->plen)
+			break;
+		pslot = slot;
+		parent = node;
+		slot = &node->child[bit_at(k->addr, node->plen)];
+	}
+	if (!node || node->plen != k->plen || match != k->plen)
+		return NULL;
+	r = wderef(rn, node->route);
+	if (!r)
+		return NULL;
+
+	if (rcu_access_pointer(node->child[0]) &&
+	    rcu_access_pointer(node->child[1])) {
+		/* still needed as a branch point */
+		rcu_assign_pointer(node->route, NULL);
+	} else if ((child = wderef(rn, node->child[0])) ||
+		   (child = wderef(rn, node->child[1]))) {
+		rcu_assign_pointer(*slot, child);
+		node_free(rn, k->fam, node);
+	} else if (parent && !rcu_access_pointer(parent->route)) {
+		/* a leaf under a branch point: the sibling takes its place */
+		child = wderef(rn, parent->child[wderef(rn, parent->child[0]) == node]);
+		rcu_assign_pointer(*pslot, child);
+		node_free(rn, k->fam, node);
+		node_free(rn, k->fam, parent);
+	} else {
+		rcu_assign_pointer(*slot, NULL);
+		node_free(rn, k->fam, node);
+	}
+
+	t->count[k->fam]--;
+	rn->routes[k->fam]--;
+	table_put_if_empty(rn, t);
+	rtmgr_bump_generation(rn);
+	return r;
+}
+
+/* The route with exactly key k; with the lock held or under RCU. */
+struct rtmgr_route *rtmgr_route_find(struct rtmgr_net *rn,
+				     const struct rtmgr_key *k)
+{
+	struct rtmgr_table *t = rtmgr_table_get(rn, k->table);
+	const struct rtmgr_node *n;
+
+	if (!t)
+		return NULL;
+	n = rtmgr_trie_exact(rcu_dereference_check(t->root[k->fam],
+						   lock_held(rn)),
+			     k->fam, k->addr, k->plen);
+	return n ? rcu_dereference_check(n->route, lock_held(rn)) : NULL;
+}
+
+/*
+ * The readers below run under rcu_read_lock() or with the writer lock held;
+ * rcu_dereference_raw documents that both are fine (lockdep cannot tell
+ * which namespace's lock applies from a bare node).
+ */
+#define rderef(p) rcu_dereference_raw(p)
+
+/* Longest-prefix match of addr: the deepest node with a route on its path. */
+const struct rtmgr_node *rtmgr_trie_lookup(const struct rtmgr_node *n,
+					   int fam, const u8 *addr,
+					   const struct rtmgr_route **rp)
+{
+	const struct rtmgr_node *best = NULL;
+	const struct rtmgr_route *r, *best_r = NULL;
+	unsigned int maxlen = fam_bits(fam);
+
+	while (n) {
+		if (common_bits(n->key, addr, n->plen) != n->plen)
+			break;
+		r = rderef(n->route);
+		if (r) {
+			best = n;
+			best_r = r;
+		}
+		if (n->plen == maxlen)
+			break;
+		n = rderef(n->child[bit_at(addr, n->plen)]);
+	}
+	*rp = best_r;
+	return best;
+}
+
+/* The node of exactly addr/plen (with or without a route), or NULL. */
+const struct rtmgr_node *rtmgr_trie_exact(const struct rtmgr_node *n, int fam,
+					  const u8 *addr, u8 plen)
+{
+	while (n) {
+		unsigned int match = common_bits(n->key, addr,
+						 min(n->plen, plen));
+
+		if (match != n->plen)
+			return NULL;
+		if (n->plen == plen)
+			return n;
+		if (n->plen > plen)
+			return NULL;
+		n = rderef(n->child[bit_at(addr, n->plen)]);
+	}
+	return NULL;
+}
+
+/* The first node with a route in the subtree of n, in dump order. */
+const struct rtmgr_node *rtmgr_trie_first(const struct rtmgr_node *n)
+{
+	while (n && !rderef(n->route)) {
+		const struct rtmgr_node *c = rderef(n->child[0]);
+
+		n = c ? c : rderef(n->child[1]);
+	}
+	return n;
+}
+
+/*
+ * The first node with a route after (addr, plen) in dump order.  addr/plen
+ * need not exist in the trie.  One walk from the root: every time the path
+ * goes to child[0], child[1]'s subtree is remembered as the place to go on
+ * from if nothing later turns up below.
+ */
+const struct rtmgr_node *rtmgr_trie_next(const struct rtmgr_node *n, int fam,
+					 const u8 *addr, u8 plen)
+{
+	const struct rtmgr_node *later = NULL, *c, *r;
+	int cmp;
+
+	while (n) {
+		cmp = key_cmp(n->key, n->plen, addr, plen, fam);
+		if (cmp > 0) {
+			/* n and all below it come after (addr, plen) */
+			r = rtmgr_trie_first(n);
+			return r ? r : rtmgr_trie_first(later);
+		}
+		if (cmp == 0) {
+			r = rtmgr_trie_first(rderef(n->child[0]));
+			if (!r)
+				r = rtmgr_trie_first(rderef(n->child[1]));
+			return r ? r : rtmgr_trie_first(later);
+		}
+		if (n->plen >= plen ||
+		    common_bits(n->key, addr, n->plen) != n->plen)
+			break;	/* n's whole subtree lies before (addr, plen) */
+		if (!bit_at(addr, n->plen)) {
+			c = rderef(n->child[1]);
+			if (c)
+				later = c;
+			n = rderef(n->child[0]);
+		} else {
+			n = rderef(n->child[1]);
+		}
+	}
+	return rtmgr_trie_first(later);
+}
+
+/* Free a whole trie without recursion: rotate left children up, free down the right. */
+static void trie_free(struct rtmgr_net *rn, int fam, struct rtmgr_node *n)
+{
+	struct rtmgr_node *l, *next;
+	struct rtmgr_route *r;
+
+	while (n) {
+		l = wderef(rn, n->child[0]);
+		if (l) {
+			RCU_INIT_POINTER(n->child[0], wderef(rn, l->child[1]));
+			RCU_INIT_POINTER(l->child[1], n);
+			n = l;
+			continue;
+		}
+		next = wderef(rn, n->child[1]);
+		r = wderef(rn, n->route);
+		if (r)
+			rtmgr_route_retire(rn, r);
+		node_free(rn, fam, n);
+		n = next;
+	}
+}
+
+/* Namespace teardown: no sockets are left, nothing can read any more. */
+void rtmgr_tables_free_all(struct rtmgr_net *rn)
+{
+	struct rtmgr_table *t;
+	unsigned long id;
+	int fam;
+
+	mutex_lock(&rn->lock);
+	xa_for_each(&rn->tables, id, t) {
+		for (fam = 0; fam < RTMGR_NFAM; fam++) {
+			trie_free(rn, fam, wderef(rn, t->root[fam]));
+			RCU_INIT_POINTER(t->root[fam], NULL);
+			rn->routes[fam] -= t->count[fam];
+			t->count[fam] = 0;
+		}
+		table_put_if_empty(rn, t);
+	}
+	WARN_ON_ONCE(rn->memory || rn->routes[0] || rn->routes[1]);
+	mutex_unlock(&rn->lock);
+	xa_destroy(&rn->tables);
+}
+
+int rtmgr_table_init(void)
+{
+	node_cache[RTMGR_FAM4] = kmem_cache_create("rtmgr_node4",
+			offsetof(struct rtmgr_node, key) + 4, 0, SLAB_ACCOUNT, NULL);
+	node_cache[RTMGR_FAM6] = kmem_cache_create("rtmgr_node6",
+			offsetof(struct rtmgr_node, key) + 16, 0, SLAB_ACCOUNT, NULL);
+	table_cache = kmem_cache_create("rtmgr_table",
+			sizeof(struct rtmgr_table), 0, SLAB_ACCOUNT, NULL);
+	if (!node_cache[RTMGR_FAM4] || !node_cache[RTMGR_FAM6] || !table_cache) {
+		rtmgr_table_exit();
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void rtmgr_table_exit(void)
+{
+	/* wait for every call_rcu of ours before the caches and code go */
+	rcu_barrier();
+	kmem_cache_destroy(table_cache);
+	kmem_cache_destroy(node_cache[RTMGR_FAM6]);
+	kmem_cache_destroy(node_cache[RTMGR_FAM4]);
+}
