@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * rtm_sock.c: the netlink socket.
+ *
+ *   user space                                   kernel (rtmgr, portid 0)
+ *  +--------------------------+   sendto()      +------------------------+
+ *  | struct sockaddr_nl       | --------------> | netlink_rcv_skb()      |
+ *  |  nl_family AF_NETLINK    |   one buffer:   |  each request in turn  |
+ *  |  nl_pid    our portid    |   [req][req]... |                        |
+ *  |  nl_groups bind mask     | <-------------- | replies, ACKs, DONE,   |
+ *  +--------------------------+   recvmsg():    | notifications (group)  |
+ *                                 one datagram  +------------------------+
+ *                                 [msg][msg]...
+ *
+ * Options set on every socket:
+ *   NETLINK_EXT_ACK 1     errors carry the kernel's text and the offset of
+ *                         the attribute to blame;
+ *   NETLINK_CAP_ACK 1     errors carry only the request's header, not the
+ *                         whole request: a batch or a bulk lookup that fails
+ *                         must not flood the receive buffer with echoes (the
+ *                         caller keeps its requests, and the header's seq
+ *                         says which one failed);
+ *   NETLINK_NO_ENOBUFS 0  an overrun is reported (ENOBUFS) rather than
+ *                         hidden, so the caller knows it lost messages.
+ *
+ * The receive blocks in poll() here, in C: cffi lets other Python threads
+ * run meanwhile.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rtm.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK	270
+#endif
+
+static int set_int(int fd, int level, int name, int value)
+{
+	return setsockopt(fd, level, name, &value, sizeof(value));
+}
+
+int rtm_sock_set_rcvbuf(struct rtm_sock *sock, int bytes)
+{
+	/* FORCE goes past net.core.rmem_max, with CAP_NET_ADMIN */
+	if (set_int(sock->fd, SOL_SOCKET, SO_RCVBUFFORCE, bytes) == 0)
+		return 0;
+	return set_int(sock->fd, SOL_SOCKET, SO_RCVBUF, bytes);
+}
+
+int rtm_sock_open(struct rtm_sock *sock, int protocol, uint32_t groups,
+		  int rcvbuf)
+{
+	struct sockaddr_nl addr = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = groups,
+	};
+	socklen_t addrlen = sizeof(addr);
+	int saved;
+
+	sock->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+	sock->portid = 0;
+	if (sock->fd < 0)
+		return -1;
+	if (set_int(sock->fd, SOL_NETLINK, NETLINK_EXT_ACK, 1) < 0 ||
+	    set_int(sock->fd, SOL_NETLINK, NETLINK_CAP_ACK, 1) < 0 ||
+	    set_int(sock->fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, 0) < 0)
+		goto err_close;
+	if (rcvbuf > 0 && rtm_sock_set_rcvbuf(sock, rcvbuf) < 0)
+		goto err_close;
+	if (bind(sock->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		goto err_close;
+	if (getsockname(sock->fd, (struct sockaddr *)&addr, &addrlen) < 0)
+		goto err_close;
+	sock->portid = addr.nl_pid;
+	return 0;
+
+err_close:
+	saved = errno;
+	close(sock->fd);
+	sock->fd = -1;
+	errno = saved;
+	return -1;
+}
+
+int rtm_sock_close(struct rtm_sock *sock)
+{
+	int fd = sock->fd;
+
+	if (fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	sock->fd = -1;
+	return close(fd);
+}
+
+int rtm_sock_join(struct rtm_sock *sock, unsigned int group)
+{
+	return set_int(sock->fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group);
+}
+
+ssize_t rtm_sock_send(struct rtm_sock *sock, const void *buf, size_t len)
+{
+	static const struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+
+	return sendto(sock->fd, buf, len, 0, (const struct sockaddr *)&kernel,
+		      sizeof(kernel));
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+ssize_t rtm_sock_recv(struct rtm_sock *sock, void *buf, size_t len,
+		      int timeout_ms)
+{
+	int64_t deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : -1;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = sock->fd, .events = POLLIN };
+		struct sockaddr_nl from;
+		struct iovec iov = { .iov_base = buf, .iov_len = len };
+		struct msghdr mh = {
+			.msg_name = &from,
+			.msg_namelen = sizeof(from),
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+		};
+		int wait = -1;
+		ssize_t n;
+
+		if (deadline >= 0) {
+			int64_t left = deadline - now_ms();
+
+			wait = left > 0 ? (left > 0x7fffffff ? 0x7fffffff : left) : 0;
+		}
+		n = poll(&pfd, 1, wait);
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			errno = EAGAIN;
+			return -1;
+		}
+		n = recvmsg(sock->fd, &mh, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				continue;
+			return -1;	/* ENOBUFS: the socket overran */
+		}
+		if (mh.msg_flags & MSG_TRUNC) {
+			errno = EMSGSIZE;
+			return -1;
+		}
+		if (mh.msg_namelen != sizeof(from) || from.nl_pid != 0)
+			continue;	/* only the kernel speaks rtmgr */
+		return n;
+	}
+}

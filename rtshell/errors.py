@@ -1,0 +1,155 @@
+"""Exceptions: what the kernel refused, and why, in one readable line.
+
+Every error is an :class:`RtmgrError`, itself an :class:`OSError` carrying
+the errno; the subclasses also derive from the matching builtin, so
+``except FileExistsError`` works as well as ``except RouteExists``.
+:func:`error_for` picks the class for an errno.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import os
+from typing import Optional
+
+
+class RtmgrError(OSError):
+    """A request failed.
+
+    ``errno``: positive errno; ``ext_ack``: the kernel's extended ACK text
+    (or None); ``request``: what was asked, readable; ``offset``: offset in
+    the request of the attribute the kernel blamed (or None).
+    """
+
+    default_errno = _errno.EIO
+    advice: Optional[str] = None
+
+    def __init__(
+        self,
+        errno: Optional[int] = None,
+        ext_ack: Optional[str] = None,
+        request: Optional[str] = None,
+        offset: Optional[int] = None,
+    ):
+        code = self.default_errno if errno is None else errno
+        super().__init__(code, os.strerror(code))
+        self.ext_ack = ext_ack
+        self.request = request
+        self.offset = offset
+
+    @property
+    def errno_name(self) -> str:
+        return _errno.errorcode.get(self.errno, f"errno {self.errno}")
+
+    def __str__(self) -> str:
+        head = f"{self.request}: " if self.request else ""
+        text = f"{head}{self.errno_name} ({self.strerror})"
+        if self.ext_ack:
+            text += f": {self.ext_ack}"
+        if self.offset is not None:
+            text += f" (at byte {self.offset} of the request)"
+        if self.advice:
+            text += f"; {self.advice}"
+        return text
+
+    def __reduce__(self):
+        return (type(self), (self.errno, self.ext_ack, self.request, self.offset))
+
+
+class RouteExists(RtmgrError, FileExistsError):
+    default_errno = _errno.EEXIST
+    advice = "use replace or append"
+
+
+class RouteNotFound(RtmgrError, FileNotFoundError):
+    default_errno = _errno.ENOENT
+    advice = "no route has that key; use add (or replace) to create it"
+
+
+class NoSuchRoute(RtmgrError, ProcessLookupError):
+    default_errno = _errno.ESRCH
+    advice = "no route has that key, or it does not match what was given"
+
+
+class NoRoute(RtmgrError):
+    default_errno = _errno.ENETUNREACH
+    advice = "no route matches"
+
+
+class NotPermitted(RtmgrError, PermissionError):
+    default_errno = _errno.EPERM
+    advice = "needs CAP_NET_ADMIN (run as root)"
+
+
+class InvalidRequest(RtmgrError, ValueError):
+    """EINVAL from the kernel, or a request refused before it was sent."""
+
+    default_errno = _errno.EINVAL
+
+
+class NoSuchDevice(RtmgrError):
+    default_errno = _errno.ENODEV
+    advice = "no such interface in this network namespace"
+
+
+class TableFull(RtmgrError):
+    default_errno = _errno.ENOSPC
+    advice = "the namespace holds max_routes routes; delete some or raise the limit"
+
+
+class TooBig(RtmgrError):
+    default_errno = _errno.E2BIG
+    advice = "too many next hops or addresses for one request"
+
+
+class ModuleNotLoaded(RtmgrError):
+    default_errno = _errno.EPROTONOSUPPORT
+    advice = (
+        "the rtmgr module is not loaded (netlink protocol 31 is not registered): "
+        "run `make load` on a host that loads modules, or `make shell` to work in the VM"
+    )
+
+
+class Timeout(RtmgrError, TimeoutError):
+    default_errno = _errno.ETIMEDOUT
+    advice = "the kernel did not answer in time"
+
+
+class Overrun(RtmgrError):
+    default_errno = _errno.ENOBUFS
+    advice = "the receive buffer overran and messages were lost; resync with a dump"
+
+
+class ProtocolError(RtmgrError):
+    default_errno = _errno.EBADMSG
+    advice = "the reply was malformed"
+
+
+_BY_ERRNO = {
+    _errno.EEXIST: RouteExists,
+    _errno.ENOENT: RouteNotFound,
+    _errno.ESRCH: NoSuchRoute,
+    _errno.ENETUNREACH: NoRoute,
+    _errno.EPERM: NotPermitted,
+    _errno.EACCES: NotPermitted,
+    _errno.EINVAL: InvalidRequest,
+    _errno.ENODEV: NoSuchDevice,
+    _errno.ENOSPC: TableFull,
+    _errno.E2BIG: TooBig,
+    _errno.EPROTONOSUPPORT: ModuleNotLoaded,
+    _errno.ETIMEDOUT: Timeout,
+    _errno.ENOBUFS: Overrun,
+    _errno.EBADMSG: ProtocolError,
+}
+
+
+def error_for(
+    errno: int,
+    ext_ack: Optional[str] = None,
+    request: Optional[str] = None,
+    offset: Optional[int] = None,
+) -> RtmgrError:
+    """The exception for a (positive) errno, e.g. from an NLMSG_ERROR."""
+    errno = abs(errno)
+    cls = _BY_ERRNO.get(errno, RtmgrError)
+    return cls(errno, ext_ack, request, offset)

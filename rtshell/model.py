@@ -1,0 +1,212 @@
+"""The objects rtshell passes around: routes, next hops, filters, events.
+
+Every class here is a frozen dataclass.  Addresses are :mod:`ipaddress`
+objects; devices are interface indexes (names are resolved where text meets
+the user: the command parser and the renderers).  Enum values come from the
+UAPI header through the compiled binding, never from a copy.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from typing import Optional, Union
+
+from rtshell import protocol as P
+
+Address = Union[IPv4Address, IPv6Address]
+Network = Union[IPv4Network, IPv6Network]
+
+TABLE_MAIN = P.RTMGR_TABLE_MAIN
+
+
+class RouteType(enum.IntEnum):
+    UNSPEC = P.RTMGR_TYPE_UNSPEC
+    UNICAST = P.RTMGR_TYPE_UNICAST
+    BLACKHOLE = P.RTMGR_TYPE_BLACKHOLE
+    UNREACHABLE = P.RTMGR_TYPE_UNREACHABLE
+    PROHIBIT = P.RTMGR_TYPE_PROHIBIT
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class Match(enum.IntEnum):
+    """How a filter's prefix relates to the routes it selects."""
+
+    EXACT = P.RTMGR_MATCH_EXACT  # the route is the prefix
+    ROOT = P.RTMGR_MATCH_ROOT  # the route lies inside the prefix
+    MATCH = P.RTMGR_MATCH_MATCH  # the route contains the prefix
+
+
+def family_of(obj: Union[Address, Network]) -> int:
+    """4 or 6."""
+    return obj.version
+
+
+@dataclass(frozen=True)
+class NextHop:
+    gateway: Optional[Address] = None
+    oif: Optional[int] = None
+    weight: int = 1
+
+
+@dataclass(frozen=True)
+class Route:
+    dst: Network
+    table: int = TABLE_MAIN
+    type: RouteType = RouteType.UNICAST
+    proto: int = 0
+    metric: int = 0
+    gateway: Optional[Address] = None
+    oif: Optional[int] = None
+    nexthops: tuple[NextHop, ...] = ()
+    created: Optional[int] = field(default=None, compare=False)
+    changed: Optional[int] = field(default=None, compare=False)
+
+    @property
+    def family(self) -> int:
+        return self.dst.version
+
+    @property
+    def key(self) -> tuple[int, int, Network]:
+        return (self.table, self.family, self.dst)
+
+    def all_nexthops(self) -> tuple[NextHop, ...]:
+        """The next hops in one form, whether the route is single- or multipath."""
+        if self.nexthops:
+            return self.nexthops
+        if self.gateway is None and self.oif is None:
+            return ()
+        return (NextHop(self.gateway, self.oif, 1),)
+
+
+def sort_key(route: Route):
+    """The kernel's dump order: table, family, prefix address, prefix length."""
+    return (route.table, route.family, int(route.dst.network_address), route.dst.prefixlen)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Selects routes for dump, flush and monitor; None means any."""
+
+    family: Optional[int] = None
+    table: Optional[int] = None
+    type: Optional[RouteType] = None
+    proto: Optional[int] = None
+    oif: Optional[int] = None
+    gateway: Optional[Address] = None
+    metric: Optional[int] = None
+    prefix: Optional[Network] = None
+    match: Match = Match.EXACT
+
+    def matches(self, route: Route) -> bool:
+        """The same test the kernel applies (kernel/dump.c: filter_match)."""
+        if self.family is not None and route.family != self.family:
+            return False
+        if self.table is not None and route.table != self.table:
+            return False
+        if self.type is not None and route.type != self.type:
+            return False
+        if self.proto is not None and route.proto != self.proto:
+            return False
+        if self.metric is not None and route.metric != self.metric:
+            return False
+        hops = route.all_nexthops()
+        if self.oif is not None and not any(h.oif == self.oif for h in hops):
+            return False
+        if self.gateway is not None and not any(h.gateway == self.gateway for h in hops):
+            return False
+        if self.prefix is not None:
+            if route.family != self.prefix.version:
+                return False
+            if self.match == Match.EXACT:
+                return route.dst == self.prefix
+            if self.match == Match.ROOT:
+                return route.dst.subnet_of(self.prefix)
+            return self.prefix.subnet_of(route.dst)
+        return True
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    addr: Address
+    route: Optional[Route]
+
+
+@dataclass(frozen=True)
+class TableStats:
+    table: int
+    family: int
+    routes: int
+
+
+@dataclass(frozen=True)
+class Stats:
+    routes4: int
+    routes6: int
+    tables: tuple[TableStats, ...]
+    memory: int
+    generation: int
+    requests: int
+    errors: int
+    max_routes: int
+
+
+@dataclass(frozen=True)
+class Event:
+    """A notification from the kernel."""
+
+    kind: str  # "new" | "del" | "flush"
+    route: Optional[Route] = None
+    filter: Optional[Filter] = None
+    count: int = 1
+    pid: int = 0  # port id of the requester; 0 when the kernel itself acted
+    seq: int = 0
+
+
+def parse_prefix(text: str) -> Network:
+    """'10.0.0.0/8', '2001:db8::/32', a bare address (host route) or 'default'.
+
+    Refuses host bits set, like ``ip route``: the message names the network
+    the user probably meant.
+    """
+    text = text.strip()
+    if text == "default":
+        raise ValueError("'default' needs a family: use parse_prefix_family")
+    if not text:
+        raise ValueError("empty prefix")
+    if "/" in text:
+        addr_text, _, len_text = text.partition("/")
+        try:
+            addr = ipaddress.ip_address(addr_text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a prefix: {addr_text!r} is not an address") from None
+        width = addr.max_prefixlen
+        if not len_text.isdigit() or int(len_text) > width:
+            raise ValueError(f"prefix length {len_text!r} out of range 0..{width} for IPv{addr.version}")
+    try:
+        net = ipaddress.ip_network(text, strict=False)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a prefix: {exc}") from None
+    addr = ipaddress.ip_address(text.split("/")[0])
+    if addr != net.network_address:
+        raise ValueError(f"{text} has host bits set (did you mean {net}?)")
+    return net
+
+
+def parse_prefix_family(text: str, family: Optional[int] = None) -> Network:
+    """Like parse_prefix, and 'default' is 0.0.0.0/0 (family 4 or None) or ::/0 (6).
+
+    When family is given, a prefix of the other family is refused.
+    """
+    text = text.strip()
+    if text == "default":
+        return IPv6Network("::/0") if family == 6 else IPv4Network("0.0.0.0/0")
+    net = parse_prefix(text)
+    if family is not None and net.version != family:
+        raise ValueError(f"{text} is not an IPv{family} prefix")
+    return net

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Build the libFuzzer harness (clang, ASan + UBSan) and run it for a while.
+
+    tests/fuzz/run_fuzz.py [--seconds 30] [--workdir DIR]
+
+The corpus starts from the golden messages of tests/host/golden/.  Exit
+status is libFuzzer's: 0 when nothing broke; a crash leaves its input as
+DIR/crash-* (reproduce with DIR/fuzz_parse DIR/crash-...).
+"""
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+GOLDEN = ROOT / "tests" / "host" / "golden"
+SOURCES = ["rtm_attr.c", "rtm_build.c", "rtm_parse.c", "rtm_decode.c"]
+
+
+def build(workdir: Path, cc: str = "clang") -> Path:
+    exe = workdir / "fuzz_parse"
+    cmd = [
+        cc, "-g", "-O1", "-fno-omit-frame-pointer",
+        "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all",
+        "-Wall", "-Wextra", "-Werror",
+        "-I", str(ROOT / "bindings"), "-I", str(ROOT / "kernel" / "uapi"),
+        str(HERE / "fuzz_parse.c"), *[str(ROOT / "bindings" / s) for s in SOURCES],
+        "-o", str(exe),
+    ]
+    subprocess.run(cmd, check=True)
+    return exe
+
+
+def seed(corpus: Path) -> int:
+    corpus.mkdir(parents=True, exist_ok=True)
+    n = 0
+    for path in sorted(GOLDEN.glob("*.hex")):
+        data = bytes.fromhex(re.sub(r"#.*", "", path.read_text()))
+        (corpus / path.stem).write_bytes(data)
+        n += 1
+    return n
+
+
+def run(exe: Path, workdir: Path, seconds: int) -> subprocess.CompletedProcess:
+    corpus = workdir / "corpus"
+    seeds = workdir / "seeds"
+    corpus.mkdir(exist_ok=True)
+    seed(seeds)
+    cmd = [
+        str(exe), str(corpus), str(seeds),
+        f"-max_total_time={seconds}", "-max_len=4096", "-timeout=10",
+        "-rss_limit_mb=2048", "-print_final_stats=1",
+        f"-artifact_prefix={workdir}/",
+    ]
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=int, default=30)
+    ap.add_argument("--workdir", type=Path)
+    args = ap.parse_args()
+    if not shutil.which("clang"):
+        print("clang is not installed (apt-get install clang libclang-rt-14-dev)", file=sys.stderr)
+        return 2
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="rtm-fuzz-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    exe = build(workdir)
+    result = run(exe, workdir, args.seconds)
+    sys.stdout.write(result.stdout)
+    print(f"workdir: {workdir}")
+    return result.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
