@@ -1,0 +1,1783 @@
+"""The threaded rtmgr client (issue #4).
+
+A :class:`Client` owns two netlink sockets and up to three threads:
+
+* the **request socket**, written by the *sender* thread and read by the
+  *receiver* thread.  Every request gets the next sequence number; the
+  receiver matches each reply to its request by that number and resolves it
+  (ACK or error, reply messages, multipart answers up to ``NLMSG_DONE``);
+* the **notification socket** (group ``RTMGR_GRP_ROUTE``), opened when the
+  first subscriber arrives and read by the *notifier* thread, which calls
+  the subscribers' callbacks.
+
+Every blocking receive happens inside the C library with the GIL released,
+so the threads never freeze the caller (or the shell's prompt).
+
+The public API is synchronous: :meth:`Client.add` returns when the kernel
+has answered; :meth:`Client.dump` returns an iterator that streams routes as
+buffers arrive; :meth:`Client.batch` pipelines thousands of changes in a few
+``sendmsg`` calls.  Failures raise the exceptions of :mod:`rtshell.errors`,
+carrying the errno, the kernel's extended-ACK text and a readable
+description of the request (``route add 10.1.0.0/16 via 10.99.0.2 table
+254``).
+
+Guarantees a caller can rely on
+-------------------------------
+* **No wait is unbounded.**  A request that gets no answer raises
+  :class:`~rtshell.errors.Timeout` after ``timeout`` seconds from the moment
+  it was sent (time spent queued behind other requests that are moving does
+  not count).  Batches and dumps time out when nothing moves for
+  ``timeout`` seconds.
+* **Dumps stream with backpressure.**  At most ``STREAM_DEPTH`` receive
+  buffers of parsed routes wait for the consumer; beyond that the receiver
+  stops reading, and the kernel, which fills a dump only as it is read,
+  stops producing.  While a dump consumer pauses, replies to other requests
+  on the same client wait too (except while the consumer's own thread waits
+  for one: then the dump is buffered); a consumer that takes nothing for
+  ``timeout`` seconds loses its dump (its next ``next()`` raises
+  ``Timeout``).  A dump abandoned by its consumer (``close()``, garbage
+  collection, ``KeyboardInterrupt``) is recognised by sequence number: the
+  rest of its replies are read and dropped, and the client stays usable.
+* **Interrupted dumps** (``NLM_F_DUMP_INTR``: the table changed under the
+  dump) are retried up to ``DUMP_ATTEMPTS`` times, then
+  :class:`DumpInterrupted` is raised.  ``dump(consistent=False)`` (the
+  default) streams: after an interruption it restarts the dump and skips
+  every route up to the last one it yielded (the kernel sorts dumps), so the
+  consumer sees each route at most once, in order, and sees every route that
+  existed for the whole dump.  ``dump(consistent=True)`` collects each
+  attempt and yields only an uninterrupted one: an exact snapshot of the
+  table at one moment.
+* **Lost notifications are repaired.**  When the notification socket
+  overruns (``ENOBUFS``) while a subscriber asked for ``resync=True``, the
+  client first takes in the events still queued, then dumps the table,
+  compares it with the table it has been keeping from the events, and
+  delivers to every subscriber a :class:`ResyncEvent` listing what was
+  added, removed and changed during the gap.  With no such subscriber,
+  subscribers get ``Event(kind="overrun", count=0)``: events were lost.
+
+Thread safety: one client may be shared by any number of threads.
+"""
+
+from __future__ import annotations
+
+import collections
+import errno as _errno
+import itertools
+import logging
+import os
+import socket
+import struct
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
+from typing import Callable, Iterable, Iterator, Optional, Union
+
+from rtshell import errors
+from rtshell import netlink as nl
+from rtshell import protocol as P
+from rtshell.model import (
+    TABLE_MAIN,
+    Event,
+    Filter,
+    LookupResult,
+    Route,
+    RouteType,
+    Stats,
+    sort_key,
+)
+
+log = logging.getLogger(__name__)
+
+Address = Union[IPv4Address, IPv6Address]
+Key = tuple  # Route.key: (table, family, dst)
+
+#: Seconds a receive call blocks before the thread checks whether to stop.
+POLL_INTERVAL = 0.2
+#: Receive buffers of parsed routes a dump may hold before backpressure.
+STREAM_DEPTH = 8
+#: Attempts of an interrupted dump before DumpInterrupted is raised.
+DUMP_ATTEMPTS = 5
+#: Receive buffer asked for on the request socket (acks of big batches).
+REQUEST_RCVBUF = 4 << 20
+#: Receive-buffer bytes one outstanding reply may cost the kernel (skb
+#: truesize of a small ACK, rounded up generously).  Sets the in-flight window.
+REPLY_COST = 2048
+#: Bytes per sendmsg: requests queued together are sent in one call up to
+#: this (well below the default socket send limit of ~208 KiB).
+SEND_CHUNK = 64 << 10
+#: Events a monitor() iterator buffers before it reports an overrun.
+MONITOR_DEPTH = 1 << 16
+#: Sequence numbers are 32-bit and never 0 (0 is what the kernel uses).
+SEQ_MODULO = 1 << 32
+
+_SEND, _RECV = "send", "recv"
+_RESERVED = 0  # dump slot taken, request not numbered yet (seq 0 is never used)
+_ANSWERS = frozenset({"route", "lookup", "flush", "stats"})  # reply records
+_FLAGS_AT = struct.Struct("=H")  # nlmsg_flags, at offset 6 of a request
+
+
+# --------------------------------------------------------------------------
+# Exceptions and events the client adds to rtshell.errors / rtshell.model
+
+
+class BatchError(errors.RtmgrError):
+    """Some requests of a batch failed.
+
+    ``failures``: ``[(index, RtmgrError), ...]`` in request order;
+    ``results``: one entry per request, ``None`` (applied) or the error;
+    ``undone``: for an atomic batch, a description of every undo request
+    that was applied (``"route delete 10.1.0.0/16 table 254 (undoes #3)"``);
+    ``undo_failures``: ``[(description, RtmgrError), ...]`` of undo requests
+    that themselves failed (the table may then differ from before the batch).
+    """
+
+    def __init__(self, results, failures, undone=(), undo_failures=(), atomic=False):
+        self.results = list(results)
+        self.failures = list(failures)
+        self.undone = list(undone)
+        self.undo_failures = list(undo_failures)
+        self.atomic = atomic
+        first = self.failures[0][1] if self.failures else None
+        super().__init__(getattr(first, "errno", None) or _errno.EIO,
+                         getattr(first, "ext_ack", None), getattr(first, "request", None),
+                         getattr(first, "offset", None))
+
+    def _summary(self) -> str:
+        n = len(self.failures)
+        head = f"{n} of {len(self.results)} batch request{'s' if len(self.results) != 1 else ''} failed"
+        shown = "; ".join(f"#{i} {_error_text(e)}" for i, e in self.failures[:3])
+        if n > 3:
+            shown += f"; ... and {n - 3} more"
+        text = f"{head}: {shown}"
+        if self.atomic:
+            text += f"; undid {len(self.undone)} change{'s' if len(self.undone) != 1 else ''}"
+            if self.undo_failures:
+                text += f", {len(self.undo_failures)} undo request(s) failed"
+        return text
+
+    def __str__(self) -> str:
+        return self._summary()
+
+    def __reduce__(self):
+        return (type(self), (self.results, self.failures, self.undone, self.undo_failures,
+                             self.atomic))
+
+
+class DumpInterrupted(errors.RtmgrError):
+    """The table kept changing under a dump: every attempt was interrupted."""
+
+    default_errno = _errno.EINTR
+    advice = "the table changed under every attempt; try again when it is quieter"
+
+
+def _error_text(exc: BaseException) -> str:
+    """'<request>: <kernel text or strerror>' for a summary line."""
+    req = getattr(exc, "request", None)
+    num = getattr(exc, "errno", None)
+    text = getattr(exc, "ext_ack", None) or (os.strerror(num) if num else str(exc))
+    return f"{req}: {text}" if req else text
+
+
+@dataclass(frozen=True)
+class ResyncEvent(Event):
+    """What changed while notifications were lost (kind ``"resync"``).
+
+    Delivered after a notification overrun to every subscriber while at
+    least one subscriber asked for ``resync=True`` (otherwise they get a
+    plain ``Event(kind="overrun", count=0)``: events were lost, nothing
+    more is known), and once, as the first event, to each ``resync=True``
+    subscriber (then with ``initial=True`` and every current route in
+    ``added``).  ``count`` is the number of routes listed.  Applying
+    ``removed`` (delete by key), then ``added`` and ``changed`` (set by key)
+    to a table that followed the events before the gap gives the kernel's
+    table.  Events delivered after a resync may repeat changes it already
+    contains; applying them again changes nothing.
+    """
+
+    added: tuple[Route, ...] = ()
+    removed: tuple[Route, ...] = ()
+    changed: tuple[Route, ...] = ()
+    initial: bool = False
+
+
+# --------------------------------------------------------------------------
+# Describing requests (only when one fails)
+
+
+def _dev(oif: Optional[int]) -> str:
+    try:
+        return socket.if_indextoname(oif)
+    except (OSError, TypeError, ValueError):
+        return f"if{oif}"
+
+
+def route_text(route: Route) -> str:
+    """A route the way ``ip route`` would spell it, table always shown."""
+    parts = []
+    if route.type not in (RouteType.UNICAST, RouteType.UNSPEC):
+        parts.append(route.type.name.lower())
+    parts.append(str(route.dst))
+    if route.gateway is not None:
+        parts.append(f"via {route.gateway}")
+    if route.oif is not None:
+        parts.append(f"dev {_dev(route.oif)}")
+    for hop in route.nexthops:
+        hop_text = ["nexthop"]
+        if hop.gateway is not None:
+            hop_text.append(f"via {hop.gateway}")
+        if hop.oif is not None:
+            hop_text.append(f"dev {_dev(hop.oif)}")
+        if hop.weight != 1:
+            hop_text.append(f"weight {hop.weight}")
+        parts.append(" ".join(hop_text))
+    if route.proto:
+        parts.append(f"proto {route.proto}")
+    if route.metric:
+        parts.append(f"metric {route.metric}")
+    parts.append(f"table {route.table}")
+    return " ".join(parts)
+
+
+def filter_text(flt: Optional[Filter]) -> str:
+    """A filter as the words of ``route show`` / ``route flush``."""
+    if flt is None:
+        return ""
+    parts = []
+    if flt.family is not None:
+        parts.append(f"-{flt.family}")
+    if flt.prefix is not None:
+        parts.append(f"{flt.match.name.lower()} {flt.prefix}")
+    if flt.table is not None:
+        parts.append(f"table {flt.table}")
+    if flt.type is not None:
+        parts.append(f"type {RouteType(flt.type).name.lower()}")
+    if flt.proto is not None:
+        parts.append(f"proto {flt.proto}")
+    if flt.gateway is not None:
+        parts.append(f"via {flt.gateway}")
+    if flt.oif is not None:
+        parts.append(f"dev {_dev(flt.oif)}")
+    if flt.metric is not None:
+        parts.append(f"metric {flt.metric}")
+    return " ".join(parts)
+
+
+class _Op:
+    """What a request asked for; turned into text only when it fails."""
+
+    __slots__ = ("verb", "obj", "table")
+
+    def __init__(self, verb: str, obj=None, table: Optional[int] = None):
+        self.verb = verb
+        self.obj = obj
+        self.table = table
+
+    def describe(self) -> str:
+        verb, obj = self.verb, self.obj
+        if isinstance(obj, Route):
+            return f"route {verb} {route_text(obj)}"
+        if verb in ("show", "flush"):
+            rest = filter_text(obj)
+            return f"route {verb} {rest}".rstrip()
+        if verb == "lookup-many":
+            return f"route lookup {len(obj)} addresses table {self.table}"
+        if verb == "stats":
+            return "stats"
+        if self.table is not None:
+            return f"route {verb} {obj} table {self.table}"
+        return f"route {verb} {obj}"
+
+    __str__ = describe
+
+
+def _dump_interrupted(op: _Op) -> "DumpInterrupted":
+    return DumpInterrupted(_errno.EINTR,
+                           f"dump interrupted {DUMP_ATTEMPTS} times by concurrent changes",
+                           op.describe())
+
+
+def _make_error(err: int, ext_ack: Optional[str], op: Optional[_Op], offset=None) -> errors.RtmgrError:
+    return errors.error_for(err, ext_ack, op.describe() if op is not None else None, offset)
+
+
+# --------------------------------------------------------------------------
+# Request bookkeeping
+
+
+class _Chunk:
+    """What one receive buffer brought a streaming request."""
+
+    __slots__ = ("routes", "intr_at", "end")
+
+    def __init__(self):
+        self.routes: list[Route] = []
+        self.intr_at: Optional[int] = None  # first route of a flagged message
+        self.end = None  # None: more to come; True: NLMSG_DONE; or an exception
+
+
+class _Pending:
+    """One request in flight: what the receiver fills in and the caller waits for."""
+
+    __slots__ = ("seq", "order", "op", "multi", "ack", "replies", "error",
+                 "done", "stream", "sent_at")
+
+    def __init__(self, seq: int, order: int, op: _Op, multi: bool, stream: Optional["_Stream"] = None):
+        self.seq = seq
+        self.order = order  # position in send order (seq wraps, this does not)
+        self.op = op
+        self.multi = multi  # a multipart (dump) request: ends with NLMSG_DONE
+        self.ack = True  # asked for NLM_F_ACK: ends with the ACK, else with its one reply
+        self.replies: list = []
+        self.error: Optional[BaseException] = None
+        self.done = False
+        self.stream = stream
+        self.sent_at: Optional[float] = None
+
+
+class _Stream:
+    """A bounded queue of chunks between the receiver and a dump's consumer."""
+
+    def __init__(self, depth: int):
+        self.cv = threading.Condition()
+        self.chunks: collections.deque[_Chunk] = collections.deque()
+        self.depth = depth
+        self.closed = False  # the consumer left, or the client closed
+        self.error: Optional[BaseException] = None  # raised at the consumer
+        self.unbounded = 0  # > 0 while the consumer's thread waits on another request
+
+    def put(self, chunk: _Chunk, timeout: float, stop: threading.Event) -> bool:
+        """Receiver side.  False when the consumer left or stalled for
+        ``timeout``, or the client is closing (``stop``)."""
+        deadline = time.monotonic() + timeout
+        with self.cv:
+            while len(self.chunks) >= self.depth and not self.closed and not self.unbounded:
+                left = deadline - time.monotonic()
+                if left <= 0 or stop.is_set():
+                    return False
+                self.cv.wait(min(left, POLL_INTERVAL))
+            if self.closed:
+                return False
+            self.chunks.append(chunk)
+            self.cv.notify_all()
+            return True
+
+    def get(self, timeout: float) -> Optional[_Chunk]:
+        """Consumer side: the next chunk; None after ``timeout`` without one."""
+        deadline = time.monotonic() + timeout
+        with self.cv:
+            while not self.chunks:
+                if self.error is not None:
+                    raise self.error
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.cv.wait(min(left, POLL_INTERVAL))
+            chunk = self.chunks.popleft()
+            self.cv.notify_all()
+            return chunk
+
+    def abort(self, error: Optional[BaseException]) -> None:
+        with self.cv:
+            self.closed = True
+            if error is not None and self.error is None:
+                self.error = error
+            self.chunks.clear()
+            self.cv.notify_all()
+
+    def relax(self, delta: int) -> None:
+        with self.cv:
+            self.unbounded += delta
+            self.cv.notify_all()
+
+
+class _Outgoing:
+    """A buffer for the sender thread and the requests packed in it."""
+
+    __slots__ = ("data", "pendings")
+
+    def __init__(self, data: bytes, pendings: list[_Pending]):
+        self.data = data
+        self.pendings = pendings
+
+
+# --------------------------------------------------------------------------
+# Subscriptions
+
+
+class Subscription:
+    """A registered notification callback; ``close()`` (or ``with``) ends it."""
+
+    def __init__(self, client: "Client", callback: Callable[[Event], None],
+                 filter: Optional[Filter], resync: bool):
+        self._client = client
+        self.callback = callback
+        self.filter = filter
+        self.resync = resync
+        self.closed = False
+        self.errors = 0  # exceptions raised by the callback (logged, not fatal)
+        self._first: Optional[ResyncEvent] = None  # initial event, delivered by the notifier
+
+    def wants(self, event: Event) -> Optional[Event]:
+        """The event as this subscriber should see it (filtered), or None."""
+        flt = self.filter
+        if flt is None:
+            return event
+        if isinstance(event, ResyncEvent):
+            added = tuple(r for r in event.added if flt.matches(r))
+            removed = tuple(r for r in event.removed if flt.matches(r))
+            changed = tuple(r for r in event.changed if flt.matches(r))
+            return ResyncEvent(kind=event.kind, added=added, removed=removed, changed=changed,
+                               initial=event.initial,
+                               count=len(added) + len(removed) + len(changed))
+        if event.route is not None:
+            return event if flt.matches(event.route) else None
+        return event
+
+    def close(self) -> None:
+        """Stop delivery.  Idempotent; callable from the callback itself."""
+        if not self.closed:
+            self.closed = True
+            self._client._unsubscribe(self)
+
+    def __enter__(self) -> "Subscription":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _Monitor:
+    """The iterator of :meth:`Client.monitor`: events through a bounded queue.
+
+    The subscription holds the monitor only weakly: a monitor dropped
+    without ``close()`` is collected and unsubscribes itself.
+    """
+
+    def __init__(self, client: "Client", filter: Optional[Filter], resync: bool, depth: int):
+        self._client = client
+        self._cv = threading.Condition()
+        self._events: collections.deque[Event] = collections.deque()
+        self._depth = depth
+        self._lost = 0
+        ref = weakref.ref(self)
+
+        def deliver(event: Event) -> None:
+            monitor = ref()
+            if monitor is not None:
+                monitor._put(event)
+
+        self._sub = client.subscribe(deliver, filter, resync=resync)
+
+    def _put(self, event: Event) -> None:
+        with self._cv:
+            if len(self._events) >= self._depth:
+                self._lost += 1
+            else:
+                self._events.append(event)
+            self._cv.notify_all()
+
+    def __iter__(self) -> "_Monitor":
+        return self
+
+    def __next__(self) -> Event:
+        with self._cv:
+            while not self._events:
+                if self._lost:
+                    lost, self._lost = self._lost, 0
+                    raise errors.error_for(
+                        _errno.ENOBUFS,
+                        f"monitor consumer fell behind: {lost} events dropped", "monitor", None)
+                if self._sub.closed or self._client.closed:
+                    raise StopIteration
+                self._cv.wait(POLL_INTERVAL)
+            return self._events.popleft()
+
+    def close(self) -> None:
+        self._sub.close()
+        with self._cv:
+            self._cv.notify_all()
+
+    def __enter__(self) -> "_Monitor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self._sub.close()
+        except Exception:
+            pass
+
+
+# --------------------------------------------------------------------------
+# The client
+
+
+class Client:
+    """A connection to rtmgr: request and notification sockets plus threads.
+
+    ``timeout``: seconds any wait may last (see the module documentation).
+    ``rcvbuf``: receive buffer of the request socket (large: a batch's ACKs
+    are queued while it is processed; the client keeps no more requests
+    outstanding than their answers can fill).  ``notify_rcvbuf``: receive
+    buffer of the notification socket (None: the system default).
+
+    Raises :class:`~rtshell.errors.ModuleNotLoaded` when rtmgr is not loaded.
+
+    Attributes: ``timeout`` and ``trace`` (``callable(direction, bytes)``
+    with direction ``"send"`` or ``"recv"``, called on the sending or
+    receiving thread for every buffer) may be set at any time; ``portid``
+    (notifications carry it), ``closed``; counters ``dropped`` (replies to
+    no current request: late or of abandoned dumps), ``dump_restarts``
+    (dumps retried after NLM_F_DUMP_INTR) and ``resyncs`` (notification
+    overruns repaired).  Call :meth:`close` (or use ``with``): the threads
+    keep the client alive until then.
+    """
+
+    def __init__(self, timeout: float = 5.0, *, rcvbuf: Optional[int] = REQUEST_RCVBUF,
+                 notify_rcvbuf: Optional[int] = None, _socket_factory=None):
+        self.timeout = float(timeout)
+        self.trace: Optional[Callable[[str, bytes], None]] = None
+        self._socket_factory = _socket_factory or nl.NetlinkSocket
+        self._notify_rcvbuf = notify_rcvbuf
+        self._sock = self._socket_factory(groups=0, rcvbuf=rcvbuf)
+        # flow control: the kernel answers a whole sendmsg before we read
+        # anything, so what is outstanding must fit the receive buffer
+        self._window = max(16, self._rcvbuf_of(self._sock) // REPLY_COST)
+        self._per_send = max(8, self._window // 2)  # requests in one sendmsg
+
+        # state shared by callers, sender and receiver, under _cv
+        self._cv = threading.Condition()
+        self._pending: dict[int, _Pending] = {}
+        self._abandoned: dict[int, _Pending] = {}  # given up; late replies are dropped
+        self._inflight = 0  # sent single-reply requests not yet answered
+        self._tx_progress = 0  # buffers sent
+        self._rx_progress = 0  # buffers received
+        # the kernel runs one dump per socket: the seq of the dump in
+        # progress, _RESERVED while one is being sent, None when free
+        self._dump_owner: Optional[int] = None
+        self._dump_stream: Optional[_Stream] = None
+        self._overrun_order: Optional[int] = None  # replies up to here may be lost
+        self._closed = False
+        self.dropped = 0  # replies that matched no request (late or abandoned)
+        self.dump_restarts = 0  # dumps started again after NLM_F_DUMP_INTR
+
+        # sequence numbers and the send queue, under _send_lock
+        self._send_lock = threading.Lock()
+        self._seq = 0
+        self._order = itertools.count(1)
+        self._outq: collections.deque[Optional[_Outgoing]] = collections.deque()
+        self._outq_cv = threading.Condition(self._send_lock)
+
+        # notifications, under _sub_lock
+        self._sub_lock = threading.RLock()
+        self._subs: list[Subscription] = []
+        self._nsock = None
+        self._notifier: Optional[threading.Thread] = None
+        self._model: Optional[dict[Key, Route]] = None  # the table, while resync is wanted
+        self._model_backlog: Optional[list[Event]] = None  # events while the model is built
+        self._model_stale = False  # the backlog missed events (overrun)
+        self._model_ready = threading.Condition(self._sub_lock)
+        self.resyncs = 0  # notification overruns repaired
+
+        self._local = threading.local()  # per-thread: open dump streams
+        self._stopping = threading.Event()
+        self._sender = threading.Thread(target=self._send_loop, name="rtshell-send", daemon=True)
+        self._receiver = threading.Thread(target=self._recv_loop, name="rtshell-recv", daemon=True)
+        self._sender.start()
+        self._receiver.start()
+
+    # ---- lifecycle -------------------------------------------------------
+
+    @property
+    def portid(self) -> int:
+        """The request socket's netlink port id (notifications carry it)."""
+        return self._sock.portid
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Stop the threads, fail what is still waiting, close the sockets.
+
+        Idempotent.  Safe to call from a subscriber callback (the notifier
+        thread is then not joined, it ends by itself).
+        """
+        with self._cv:
+            if self._closed:
+                return
+            self._closed = True
+            pendings = list(self._pending.values())
+            self._pending.clear()
+            for p in pendings:
+                self._finish(p, _make_error(_errno.ESHUTDOWN, "client closed", p.op))
+                if p.stream is not None:
+                    p.stream.abort(p.error)
+            self._cv.notify_all()
+        self._stopping.set()
+        with self._outq_cv:
+            self._outq.append(None)
+            self._outq_cv.notify_all()
+        me = threading.current_thread()
+        for thread in (self._sender, self._receiver, self._notifier):
+            if thread is not None and thread is not me and thread.is_alive():
+                # bounded: a subscriber callback that never returns must not
+                # hang close() (the thread is a daemon and ends with it)
+                thread.join(self.timeout + 2 * POLL_INTERVAL)
+                if thread.is_alive():
+                    log.warning("%s did not stop within %g s", thread.name, self.timeout)
+        for sock in (self._sock, self._nsock):
+            if sock is not None:
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+        with self._sub_lock:
+            for sub in self._subs:
+                sub.closed = True
+            self._subs.clear()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---- the route API ---------------------------------------------------
+
+    def add(self, route: Route, echo: bool = False) -> Optional[Route]:
+        """Create a route; RouteExists if its key is taken.  With ``echo``, the route as created."""
+        return self._change(P.RTMGR_MSG_NEWROUTE, _flags_for("add"), "add", route, echo)
+
+    def replace(self, route: Route, echo: bool = False) -> Optional[Route]:
+        """Create the route or overwrite the value of the one with its key."""
+        return self._change(P.RTMGR_MSG_NEWROUTE, _flags_for("replace"), "replace", route, echo)
+
+    def change(self, route: Route, echo: bool = False) -> Optional[Route]:
+        """Overwrite an existing route; RouteNotFound if there is none."""
+        return self._change(P.RTMGR_MSG_NEWROUTE, _flags_for("change"), "change", route, echo)
+
+    def append(self, route: Route, echo: bool = False) -> Optional[Route]:
+        """Add next hops to a unicast route (which becomes multipath), or create it."""
+        return self._change(P.RTMGR_MSG_NEWROUTE, _flags_for("append"), "append", route, echo)
+
+    def delete(self, target: Union[Route, Filter], echo: bool = False):
+        """Delete a route, or every route passing a Filter.
+
+        Route: dst and table name the route; gateway, oif, metric, and a type
+        or proto other than UNSPEC / 0, must match it (NoSuchRoute otherwise).
+        Returns the deleted route with ``echo``.  Filter: the same as
+        :meth:`flush`, returns the number of routes deleted.
+        """
+        if isinstance(target, Filter):
+            return self.flush(target)
+        return self._change(P.RTMGR_MSG_DELROUTE, _DELETE_FLAGS, "delete", target, echo)
+
+    def _change(self, msg_type: int, flags: int, verb: str, route: Route, echo: bool) -> Optional[Route]:
+        if echo:
+            flags |= P.NLM_F_ECHO
+        op = _Op(verb, route)
+        p = self._call(op, lambda seq: nl.build_route(msg_type, flags, seq, route))
+        if not echo:
+            return None
+        routes = [m.route for m in p.replies if m.route is not None]
+        return routes[-1] if routes else None
+
+    def get(self, dst, table: int = TABLE_MAIN) -> Route:
+        """The route with exactly this key; RouteNotFound if there is none."""
+        dst = _network(dst)
+        op = _Op("get", dst, table)
+        p = self._call(op, lambda seq: nl.build_get(seq, dst, table))
+        for m in p.replies:
+            if m.route is not None:
+                return m.route
+        raise _make_error(_errno.EBADMSG, "no route in the answer", op)
+
+    def lookup(self, addr, table: int = TABLE_MAIN) -> Route:
+        """The longest-prefix match of ``addr``; NoRoute if nothing matches."""
+        addr = ip_address(addr)
+        op = _Op("lookup", addr, table)
+        p = self._call(op, lambda seq: nl.build_lookup(seq, addr, table))
+        for m in p.replies:
+            res = _lookup_of(m)
+            if res is not None:
+                if res.route is None:
+                    raise _make_error(_errno.ENETUNREACH, None, op)
+                return res.route
+        raise _make_error(_errno.EBADMSG, "no lookup answer", op)
+
+    def lookup_many(self, addrs: Iterable, table: int = TABLE_MAIN) -> list[LookupResult]:
+        """Longest-prefix matches of many addresses, in their order.
+
+        One bulk (``NLM_F_DUMP``) request per family and per
+        ``RTMGR_MAX_LOOKUP_ADDRS`` addresses.  Each answer is an exact
+        longest-prefix match at the moment it was computed.
+        """
+        addrs = [ip_address(a) for a in addrs]
+        results: list[Optional[LookupResult]] = [None] * len(addrs)
+        limit = P.RTMGR_MAX_LOOKUP_ADDRS
+        for version in (4, 6):
+            idx = [i for i, a in enumerate(addrs) if a.version == version]
+            for start in range(0, len(idx), limit):
+                part = idx[start:start + limit]
+                chunk = [addrs[i] for i in part]
+                op = _Op("lookup-many", chunk, table)
+                p = self._call(op, lambda seq, chunk=chunk: nl.build_lookup_many(seq, chunk, table),
+                               multi=True)
+                answers = [r for r in (_lookup_of(m) for m in p.replies) if r is not None]
+                if len(answers) != len(chunk):
+                    raise _make_error(_errno.EBADMSG,
+                                      f"{len(answers)} answers for {len(chunk)} addresses", op)
+                for i, res in zip(part, answers):
+                    if res.addr != addrs[i]:
+                        raise _make_error(_errno.EBADMSG,
+                                          f"answer for {res.addr} where {addrs[i]} was asked", op)
+                    results[i] = res
+        return results  # type: ignore[return-value]
+
+    def flush(self, filter: Optional[Filter] = None) -> int:
+        """Delete every route passing ``filter`` (None: every route); the count."""
+        op = _Op("flush", filter)
+        p = self._call(op, lambda seq: nl.build_flush(seq, filter, True))
+        for m in p.replies:
+            if m.kind == "flush":
+                return int(m.count)
+        raise _make_error(_errno.EBADMSG, "no count in the answer", op)
+
+    def stats(self) -> Stats:
+        """The module's counters for this network namespace."""
+        op = _Op("stats")
+        p = self._call(op, nl.build_stats)
+        for m in p.replies:
+            if m.stats is not None:
+                return m.stats
+        raise _make_error(_errno.EBADMSG, "no statistics in the answer", op)
+
+    def dump(self, filter: Optional[Filter] = None, *, consistent: bool = False) -> Iterator[Route]:
+        """Every route passing ``filter``, in the kernel's order, as it arrives.
+
+        ``consistent=False`` streams (memory: a few buffers); an interrupted
+        dump restarts and resumes after the last route yielded.
+        ``consistent=True`` yields only a dump that ran uninterrupted: one
+        snapshot of the table (memory: the whole answer once).  Close the
+        iterator (or drop it) to abandon the dump.
+
+        The kernel runs one dump at a time per socket: dumps (and bulk
+        lookups) of other threads wait for this one; in the thread that is
+        reading it, another dump or bulk lookup is refused (EBUSY) until it
+        is finished or closed.  Other requests may be made while iterating.
+        """
+        if consistent:
+            return self._dump_consistent(filter)
+        return self._dump_streaming(filter)
+
+    def _dump_streaming(self, filter: Optional[Filter]) -> Iterator[Route]:
+        """Stream a dump; on interruption restart and resume after the cursor."""
+        op = _Op("show", filter)
+        cursor = None  # sort key of the last route yielded
+        for _attempt in range(DUMP_ATTEMPTS):
+            interrupted = False
+            prev = None  # sort key of the last route of this attempt
+            chunks = self._stream(op, lambda seq: nl.build_dump(seq, filter))
+            try:
+                for chunk in chunks:
+                    routes = chunk.routes
+                    cut = len(routes) if chunk.intr_at is None else chunk.intr_at
+                    for i, route in enumerate(routes):
+                        key = sort_key(route)
+                        if i >= cut:
+                            interrupted = True
+                            break
+                        if prev is not None and key <= prev:
+                            # the kernel promises sorted dumps; a repeat or a
+                            # step back means its cursor slipped: start over
+                            log.warning("dump out of order at %s: restarting", route.dst)
+                            interrupted = True
+                            break
+                        prev = key
+                        if cursor is not None and key <= cursor:
+                            continue  # yielded by an earlier attempt
+                        cursor = key
+                        yield route
+                    if interrupted or chunk.end is not None and chunk.intr_at is not None:
+                        interrupted = True
+                        break
+            finally:
+                chunks.close()  # abandons the rest of an unfinished attempt
+            if not interrupted:
+                return
+            self.dump_restarts += 1
+        raise _dump_interrupted(op)
+
+    def _dump_consistent(self, filter: Optional[Filter]) -> Iterator[Route]:
+        routes = self._snapshot(filter)
+        yield from routes
+
+    def _snapshot(self, filter: Optional[Filter]) -> list[Route]:
+        """One uninterrupted dump, collected (memory: the answer once)."""
+        op = _Op("show", filter)
+        for _attempt in range(DUMP_ATTEMPTS):
+            collected: list[Route] = []
+            interrupted = False
+            chunks = self._stream(op, lambda seq: nl.build_dump(seq, filter))
+            try:
+                for chunk in chunks:
+                    if chunk.intr_at is not None:
+                        interrupted = True
+                        break
+                    collected.extend(chunk.routes)
+            finally:
+                chunks.close()
+            if not interrupted:
+                keys = [sort_key(r) for r in collected]
+                if all(a < b for a, b in zip(keys, keys[1:])):
+                    return collected
+                log.warning("dump out of order: retrying")
+            self.dump_restarts += 1
+        raise _dump_interrupted(op)
+
+    def batch(self, atomic: bool = False, raise_on_error: bool = True) -> "Batch":
+        """A batch of changes sent in as few ``sendmsg`` calls as fit; see :class:`Batch`."""
+        return Batch(self, atomic=atomic, raise_on_error=raise_on_error)
+
+    # ---- notifications ---------------------------------------------------
+
+    def subscribe(self, callback: Callable[[Event], None], filter: Optional[Filter] = None,
+                  *, resync: bool = False) -> Subscription:
+        """Call ``callback(event)`` for every change (on the notifier thread).
+
+        ``filter`` selects route events (flush events always pass).
+        ``resync=True``: the client keeps a copy of the table while such a
+        subscriber exists; the callback first gets a ResyncEvent with
+        ``initial=True`` listing every current route, and after a
+        notification overrun a ResyncEvent with the difference.
+        """
+        self._check_open()
+        sub = Subscription(self, callback, filter, resync)
+        self._start_notifier()
+        for _attempt in range(DUMP_ATTEMPTS):
+            if resync:
+                self._build_model()
+            with self._sub_lock:
+                if resync:
+                    if self._model is None:  # the last resync subscriber left meanwhile
+                        continue
+                    first = ResyncEvent(kind="resync", added=tuple(self._model.values()),
+                                        initial=True, count=len(self._model))
+                    sub._first = sub.wants(first)
+                self._subs.append(sub)
+                return sub
+        raise _dump_interrupted(_Op("show", None))
+
+    def monitor(self, filter: Optional[Filter] = None, *, resync: bool = False) -> _Monitor:
+        """An iterator of events (subscribed at once), until closed or the client closes.
+
+        Buffers up to ``MONITOR_DEPTH`` events; a consumer that falls further
+        behind gets ``Overrun`` from ``next()`` (and may go on iterating).
+        """
+        self._check_open()
+        return _Monitor(self, filter, resync, MONITOR_DEPTH)
+
+    def _unsubscribe(self, sub: Subscription) -> None:
+        with self._sub_lock:
+            if sub in self._subs:
+                self._subs.remove(sub)
+            if not any(s.resync for s in self._subs) and self._model_backlog is None:
+                self._model = None
+
+    def _start_notifier(self) -> None:
+        with self._sub_lock:
+            if self._nsock is not None:
+                return
+            groups = 1 << (P.RTMGR_GRP_ROUTE - 1)
+            self._nsock = self._socket_factory(groups=groups, rcvbuf=self._notify_rcvbuf)
+            self._notifier = threading.Thread(target=self._notify_loop, name="rtshell-notify",
+                                              daemon=True)
+            self._notifier.start()
+
+    def _build_model(self) -> None:
+        """Make sure a model of the table exists.
+
+        Called with the notification socket already joined: events that
+        arrive while the snapshot is taken are kept in a backlog and applied
+        to it afterwards (applying an event the snapshot already reflects
+        changes nothing).  A notification overrun during the snapshot makes
+        the backlog incomplete: the snapshot is then taken again.
+        """
+        with self._sub_lock:
+            while self._model is None and self._model_backlog is not None:
+                if not self._model_ready.wait(self.timeout):
+                    raise errors.error_for(_errno.ETIMEDOUT, "table snapshot not ready",
+                                           "subscribe", None)
+            if self._model is not None:
+                return
+        for _attempt in range(DUMP_ATTEMPTS):
+            with self._sub_lock:
+                self._model_backlog = []
+                self._model_stale = False
+            model: Optional[dict] = None
+            try:
+                model = {r.key: r for r in self._snapshot(None)}
+            finally:
+                with self._sub_lock:
+                    backlog, self._model_backlog = self._model_backlog, None
+                    if model is not None and not self._model_stale:
+                        for event in backlog:
+                            _apply(model, event)
+                        self._model = model
+                    self._model_ready.notify_all()
+            if self._model is not None:
+                return
+        raise _dump_interrupted(_Op("show", None))
+
+    def _notify_loop(self) -> None:
+        sock = self._nsock
+        while not self._stopping.is_set():
+            self._deliver_firsts()
+            try:
+                buf = sock.recv(POLL_INTERVAL)
+            except errors.Overrun:
+                self._drain()
+                self._resync()
+                continue
+            except OSError as exc:
+                if self._stopping.is_set():
+                    break
+                log.error("notification socket: %s", exc)
+                time.sleep(POLL_INTERVAL)
+                continue
+            if buf is not None:
+                self._notification_buffer(buf)
+
+    def _notification_buffer(self, buf: bytes) -> None:
+        self._traced(_RECV, buf)
+        try:
+            events = [e for e in map(_event_of, nl.parse(buf)) if e is not None]
+        except Exception:
+            log.exception("cannot parse a notification buffer")
+            return
+        if events:
+            self._dispatch_events(events)
+
+    def _drain(self) -> None:
+        """After an overrun: take in every event still queued, before the resync dump.
+
+        The kernel reports ENOBUFS before the messages queued ahead of the
+        lost ones.  Those are older than the dump about to be taken; applied
+        after it they would turn routes back to stale states that no later
+        event corrects (that later event may be among the lost ones).
+        Events queued once the socket is empty are newer than the drain, so
+        applying them after the dump is right.  Bounded by ``timeout`` under
+        a flood.
+        """
+        sock = self._nsock
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline and not self._stopping.is_set():
+            try:
+                buf = sock.recv(0)
+            except errors.Overrun:
+                continue  # lost more: the resync below covers it too
+            except OSError:
+                return
+            if buf is None:
+                return
+            self._notification_buffer(buf)
+
+    def _dispatch_events(self, events: list[Event]) -> None:
+        with self._sub_lock:
+            if self._model_backlog is not None:
+                self._model_backlog.extend(events)
+            if self._model is not None:
+                for event in events:
+                    _apply(self._model, event)
+            subs = list(self._subs)
+        for event in events:
+            for sub in subs:
+                self._deliver(sub, event)
+
+    def _deliver_firsts(self) -> None:
+        with self._sub_lock:
+            firsts = [s for s in self._subs if s._first is not None]
+        for sub in firsts:
+            first, sub._first = sub._first, None
+            self._deliver(sub, first, initial=True)
+
+    def _deliver(self, sub: Subscription, event: Event, initial: bool = False) -> None:
+        if sub.closed:
+            return
+        if sub._first is not None and not initial:
+            first, sub._first = sub._first, None
+            self._deliver(sub, first, initial=True)
+        shown = sub.wants(event)
+        if shown is None:
+            return
+        try:
+            sub.callback(shown)
+        except Exception:
+            sub.errors += 1
+            log.exception("notification callback %r failed", sub.callback)
+
+    def _resync(self) -> None:
+        """Events were lost: compare a fresh dump with the model and tell subscribers."""
+        with self._sub_lock:
+            if self._model_backlog is not None:
+                self._model_stale = True  # a model being built missed events
+            tracking = self._model is not None
+            subs = list(self._subs)
+        if not tracking:
+            for sub in subs:
+                self._deliver(sub, Event(kind="overrun", count=0))
+            return
+        try:
+            fresh = {r.key: r for r in self._snapshot(None)}
+        except (errors.RtmgrError, OSError) as exc:
+            if not self._stopping.is_set():
+                log.error("resync after notification overrun failed: %s", exc)
+                for sub in subs:
+                    self._deliver(sub, Event(kind="overrun", count=0))
+            return
+        with self._sub_lock:
+            old = self._model if self._model is not None else {}
+            added = tuple(r for k, r in fresh.items() if k not in old)
+            removed = tuple(r for k, r in old.items() if k not in fresh)
+            changed = tuple(r for k, r in fresh.items()
+                            if k in old and not _same_route(old[k], r))
+            if self._model is not None:
+                self._model = fresh
+            subs = list(self._subs)
+            self.resyncs += 1
+        event = ResyncEvent(kind="resync", added=added, removed=removed, changed=changed,
+                            count=len(added) + len(removed) + len(changed))
+        for sub in subs:
+            self._deliver(sub, event)
+
+    # ---- sending and receiving ------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise _make_error(_errno.ESHUTDOWN, "client closed", None)
+
+    def _next_seq(self) -> int:
+        self._seq = self._seq % (SEQ_MODULO - 1) + 1
+        return self._seq
+
+    def _submit(self, items: list[tuple], stream: Optional[_Stream] = None,
+                capture: bool = False) -> list[_Pending]:
+        """Number, build, register and queue requests; their records, in order.
+
+        ``items``: ``(op, build, multi)`` where ``build`` is either a
+        function ``build(seq) -> bytes`` or a route request ``(msg_type,
+        flags, route)``; runs of route requests are packed by the C batch
+        builder into buffers of at most SEND_CHUNK bytes (the sender joins
+        small neighbouring buffers too).  A request that cannot be built
+        raises, or with ``capture`` becomes a record already failed with that
+        error (nothing is sent for it).
+        """
+        self._check_open()
+        pendings: list[_Pending] = []
+        outgoing: list[_Outgoing] = []
+        with self._send_lock:
+            builder: Optional[nl.BatchBuilder] = None
+            group: list[_Pending] = []  # requests in the builder's buffer
+            for op, build, multi in items:
+                seq = self._next_seq()
+                p = _Pending(seq, next(self._order), op, multi, stream)
+                try:
+                    if callable(build):
+                        data = build(seq)
+                        p.ack = bool(_FLAGS_AT.unpack_from(data, 6)[0] & P.NLM_F_ACK)
+                        if builder is not None and group:
+                            outgoing.append(_Outgoing(builder.flush(), group))
+                            group = []
+                        outgoing.append(_Outgoing(data, [p]))
+                    else:
+                        msg_type, flags, route = build
+                        p.ack = bool(flags & P.NLM_F_ACK)
+                        if builder is None:
+                            builder = nl.BatchBuilder(SEND_CHUNK)
+                        if len(group) >= self._per_send:
+                            outgoing.append(_Outgoing(builder.flush(), group))
+                            group = []
+                        full = builder.add(msg_type, flags, seq, route)
+                        if full is not None:
+                            outgoing.append(_Outgoing(full, group))
+                            group = []
+                        group.append(p)
+                except (errors.RtmgrError, ValueError, TypeError, KeyError) as exc:
+                    if not capture:
+                        raise
+                    p.done = True
+                    p.error = exc if isinstance(exc, errors.RtmgrError) else \
+                        errors.InvalidRequest(_errno.EINVAL, str(exc), op.describe())
+                pendings.append(p)
+            if builder is not None and group:
+                outgoing.append(_Outgoing(builder.flush(), group))
+            with self._cv:
+                if self._closed:
+                    raise _make_error(_errno.ESHUTDOWN, "client closed", None)
+                for p in pendings:
+                    if p.done:
+                        continue
+                    self._pending[p.seq] = p
+                    if p.multi and self._dump_owner == _RESERVED:
+                        self._dump_owner = p.seq
+            self._outq.extend(outgoing)
+            self._outq_cv.notify_all()
+        return pendings
+
+    def _call(self, op: _Op, build: Callable[[int], bytes], multi: bool = False) -> _Pending:
+        """One request, answered in full (multipart collected); raises its error."""
+        if multi:
+            self._acquire_dump_slot(op, None)
+        try:
+            (p,) = self._submit([(op, build, multi)])
+        except BaseException:
+            if multi:
+                self._release_dump_slot(_RESERVED)
+            raise
+        self._wait_one(p)
+        if p.error is not None:
+            raise p.error
+        return p
+
+    def _stream(self, op: _Op, build: Callable[[int], bytes]) -> Iterator[_Chunk]:
+        """A multipart request whose chunks are handed over as they arrive."""
+        stream = _Stream(STREAM_DEPTH)
+        self._acquire_dump_slot(op, stream)
+        try:
+            (p,) = self._submit([(op, build, True)], stream=stream)
+        except BaseException:
+            self._release_dump_slot(_RESERVED)
+            raise
+        streams = self._thread_streams()
+        streams.add(stream)
+        finished = False
+        try:
+            while True:
+                chunk = stream.get(self.timeout)
+                if chunk is None:
+                    finished = True
+                    raise self._stall_error(p)
+                if isinstance(chunk.end, BaseException):
+                    finished = True
+                    raise chunk.end
+                yield chunk
+                if chunk.end is True:
+                    finished = True
+                    return
+        finally:
+            streams.discard(stream)
+            if not finished:
+                self._abandon(p)
+                stream.abort(None)
+
+    def _stall_error(self, p: _Pending) -> BaseException:
+        """The kernel sent nothing for ``timeout``: give up on the dump and its slot."""
+        err = _make_error(_errno.ETIMEDOUT, f"no dump data for {self.timeout:g} s", p.op)
+        self._abandon(p)
+        self._release_dump_slot(p.seq)
+        return err
+
+    def _thread_streams(self) -> set:
+        streams = getattr(self._local, "streams", None)
+        if streams is None:
+            streams = self._local.streams = set()
+        return streams
+
+    def _acquire_dump_slot(self, op: _Op, stream: Optional[_Stream]) -> None:
+        """Wait until no dump runs on the request socket (the kernel allows one).
+
+        A dump that this very thread holds open cannot end while the thread
+        waits here: that is refused at once (EBUSY) rather than timed out.
+        """
+        with self._cv:
+            progress = self._rx_progress
+            deadline = time.monotonic() + self.timeout
+            while self._dump_owner is not None:
+                if self._closed:
+                    raise _make_error(_errno.ESHUTDOWN, "client closed", op)
+                if self._dump_stream is not None and self._dump_stream in self._thread_streams():
+                    raise _make_error(_errno.EBUSY, "a dump is still being read in this thread: "
+                                      "finish or close it first", op)
+                now = time.monotonic()
+                if self._rx_progress != progress:  # an abandoned dump is draining
+                    progress, deadline = self._rx_progress, now + self.timeout
+                if now >= deadline:
+                    if self._dump_owner != _RESERVED and self._dump_owner not in self._pending:
+                        # an abandoned dump that never ended: the kernel sent
+                        # nothing for `timeout`, take the slot over
+                        log.warning("dump %s never ended; reusing the socket", self._dump_owner)
+                        break
+                    raise _make_error(_errno.ETIMEDOUT,
+                                      f"another dump held the socket for {self.timeout:g} s", op)
+                self._cv.wait(min(deadline - now, POLL_INTERVAL))
+            self._dump_owner = _RESERVED
+            self._dump_stream = stream
+
+    def _release_dump_slot(self, seq: int) -> None:
+        """The dump ``seq`` is over on the socket (under _cv or not)."""
+        with self._cv:
+            if self._dump_owner == seq:
+                self._dump_owner = None
+                self._dump_stream = None
+                self._cv.notify_all()
+
+    def _wait_one(self, p: _Pending) -> None:
+        """Wait for a request's answer; Timeout ``timeout`` s after it was sent."""
+        streams = self._thread_streams()
+        for s in streams:  # our own open dumps must not block the receiver meanwhile
+            s.relax(+1)
+        try:
+            with self._cv:
+                progress = self._tx_progress
+                deadline = time.monotonic() + self.timeout
+                while not p.done:
+                    now = time.monotonic()
+                    if p.sent_at is not None:
+                        deadline = max(deadline, p.sent_at + self.timeout)
+                    elif self._tx_progress != progress:  # queued behind moving requests
+                        progress, deadline = self._tx_progress, now + self.timeout
+                    if now >= deadline:
+                        self._expire(p)
+                        break
+                    self._cv.wait(min(deadline - now, POLL_INTERVAL))
+        finally:
+            for s in streams:
+                s.relax(-1)
+
+    def _wait_all(self, pendings: list[_Pending]) -> None:
+        """Wait for many requests.
+
+        Times out when nothing was sent or received for ``timeout`` seconds;
+        the requests still unanswered then fail with Timeout.  Answers come
+        roughly in order, so a cursor skips the answered ones (O(n) overall).
+        """
+        n = len(pendings)
+        i = 0
+        with self._cv:
+            progress = (self._tx_progress, self._rx_progress)
+            deadline = time.monotonic() + self.timeout
+            while True:
+                while i < n and pendings[i].done:
+                    i += 1
+                if i == n:
+                    return
+                now = time.monotonic()
+                moved = (self._tx_progress, self._rx_progress)
+                if moved != progress:
+                    progress, deadline = moved, now + self.timeout
+                if now >= deadline:
+                    for p in pendings[i:]:
+                        self._expire(p)
+                    return
+                self._cv.wait(min(deadline - now, POLL_INTERVAL))
+
+    def _expire(self, p: _Pending) -> None:
+        """Give up on a request (under _cv): Timeout; its late replies will be dropped."""
+        if p.done:
+            return
+        if self._pending.pop(p.seq, None) is not None:
+            self._abandoned[p.seq] = p
+        self._finish(p, _make_error(_errno.ETIMEDOUT, f"no answer within {self.timeout:g} s", p.op))
+        if p.multi:  # the kernel produced nothing for long: do not block others
+            self._release_dump_slot(p.seq)
+        self._cv.notify_all()
+
+    def _abandon(self, p: _Pending) -> None:
+        """The consumer left a dump: drop the rest of its replies when they come."""
+        with self._cv:
+            if self._pending.pop(p.seq, None) is not None:
+                self._abandoned[p.seq] = p
+                p.done = True
+                self._cv.notify_all()
+
+    def _finish(self, p: _Pending, error: Optional[BaseException] = None) -> None:
+        """Resolve a request (under _cv; the caller notifies the waiters)."""
+        if p.done:
+            return
+        p.done = True
+        p.error = error
+        if not p.multi and p.sent_at is not None:
+            self._inflight -= 1
+
+    def _traced(self, direction: str, data: bytes) -> None:
+        trace = self.trace
+        if trace is not None:
+            try:
+                trace(direction, data)
+            except Exception:
+                log.exception("trace callback failed")
+
+    def _send_loop(self) -> None:
+        while True:
+            with self._outq_cv:
+                while not self._outq:
+                    self._outq_cv.wait()
+                item = self._outq.popleft()
+                if item is None:
+                    return
+                # coalesce what else is queued, up to one chunk
+                items = [item]
+                size = len(item.data)
+                n = len(item.pendings)
+                while self._outq and self._outq[0] is not None \
+                        and size + len(self._outq[0].data) <= SEND_CHUNK \
+                        and n + len(self._outq[0].pendings) <= self._per_send:
+                    nxt = self._outq.popleft()
+                    items.append(nxt)
+                    size += len(nxt.data)
+                    n += len(nxt.pendings)
+            count = sum(1 for it in items for p in it.pendings if not p.multi)
+            with self._cv:
+                # flow control: the kernel queues every reply at once, keep
+                # what is outstanding within the receive buffer
+                while (self._inflight and self._inflight + count > self._window
+                       and not self._closed):
+                    self._cv.wait(POLL_INTERVAL)
+                if self._closed:
+                    return
+                live = [p for it in items for p in it.pendings]
+                now = time.monotonic()
+                for p in live:
+                    if not p.done:
+                        p.sent_at = now
+                        if not p.multi:
+                            self._inflight += 1
+            data = b"".join(it.data for it in items)
+            self._traced(_SEND, data)
+            try:
+                self._sock.send(data)
+            except OSError as exc:
+                err = getattr(exc, "errno", None) or _errno.EIO
+                with self._cv:
+                    for p in live:
+                        if self._pending.pop(p.seq, None) is not None:
+                            self._finish(p, _make_error(err, f"send failed: {exc}", p.op))
+                            if p.multi:
+                                self._release_dump_slot(p.seq)
+                            if p.stream is not None:
+                                p.stream.abort(p.error)
+                    self._cv.notify_all()
+                continue
+            with self._cv:
+                self._tx_progress += 1
+                self._cv.notify_all()
+
+    def _recv_loop(self) -> None:
+        sock = self._sock
+        while not self._stopping.is_set():
+            try:
+                buf = sock.recv(POLL_INTERVAL)
+            except errors.Overrun:
+                with self._cv:
+                    # replies were dropped by the kernel: once a later reply
+                    # arrives, every earlier single-reply request lost its own
+                    self._overrun_order = max(
+                        (p.order for p in self._pending.values() if p.sent_at is not None),
+                        default=None)
+                log.warning("request socket overran: replies were lost")
+                continue
+            except OSError as exc:
+                if self._stopping.is_set():
+                    break
+                log.error("request socket: %s", exc)
+                time.sleep(POLL_INTERVAL)
+                continue
+            if buf is None:
+                continue
+            self._traced(_RECV, buf)
+            try:
+                msgs = nl.parse(buf)
+            except Exception:
+                log.exception("cannot parse a receive buffer")
+                continue
+            self._dispatch(msgs)
+
+    def _dispatch(self, msgs) -> None:
+        """Match a receive buffer's messages to requests (receiver thread)."""
+        chunks: dict[int, tuple[_Pending, _Chunk]] = {}
+        with self._cv:
+            self._rx_progress += 1
+            for m in msgs:
+                p = self._pending.get(m.seq)
+                if p is None:
+                    self._drop(m)
+                    continue
+                final = _is_final(p, m)
+                if self._overrun_order is not None and final and not p.multi:
+                    self._fail_lost(p.order)
+                if p.stream is not None:
+                    entry = chunks.get(p.seq)
+                    if entry is None:
+                        entry = chunks[p.seq] = (p, _Chunk())
+                    chunk = entry[1]
+                    if m.dump_intr and chunk.intr_at is None:
+                        chunk.intr_at = len(chunk.routes)
+                    if m.kind == "route" and m.route is not None:
+                        chunk.routes.append(m.route)
+                    elif m.kind == "error" or (m.kind == "done" and m.error):
+                        chunk.end = _make_error(m.error, m.ext_ack, p.op, m.offset)
+                    elif m.kind == "done":
+                        chunk.end = True
+                    elif m.kind == "malformed":
+                        # the kernel goes on with the dump: drop the rest
+                        chunk.end = _make_error(_errno.EBADMSG, _malformed_text(m), p.op)
+                        del self._pending[p.seq]
+                        self._abandoned[p.seq] = p
+                        self._finish(p)
+                        continue
+                    if chunk.end is not None:
+                        del self._pending[p.seq]
+                        self._finish(p)
+                        self._release_dump_slot(p.seq)
+                    continue
+                if m.kind == "error" or (m.kind == "done" and m.error):
+                    del self._pending[p.seq]
+                    self._finish(p, _make_error(m.error, m.ext_ack, p.op, m.offset))
+                elif final:
+                    if m.kind in _ANSWERS:
+                        p.replies.append(m)
+                    del self._pending[p.seq]
+                    self._finish(p)
+                elif m.kind == "malformed":  # the rest of its answer is dropped
+                    del self._pending[p.seq]
+                    self._abandoned[p.seq] = p
+                    self._finish(p, _make_error(_errno.EBADMSG, _malformed_text(m), p.op))
+                    continue
+                else:
+                    p.replies.append(m)
+                    continue
+                if p.multi:
+                    self._release_dump_slot(p.seq)
+            self._cv.notify_all()
+        for p, chunk in chunks.values():
+            if not p.stream.put(chunk, self.timeout, self._stopping):
+                if chunk.end is None:
+                    self._abandon(p)
+                p.stream.abort(None if p.stream.closed else
+                               _make_error(_errno.ETIMEDOUT,
+                                           f"dump consumer idle for {self.timeout:g} s: dump abandoned",
+                                           p.op))
+
+    def _drop(self, m) -> None:
+        """A reply to no current request (under _cv): late, or of an abandoned dump."""
+        self.dropped += 1
+        p = self._abandoned.get(m.seq)
+        if p is not None and _is_final(p, m):
+            del self._abandoned[m.seq]
+            if p.multi:
+                self._release_dump_slot(m.seq)
+
+    def _fail_lost(self, order: int) -> None:
+        """After an overrun: single-reply requests sent before ``order`` lost their reply."""
+        floor = self._overrun_order
+        for q in list(self._pending.values()):
+            if not q.multi and q.sent_at is not None and q.order < order and q.order <= floor:
+                del self._pending[q.seq]
+                self._abandoned[q.seq] = q
+                self._finish(q, errors.error_for(
+                    _errno.ENOBUFS, "the answer was lost (receive buffer overrun); "
+                    "the request may or may not have been applied", q.op.describe(), None))
+        if not any(q.order <= floor and not q.multi for q in self._pending.values()):
+            self._overrun_order = None
+
+    # ---- batches ----------------------------------------------------------
+
+    def _send_batch_items(self, items: list[tuple]) -> list[_Pending]:
+        """Queue batch requests ``(kind, verb, obj)`` in order; one record each.
+
+        Route changes are packed by the C batch builder; a request that
+        cannot even be built fails on its own, the others go.
+        """
+        reqs = []
+        for kind, verb, obj in items:
+            if kind == "route":
+                msg_type = P.RTMGR_MSG_DELROUTE if verb == "delete" else P.RTMGR_MSG_NEWROUTE
+                flags = _DELETE_FLAGS if verb == "delete" else _flags_for(verb)
+                reqs.append((_Op(verb, obj), (msg_type, flags, obj), False))
+            else:
+                reqs.append((_Op("flush", obj), (lambda seq, f=obj: nl.build_flush(seq, f, True)),
+                             False))
+        return self._submit(reqs, capture=True)
+
+    def _batch_snapshot(self, ops: list[tuple]) -> tuple[dict, dict]:
+        """What each request of an atomic batch may overwrite.
+
+        Returns (before, touched): ``before[key]`` is the route the key held
+        (None: absent); ``touched[i]`` the keys request i may change.  The
+        gets are pipelined like a batch.
+        """
+        before: dict = {}
+        touched: dict[int, list] = {}
+        unknown: list = []
+        for i, (kind, _verb, obj) in enumerate(ops):
+            if kind == "route":
+                touched[i] = [obj.key]
+                if obj.key not in before:
+                    before[obj.key] = None
+                    unknown.append(obj.key)
+            else:
+                routes = self._snapshot(obj)
+                touched[i] = [r.key for r in routes]
+                for r in routes:
+                    before.setdefault(r.key, r)
+        unknown = [k for k in unknown if before[k] is None]
+        pendings: list[_Pending] = []
+        for start in range(0, len(unknown), Batch.SEND_RUN):
+            gets = [(_Op("get", dst, table), (lambda seq, d=dst, t=table: nl.build_get(seq, d, t)), False)
+                    for (table, _family, dst) in unknown[start:start + Batch.SEND_RUN]]
+            pendings.extend(self._submit(gets))
+        self._wait_all(pendings)
+        for key, p in zip(unknown, pendings):
+            if p.error is None:
+                routes = [m.route for m in p.replies if m.route is not None]
+                before[key] = routes[-1] if routes else None
+            elif p.error.errno != _errno.ENOENT:
+                raise p.error
+        return before, touched
+
+    @staticmethod
+    def _rcvbuf_of(sock) -> int:
+        """The receive buffer the kernel actually granted (for the in-flight window)."""
+        try:
+            with socket.socket(fileno=os.dup(sock.fileno())) as s:
+                return s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        except (OSError, AttributeError, ValueError):
+            return 212992
+
+
+# --------------------------------------------------------------------------
+# Batches
+
+
+class Batch:
+    """Many changes, pipelined.  Use as a context manager::
+
+        with client.batch() as b:
+            for r in routes:
+                b.add(r)
+        # b.results[i] is None (applied) or the RtmgrError of request i
+
+    Requests are packed into as few ``sendmsg`` buffers as fit, every one
+    with ``NLM_F_ACK``.  Without ``atomic`` they are sent while the block
+    runs (a full buffer goes at once).  Leaving the block waits for every
+    answer and raises :class:`BatchError` when any failed, unless
+    ``raise_on_error=False``.  When the block itself raises, the requests
+    already sent are still waited for, and its exception propagates.
+
+    ``atomic=True`` sends nothing until the block ends.  It then reads what
+    each request would overwrite (``get`` per key, a dump for a flush),
+    applies the batch, and when anything failed, restores every key a
+    successful request touched to its state before the batch (delete what
+    was created, replace back what was replaced, changed, appended or
+    deleted); :attr:`BatchError.undone` says what was undone.  This is an
+    undo, not isolation: another writer changing the same routes meanwhile
+    may have its change undone too.
+    """
+
+    #: Requests collected before a non-atomic batch hands a run to the sender.
+    SEND_RUN = 1024
+
+    def __init__(self, client: Client, atomic: bool = False, raise_on_error: bool = True):
+        self.client = client
+        self.atomic = atomic
+        self.raise_on_error = raise_on_error
+        self._items: list[tuple] = []  # (kind, verb, obj): not yet sent
+        self._ops: list[tuple] = []  # atomic: every request, in order
+        self._count = 0
+        self._pendings: list[_Pending] = []
+        self.results: list[Optional[errors.RtmgrError]] = []
+        self.undone: list[str] = []
+        self.undo_failures: list[tuple[str, errors.RtmgrError]] = []
+        self._done = False
+
+    # requests
+    def add(self, route: Route) -> None:
+        self._queue("route", "add", route)
+
+    def replace(self, route: Route) -> None:
+        self._queue("route", "replace", route)
+
+    def change(self, route: Route) -> None:
+        self._queue("route", "change", route)
+
+    def append(self, route: Route) -> None:
+        self._queue("route", "append", route)
+
+    def delete(self, target: Union[Route, Filter]) -> None:
+        """Delete a route (match fields as :meth:`Client.delete`), or flush a Filter."""
+        if isinstance(target, Filter):
+            self.flush(target)
+        else:
+            self._queue("route", "delete", target)
+
+    def flush(self, filter: Optional[Filter] = None) -> None:
+        self._queue("flush", "flush", filter)
+
+    def __len__(self) -> int:
+        """Requests queued so far."""
+        return self._count
+
+    def _queue(self, kind: str, verb: str, obj) -> None:
+        if self._done:
+            raise RuntimeError("batch already committed")
+        item = (kind, verb, obj)
+        self._count += 1
+        if self.atomic:
+            self._ops.append(item)
+        self._items.append(item)
+        if not self.atomic and len(self._items) >= self.SEND_RUN:
+            self._send_items()
+
+    def _send_items(self) -> None:
+        items, self._items = self._items, []
+        self._pendings.extend(self.client._send_batch_items(items))
+
+    @property
+    def failures(self) -> list[tuple[int, errors.RtmgrError]]:
+        return [(i, e) for i, e in enumerate(self.results) if e is not None]
+
+    # running
+    def commit(self) -> list[Optional[errors.RtmgrError]]:
+        """Send what is left, wait for every answer (undo if atomic); the results."""
+        if self._done:
+            return self.results
+        self._done = True
+        client = self.client
+        before: dict = {}
+        touched: dict[int, list] = {}
+        if self.atomic:
+            before, touched = client._batch_snapshot(self._ops)
+        self._send_items()
+        client._wait_all(self._pendings)
+        self.results = [p.error for p in self._pendings]
+        if self.atomic and any(e is not None for e in self.results):
+            self._undo(before, touched)
+        failures = self.failures
+        if failures and self.raise_on_error:
+            raise BatchError(self.results, failures, self.undone, self.undo_failures, self.atomic)
+        return self.results
+
+    def _undo(self, before: dict, touched: dict) -> None:
+        """Bring every key a successful request touched back to its state before."""
+        keys: dict = {}
+        for i, err in enumerate(self.results):
+            if err is None:
+                for key in touched.get(i, ()):
+                    keys.setdefault(key, []).append(i)
+        items = []
+        for key, idx in keys.items():
+            old = before.get(key)
+            table, _family, dst = key
+            why = "undoes " + ", ".join(f"#{i}" for i in idx)
+            if old is None:
+                items.append(("route", "delete",
+                              Route(dst=dst, table=table, type=RouteType.UNSPEC), why))
+            else:
+                items.append(("route", "replace", old, why))
+        if not items:
+            return
+        pendings = self.client._send_batch_items([it[:3] for it in items])
+        self.client._wait_all(pendings)
+        for (kind, verb, obj, why), p in zip(items, pendings):
+            text = f"{p.op.describe()} ({why})"
+            if p.error is None:
+                self.undone.append(text)
+            elif verb == "delete" and p.error.errno == _errno.ESRCH:
+                continue  # already gone: nothing to undo
+            else:
+                self.undo_failures.append((text, p.error))
+
+    def __enter__(self) -> "Batch":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> Optional[bool]:
+        if exc_type is None:
+            self.commit()
+            return None
+        # the block failed: an atomic batch sent nothing; a plain one waits
+        # for what it sent, and the block's exception propagates
+        self._done = True
+        if not self.atomic and self._pendings:
+            try:
+                self.client._wait_all(self._pendings)
+            except Exception:
+                pass
+            self.results = [p.error for p in self._pendings]
+        return None
+
+
+# --------------------------------------------------------------------------
+# Helpers
+
+
+def _flags_for(verb: str) -> int:
+    """The NEWROUTE flags of an update verb (all carry NLM_F_REQUEST|NLM_F_ACK)."""
+    return {
+        "add": nl.ADD_FLAGS,
+        "replace": nl.REPLACE_FLAGS,
+        "change": nl.CHANGE_FLAGS,
+        "append": nl.APPEND_FLAGS,
+    }[verb]
+
+
+_DELETE_FLAGS = nl.DELETE_FLAGS
+
+
+def _network(dst):
+    """A prefix given as text or as an ipaddress network."""
+    return ip_network(dst) if isinstance(dst, str) else dst
+
+
+def _is_final(p: _Pending, m) -> bool:
+    """Is ``m`` the last message the kernel sends for request ``p``?"""
+    if m.kind in ("error", "done"):
+        return True
+    if p.multi:
+        return False
+    return m.kind == "ack" or (not p.ack and m.kind in _ANSWERS)
+
+
+def _lookup_of(m) -> Optional[LookupResult]:
+    """The LookupResult a LOOKUP reply carries, or None for other messages."""
+    if m.kind != "lookup":
+        return None
+    res = m.lookup
+    if isinstance(res, LookupResult):
+        return res
+    return None
+
+
+def _malformed_text(m) -> str:
+    return f"malformed reply: {getattr(m, 'reason', None) or 'unparseable message'}"
+
+
+def _event_of(m) -> Optional[Event]:
+    """A notification message as an Event (None for anything else)."""
+    if m.kind == "route" and m.route is not None:
+        kind = "new" if m.type == P.RTMGR_MSG_NEWROUTE else "del"
+        return Event(kind=kind, route=m.route, pid=m.pid, seq=m.seq)
+    if m.kind == "flush":
+        return Event(kind="flush", filter=m.filter, count=int(m.count or 0), pid=m.pid, seq=m.seq)
+    return None
+
+
+def _same_route(a: Route, b: Route) -> bool:
+    """Equal value and not rewritten since (a replace with the same value counts)."""
+    return a == b and a.changed == b.changed
+
+
+def _apply(model: dict, event: Event) -> None:
+    """Apply a notification to a table kept as {key: Route}."""
+    if event.kind == "new" and event.route is not None:
+        model[event.route.key] = event.route
+    elif event.kind == "del" and event.route is not None:
+        model.pop(event.route.key, None)
+    elif event.kind == "flush":
+        flt = event.filter or Filter()
+        for key in [k for k, r in model.items() if flt.matches(r)]:
+            del model[key]
