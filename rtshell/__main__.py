@@ -1,0 +1,7 @@
+"""python -m rtshell"""
+
+import sys
+
+from rtshell.cli import main
+
+sys.exit(main())

@@ -1,0 +1,459 @@
+"""Running parsed commands against a client, for the shell, -c and batches.
+
+The executor owns what outlives one command: the client (opened on first
+use, so ``help`` and ``explain`` work without the module), the open
+transaction, tracing.  Every failure becomes one line: what was asked, the
+errno name, the kernel's own text, and advice where there is some.
+"""
+
+from __future__ import annotations
+
+import errno as E
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Optional
+
+from rtshell import names
+from rtshell.commands.grammar import Expect, HelpRequest, ParseError
+from rtshell.commands.kinds import DESCRIPTIONS, Converter
+from rtshell.commands.registry import Parsed, parse
+from rtshell.commands.request import ROUTE_METHODS, Request
+
+BATCH_CHUNK = 1024  # requests per client.batch(): the client packs them into few sendmsg calls
+
+
+class CommandError(Exception):
+    """A failure of the shell itself (no such file, no open transaction)."""
+
+
+class ExitShell(Exception):
+    """`exit`, or Ctrl-D."""
+
+
+ADVICE = {
+    E.EEXIST: "use replace or append",
+    E.EPERM: "needs CAP_NET_ADMIN (run as root)",
+    E.EACCES: "needs CAP_NET_ADMIN (run as root)",
+    E.ENODEV: "no such device in this network namespace",
+    E.ENOSPC: "the namespace holds max_routes routes (see stats)",
+    E.E2BIG: "at most 32 next hops",
+    E.ENETUNREACH: "no route matches",
+    E.ETIMEDOUT: "the kernel did not answer in time",
+    E.EPROTONOSUPPORT: "load the module (make load, or make shell for the VM)",
+}
+
+METHOD_ADVICE = {
+    ("change", E.ENOENT): "use add or replace",
+    ("append", E.ENOENT): "use add, or append without a missing route",
+    ("get", E.ENOENT): "no route has exactly this prefix; try route lookup ADDR or route show match PREFIX",
+    ("delete", E.ESRCH): "no route with that key matches (check table, via, dev, metric)",
+}
+
+
+def errno_name(num: Optional[int]) -> str:
+    if num is None:
+        return "ERROR"
+    return E.errorcode.get(num, f"errno {num}")
+
+
+def one_line(text: Any) -> str:
+    return " ".join(str(text).split())
+
+
+def error_parts(exc: BaseException, method: str = "") -> dict[str, Any]:
+    num = getattr(exc, "errno", None)
+    kernel = getattr(exc, "ext_ack", None)
+    if num is None and isinstance(exc, TimeoutError):
+        num = E.ETIMEDOUT
+    strerror = os.strerror(num) if num else one_line(exc)
+    advice = METHOD_ADVICE.get((method, num)) or getattr(exc, "advice", None) or ADVICE.get(num)
+    return {"errno": errno_name(num) if num else type(exc).__name__, "code": num,
+            "strerror": strerror, "kernel": one_line(kernel) if kernel else None, "advice": advice}
+
+
+def format_error(asked: str, parts: dict[str, Any]) -> str:
+    """'route add 10.0.0.0/8 dev dummy0: EEXIST (File exists): kernel: <text>; use replace or append'"""
+    line = f"{asked}: {parts['errno']} ({parts['strerror']})"
+    if parts.get("kernel"):
+        line += f": kernel: {parts['kernel']}"
+    if parts.get("advice"):
+        line += f"; {parts['advice']}"
+    return line
+
+
+@dataclass
+class Staged:
+    request: Request
+    line: str
+
+
+def default_client_factory(timeout: float = 5.0):
+    from rtshell.client import Client
+
+    return Client(timeout=timeout)
+
+
+class Context:
+    """What parsing needs from the outside world: device names."""
+
+    def __init__(self, devices: names.Devices):
+        self.devices = devices
+        self.convert = Converter(devices)
+
+
+class Executor:
+    def __init__(self, output, devices: Optional[names.Devices] = None, client=None,
+                 client_factory: Optional[Callable[[], Any]] = None,
+                 background: Optional[Callable[[str], None]] = None):
+        self.output = output
+        self.devices = devices if devices is not None else names.Devices()
+        self.ctx = Context(self.devices)
+        self._client = client
+        self._factory = client_factory or default_client_factory
+        self._client_lock = threading.Lock()
+        self.txn: Optional[list[Staged]] = None
+        self.tracing = False
+        self.batch_depth = 0
+        # prints a line of background output (trace) without tearing the
+        # foreground: the REPL prints above the prompt, -c/-b to stderr
+        self.background = background or self._background_default
+        self.last_batch = None
+        self.foreground_events = threading.Event()  # monitor/watch own the screen
+
+    # -- the client -------------------------------------------------------
+
+    @property
+    def client(self):
+        """The client, opened on first use (from any thread)."""
+        with self._client_lock:
+            if self._client is None:
+                self._client = self._factory()
+            return self._client
+
+    @property
+    def has_client(self) -> bool:
+        return self._client is not None
+
+    def own_ports(self) -> set[int]:
+        ports = {os.getpid()}
+        c = self._client
+        if c is not None:
+            for attr in ("port_ids", "ports"):
+                val = getattr(c, attr, None)
+                if val:
+                    ports.update(int(x) for x in val)
+            for attr in ("port_id", "portid", "pid"):
+                val = getattr(c, attr, None)
+                if isinstance(val, int):
+                    ports.add(val)
+        return ports
+
+    def close(self) -> None:
+        c, self._client = self._client, None
+        if c is not None:
+            c.close()
+
+    def _background_default(self, text: str) -> None:
+        with self.output.lock:
+            self.output.err.write(text.rstrip("\n") + "\n")
+            self.output.err.flush()
+
+    # -- running lines ----------------------------------------------------
+
+    def parse(self, line: str) -> Optional[Parsed]:
+        return parse(line, self.ctx)
+
+    def run_line(self, line: str, where: str = "") -> bool:
+        """Parse and run one line; True when it succeeded (or was blank)."""
+        try:
+            parsed = self.parse(line)
+        except HelpRequest as req:
+            self.show_expect(req.expect, line)
+            return True
+        except ParseError as exc:
+            self.parse_error(exc, line, where)
+            return False
+        if parsed is None:
+            return True
+        return self.run(parsed, where)
+
+    def parse_error(self, exc: ParseError, line: str, where: str = "") -> None:
+        word = f" (at '{exc.word}')" if exc.word and f"'{exc.word}'" not in exc.message else ""
+        self.output.error(f"{where}{exc.message}{word}",
+                          {"kind": "syntax", "command": line.strip(), "column": exc.start + 1},
+                          pointer=exc.pointer(line, 2))
+
+    def run(self, parsed: Parsed, where: str = "") -> bool:
+        if parsed.json and not self.output.json:
+            saved, self.output = self.output, self.output.as_json()
+            try:
+                return self._run(parsed, where)
+            finally:
+                self.output = saved
+        return self._run(parsed, where)
+
+    def _run(self, parsed: Parsed, where: str) -> bool:
+        asked = " ".join(t.text for t in parsed.tokens)
+        try:
+            parsed.spec.handler(self, parsed)
+            return True
+        except ExitShell:
+            raise
+        except KeyboardInterrupt:
+            self.output.interrupted()
+            self.output.error(f"{where}{asked}: interrupted", {"command": asked, "errno": "EINTR"})
+            return False
+        except ParseError as exc:  # a command inside a command (explain, batch)
+            self.parse_error(exc, parsed.line, where)
+            return False
+        except CommandError as exc:
+            self.output.error(f"{where}{asked}: {exc}", {"command": asked})
+            return False
+        except OSError as exc:
+            method = parsed.request[0].method if parsed.request else ""
+            self.report(exc, asked, method, where)
+            return False
+        except Exception as exc:  # the shell never dies; say what broke in one line
+            self.output.error(f"{where}{asked}: internal error: {type(exc).__name__}: {one_line(exc)}",
+                              {"command": asked, "errno": type(exc).__name__})
+            return False
+
+    def report(self, exc: BaseException, asked: str, method: str = "", where: str = "") -> None:
+        parts = error_parts(exc, method)
+        if isinstance(exc, OSError) and getattr(exc, "filename", None) and not getattr(exc, "ext_ack", None):
+            parts["strerror"] = f"{parts['strerror']}: {exc.filename}"
+        self.output.error(where + format_error(asked, parts), {"command": asked, **parts})
+
+    def call(self, req: Request) -> Any:
+        return req.call(self.client)
+
+    # -- changes: now, or staged ----------------------------------------------
+
+    def change(self, parsed: Parsed) -> None:
+        """Run (or stage, inside begin ... commit) a mutating command."""
+        reqs = parsed.request
+        if self.txn is not None:
+            for r in reqs:
+                self.txn.append(Staged(r, r.text))
+            self.output.ack(f"staged ({len(self.txn)} pending): {reqs[0].text}",
+                            {"command": reqs[0].text, "staged": len(self.txn)})
+            return
+        for req in reqs:
+            self.ack(req, self.call(req))
+
+    def ack(self, req: Request, result: Any) -> None:
+        if req.method == "flush":
+            n = int(result or 0)
+            self.output.ack(f"{req.text}: {n} route{'s' if n != 1 else ''} deleted",
+                            {"command": req.text, "deleted": n})
+        else:
+            self.output.ack(req.text, {"command": req.text}, quiet=True)
+
+    # -- batches ------------------------------------------------------------
+
+    def send_batch(self, reqs: list[Request], atomic: bool) -> list[Any]:
+        """Send requests through client.batch(); per request None (applied)
+        or the exception.  The batch object stays in ``last_batch`` (an
+        atomic batch lists there what it undid)."""
+        batch = self.client.batch(atomic=atomic, raise_on_error=False)
+        self.last_batch = batch
+        with batch:
+            for r in reqs:
+                r.call(batch)
+        results = list(batch.results)
+        if len(results) < len(reqs):
+            results += [CommandError("no answer")] * (len(reqs) - len(results))
+        return results
+
+    def run_batch(self, lines: Iterable[str], source: str = "-", force: bool = False) -> bool:
+        """Run lines like ``ip -batch``: stop at the first failure unless force.
+
+        Consecutive route changes go to the kernel together through
+        client.batch().  Without force a group is sent atomically; if line k
+        fails, nothing of the group was applied, so the lines before k are
+        sent again and the batch stops at k: exactly the lines before the
+        failure are applied, as if they had been sent one by one.
+        """
+        ok = True
+        group: list[tuple[str, Parsed]] = []
+        self.batch_depth += 1
+        try:
+            for lineno, line in enumerate(lines, 1):
+                line = line.rstrip("\n")
+                where = f"{source}:{lineno}: "
+                try:
+                    parsed = self.parse(line)
+                except HelpRequest as req:
+                    self.show_expect(req.expect, line)
+                    continue
+                except ParseError as exc:
+                    if group and not self._flush_group(group, force):
+                        return False
+                    self.parse_error(exc, line, where)
+                    ok = False
+                    if not force:
+                        return False
+                    continue
+                if parsed is None:
+                    continue
+                if (self.txn is None and parsed.spec.mutating and len(parsed.request) == 1
+                        and parsed.request[0].method in ROUTE_METHODS):
+                    group.append((where, parsed))
+                    if len(group) >= BATCH_CHUNK and not self._flush_group(group, force):
+                        ok = False
+                        if not force:
+                            return False
+                    continue
+                if group and not self._flush_group(group, force):
+                    ok = False
+                    if not force:
+                        return False
+                try:
+                    if not self.run(parsed, where):
+                        ok = False
+                        if not force:
+                            return False
+                except ExitShell:  # 'exit' ends the batch, not the shell
+                    return ok
+            if group and not self._flush_group(group, force):
+                ok = False
+            return ok
+        finally:
+            self.batch_depth -= 1
+
+    def _flush_group(self, group: list[tuple[str, Parsed]], force: bool) -> bool:
+        items = list(group)
+        group.clear()
+        reqs = [p.request[0] for _, p in items]
+        if force:
+            results = self.send_batch(reqs, atomic=False)
+            ok = True
+            for (where, p), req, res in zip(items, reqs, results):
+                if isinstance(res, BaseException):
+                    self.report(res, req.text, req.method, where)
+                    ok = False
+                else:
+                    self.ack(req, res)
+            return ok
+        results = self.send_batch(reqs, atomic=True)
+        bad = next((i for i, r in enumerate(results) if isinstance(r, BaseException)), None)
+        if bad is None:
+            for req, res in zip(reqs, results):
+                self.ack(req, res)
+            return True
+        if bad:
+            again = self.send_batch(reqs[:bad], atomic=True)
+            for (where, p), req, res in zip(items[:bad], reqs[:bad], again):
+                if isinstance(res, BaseException):
+                    self.report(res, req.text, req.method, where)
+                    return False
+                self.ack(req, res)
+        where, p = items[bad]
+        self.report(results[bad], reqs[bad].text, reqs[bad].method, where)
+        return False
+
+    # -- '?' --------------------------------------------------------------------
+
+    def expect_rows(self, exp: Expect) -> list[tuple[str, str]]:
+        rows = list(exp.choices)
+        for kind, meta, help in exp.values:
+            rows.append((meta, help or DESCRIPTIONS.get(kind, kind)))
+        rows += list(exp.keywords)
+        if exp.rest is not None:
+            rows.append((exp.rest.meta or exp.rest.dest.upper(), exp.rest.help))
+        if exp.end_ok:
+            rows.append(("<Enter>", "run the command"))
+        return rows
+
+    def show_expect(self, exp: Expect, line: str) -> None:
+        before = line.split("?", 1)[0].strip()
+        self.output.help(self.expect_rows(exp), title=f"{before or '(start)'} ?")
+
+    # -- transactions -------------------------------------------------------------
+
+    def diff_changes(self) -> list[dict[str, Any]]:
+        """The staged changes against the live table (read with get)."""
+        state: dict[tuple, Any] = {}
+
+        def current(route):
+            key = (route.table, route.family, route.dst)
+            if key not in state:
+                try:
+                    state[key] = self.client.get(route.dst, route.table)
+                except OSError as exc:
+                    if exc.errno not in (E.ENOENT, E.ESRCH):
+                        raise
+                    state[key] = None
+            return key, state[key]
+
+        changes = []
+        for s in self.txn or []:
+            m = s.request.method
+            if m == "flush":
+                flt = s.request.args[0]
+                gone = [r for r in self.client.dump(flt)]
+                for r in gone:
+                    state.setdefault((r.table, r.family, r.dst), r)
+                for key, r in list(state.items()):
+                    if r is not None and (flt is None or flt.matches(r)):
+                        changes.append({"op": m, "line": s.line, "before": r, "after": None, "note": None})
+                        state[key] = None
+                continue
+            route = s.request.args[0]
+            key, before = current(route)
+            after, note = before, None
+            if m == "add":
+                if before is not None:
+                    note = "would fail: EEXIST (the route exists)"
+                else:
+                    after = route
+            elif m == "replace":
+                after = route
+            elif m == "change":
+                if before is None:
+                    note = "would fail: ENOENT (no such route)"
+                else:
+                    after = route
+            elif m == "append":
+                after = _appended(before, route) if before is not None else route
+                if after is None:
+                    after, note = before, "would fail: EEXIST (the next hop is there)"
+            elif m == "delete":
+                if before is None or not _delete_matches(before, route):
+                    note = "would fail: ESRCH (no such route)"
+                else:
+                    after = None
+            state[key] = after
+            changes.append({"op": m, "line": s.line, "before": before, "after": after, "note": note})
+        return changes
+
+
+def _appended(before, route):
+    from rtshell.model import NextHop, Route
+
+    hops = list(before.all_nexthops())
+    for h in route.all_nexthops():
+        if any(x.gateway == h.gateway and x.oif == h.oif for x in hops):
+            return None
+        hops.append(NextHop(h.gateway, h.oif, h.weight))
+    if len(hops) == 1:
+        return before
+    return Route(dst=before.dst, table=before.table, type=before.type, proto=before.proto,
+                 metric=before.metric, nexthops=tuple(hops))
+
+
+def _delete_matches(route, key) -> bool:
+    hops = route.all_nexthops()
+    if key.gateway is not None and not any(h.gateway == key.gateway for h in hops):
+        return False
+    if key.oif is not None and not any(h.oif == key.oif for h in hops):
+        return False
+    if key.metric and route.metric != key.metric:
+        return False
+    if key.type and route.type != key.type:
+        return False
+    if key.proto and route.proto != key.proto:
+        return False
+    return True
+

@@ -1,0 +1,349 @@
+"""Commands beyond route: stats, monitor, watch, explain, trace, transactions,
+save/restore/batch, help, exit."""
+
+from __future__ import annotations
+
+import errno
+import os
+import time
+
+from rtshell.commands.executor import CommandError, ExitShell
+from rtshell.commands.grammar import Opt, ParseError, Pos, Syntax, Token, closest
+from rtshell.commands.registry import REGISTRY, Parsed, command, parse_tokens
+from rtshell.commands.request import Request
+from rtshell.commands.routes import FILTER_OPTS, build_filter
+
+REGISTRY.group("route", "add, change, delete, look up and list routes")
+
+NO_ARGS = Syntax()
+FILTER_SYNTAX = Syntax(options=FILTER_OPTS)
+
+
+def _text(p: Parsed) -> str:
+    return " ".join(t.text for t in p.tokens)
+
+
+def _filter_or_none(p: Parsed):
+    from rtshell.model import Filter
+
+    flt = build_filter(p)
+    return None if flt == Filter() else flt
+
+
+# -- stats ----------------------------------------------------------------------
+
+
+@command("stats", NO_ARGS, "route counts, memory and counters of the module",
+         request=lambda p, ctx: (Request("stats", (), "stats"),))
+def _stats(ex, p: Parsed) -> None:
+    ex.output.stats(ex.call(p.request[0]))
+
+
+# -- monitor / watch ------------------------------------------------------------------
+
+
+@command("monitor", FILTER_SYNTAX, "print route changes as they happen, until Ctrl-C",
+         examples=("monitor", "monitor table main -6", "monitor root 10.0.0.0/8"))
+def _monitor(ex, p: Parsed) -> None:
+    from rtshell.model import Event
+    from rtshell.render import origin_text
+
+    flt = _filter_or_none(p)
+    # resync: after an overrun the client compares a fresh dump with its copy
+    # of the table, and the monitor shows what changed during the gap
+    it = ex.client.monitor(flt, resync=True)
+    ex.foreground_events.set()
+    try:
+        if ex.output.mode == "rich":
+            ex.output.info("monitoring route changes; Ctrl-C to stop")
+        while True:
+            try:
+                ev = next(it)
+            except StopIteration:
+                break
+            except OSError as exc:
+                if exc.errno != errno.ENOBUFS:
+                    raise
+                ex.output.event(Event(kind="overrun", count=0))
+                continue
+            if ev.kind == "resync" and getattr(ev, "initial", False):
+                continue
+            ex.output.event(ev, origin_text(ev.pid, ex.own_ports()))
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a monitor ends
+    finally:
+        ex.foreground_events.clear()
+        close = getattr(it, "close", None)
+        if close is not None:
+            close()
+
+
+@command("watch", FILTER_SYNTAX, "a live full-screen table of the routes, until Ctrl-C",
+         examples=("watch", "watch table 100", "watch dev dummy0"))
+def _watch(ex, p: Parsed) -> None:
+    if ex.output.mode != "rich":
+        raise CommandError("watch needs a terminal (use monitor, or route show)")
+    from rtshell.commands.watch import run_watch
+
+    ex.foreground_events.set()
+    try:
+        run_watch(ex, _filter_or_none(p))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ex.foreground_events.clear()
+
+
+# -- explain / trace -------------------------------------------------------------------
+
+EXPLAIN_SYNTAX = Syntax(rest=Pos("command", "command", "the command to explain", meta="COMMAND"))
+
+
+@command("explain", EXPLAIN_SYNTAX, "show the exact request a command would send (sends nothing)",
+         examples=("explain route add 10.0.0.0/8 via 10.99.0.2",))
+def _explain(ex, p: Parsed) -> None:
+    rest: list[Token] = p.values["command"]
+    inner = parse_tokens(rest, p.line, ex.ctx)
+    text = _text(inner)
+    if inner.spec.name == "monitor" or inner.spec.name == "watch":
+        ex.output.explain(text + " (joins the notification group; no request is sent)", [])
+        return
+    parts = []
+    for i, req in enumerate(inner.request or (), 1):
+        decoded, data = req.decode(seq=i)
+        parts.append((f"{req.method} request", decoded, data))
+    ex.output.explain(text, parts)
+
+
+TRACE_SYNTAX = Syntax(positionals=(Pos("state", "choice", "show every message, or stop", required=False,
+                                       choices=("on", "off")),))
+
+
+@command("trace", TRACE_SYNTAX, "show every netlink message sent and received, decoded",
+         examples=("trace on", "trace off"))
+def _trace(ex, p: Parsed) -> None:
+    state = p.values.get("state")
+    if state is None:
+        ex.output.info(f"trace is {'on' if ex.tracing else 'off'}", {"trace": ex.tracing})
+        return
+    on = state == "on"
+    client = ex.client
+    if on:
+        from rtshell import netlink
+
+        def tracer(direction: str, data: bytes) -> None:
+            arrow = ">>" if direction == "send" else "<<"
+            try:
+                text = netlink.decode(data)
+            except Exception as exc:  # a message the decoder cannot read is still shown
+                text = f"({type(exc).__name__}: {exc}) {data.hex()}"
+            ex.background(f"{arrow} {direction} {len(data)} bytes\n{text}")
+
+        client.trace = tracer
+    else:
+        client.trace = None
+    ex.tracing = on
+    ex.output.info(f"trace {state}", {"trace": on})
+
+
+# -- transactions ------------------------------------------------------------------------
+
+
+@command("begin", NO_ARGS, "stage the following route changes until commit or abort")
+def _begin(ex, p: Parsed) -> None:
+    if ex.txn is not None:
+        raise CommandError(f"a transaction is already open ({len(ex.txn)} staged)")
+    ex.txn = []
+    ex.output.info("transaction open: route changes are staged; diff, commit or abort",
+                   {"transaction": "open"})
+
+
+def _need_txn(ex) -> list:
+    if ex.txn is None:
+        raise CommandError("no open transaction (begin first)")
+    return ex.txn
+
+
+@command("diff", NO_ARGS, "the staged changes against the live table")
+def _diff(ex, p: Parsed) -> None:
+    _need_txn(ex)
+    ex.output.diff(ex.diff_changes())
+
+
+@command("commit", NO_ARGS, "apply the staged changes as one all-or-nothing batch")
+def _commit(ex, p: Parsed) -> None:
+    staged = _need_txn(ex)
+    if not staged:
+        ex.txn = None
+        ex.output.info("nothing staged; transaction closed", {"applied": 0})
+        return
+    results = ex.send_batch([s.request for s in staged], atomic=True)
+    failed = [(s, res) for s, res in zip(staged, results) if isinstance(res, BaseException)]
+    if failed:
+        for s, res in failed:
+            ex.report(res, f"commit: {s.line}", s.request.method)
+        undo_failures = getattr(ex.last_batch, "undo_failures", None) or []
+        for text, err in undo_failures:
+            ex.report(err, f"commit: undo {text}")
+        if undo_failures:
+            raise CommandError("commit failed and some changes could not be undone: the table "
+                               "differs from before the commit (route show); the transaction stays open")
+        raise CommandError(f"commit failed, nothing applied; the transaction stays open "
+                           f"({len(staged)} staged: diff to review, abort to drop)")
+    ex.txn = None
+    ex.output.ack(f"committed {len(staged)} change{'s' if len(staged) != 1 else ''}",
+                  {"applied": len(staged)})
+
+
+@command("abort", NO_ARGS, "drop the staged changes")
+def _abort(ex, p: Parsed) -> None:
+    staged = _need_txn(ex)
+    ex.txn = None
+    ex.output.info(f"dropped {len(staged)} staged change{'s' if len(staged) != 1 else ''}",
+                   {"dropped": len(staged)})
+
+
+# -- save / restore / batch ------------------------------------------------------------------
+
+FILE = Pos("file", "file", "a file", meta="FILE")
+SAVE_SYNTAX = Syntax(positionals=(FILE,), options=FILTER_OPTS)
+
+
+@command("save", SAVE_SYNTAX, "write the routes (or those passing a filter) to FILE as commands",
+         examples=("save /tmp/routes.rt", "save /tmp/t100.rt table 100"))
+def _save(ex, p: Parsed) -> None:
+    from rtshell.render import route_text
+
+    path = os.path.expanduser(p.values["file"])
+    it = ex.client.dump(_filter_or_none(p))
+    tmp = f"{path}.tmp{os.getpid()}"
+    n = 0
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(f"# rtshell save {time.strftime('%Y-%m-%d %H:%M:%S')} {_text(p)}\n")
+            for r in it:
+                f.write("route add " + route_text(r, ex.devices) + "\n")
+                n += 1
+        os.replace(tmp, path)
+    finally:
+        close = getattr(it, "close", None)
+        if close is not None:
+            close()
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    ex.output.ack(f"saved {n} route{'s' if n != 1 else ''} to {path}", {"saved": n, "file": path})
+
+
+def _read_lines(path: str) -> list[str]:
+    if path == "-":
+        import sys
+
+        return sys.stdin.read().splitlines()
+    with open(os.path.expanduser(path), encoding="utf-8") as f:
+        return f.read().splitlines()
+
+
+@command("restore", Syntax(positionals=(FILE,)), "put back the routes of a saved FILE (replacing same keys)",
+         examples=("restore /tmp/routes.rt",))
+def _restore(ex, p: Parsed) -> None:
+    path = p.values["file"]
+    lines = _read_lines(path)
+    reqs: list[tuple[int, Request]] = []
+    for lineno, line in enumerate(lines, 1):
+        try:
+            inner = ex.parse(line)
+        except ParseError as exc:
+            raise CommandError(f"{path}:{lineno}: {exc.message}" + (f" (at '{exc.word}')" if exc.word else ""))
+        if inner is None:
+            continue
+        req = inner.request[0] if inner.request else None
+        if req is None or req.method not in ("add", "replace", "append"):
+            raise CommandError(f"{path}:{lineno}: only route add/replace lines can be restored")
+        if req.method == "add":
+            req = Request("replace", req.args, req.text.replace("route add", "route replace", 1))
+        reqs.append((lineno, req))
+    failed = 0
+    for start in range(0, len(reqs), 1024):
+        chunk = reqs[start:start + 1024]
+        for (lineno, req), res in zip(chunk, ex.send_batch([r for _, r in chunk], atomic=False)):
+            if isinstance(res, BaseException):
+                ex.report(res, req.text, req.method, f"{path}:{lineno}: ")
+                failed += 1
+    done = len(reqs) - failed
+    if failed:
+        raise CommandError(f"restored {done} of {len(reqs)} routes; {failed} failed")
+    ex.output.ack(f"restored {done} route{'s' if done != 1 else ''} from {path}", {"restored": done})
+
+
+BATCH_SYNTAX = Syntax(positionals=(FILE,),
+                      options=(Opt("--force", "force", None, "go on after a failing line"),))
+
+
+@command("batch", BATCH_SYNTAX, "run the commands of FILE (stops at the first failure unless --force)",
+         examples=("batch /tmp/changes.rt", "batch /tmp/changes.rt --force"))
+def _batch(ex, p: Parsed) -> None:
+    if ex.batch_depth >= 8:
+        raise CommandError("batch files nest too deep")
+    path = p.values["file"]
+    lines = _read_lines(path)
+    if not ex.run_batch(lines, source=path, force="force" in p.values):
+        raise CommandError("the batch had failures (see above)")
+
+
+# -- help / exit ---------------------------------------------------------------------------------
+
+HELP_SYNTAX = Syntax(rest=Pos("command", "help", "a command", meta="COMMAND", required=False))
+
+
+@command("help", HELP_SYNTAX, "help on the commands, or on one; '?' shows what may come next",
+         examples=("help", "help route", "help route add"))
+def _help(ex, p: Parsed) -> None:
+    words = [t for t in p.values.get("command", [])]
+    node = REGISTRY.root
+    for i, tok in enumerate(words):
+        nxt = node.children.get(tok.text)
+        if nxt is None:
+            choices = [w for w, n in node.children.items() if not n.hidden]
+            raise CommandError(f"no command '{' '.join(t.text for t in words[:i + 1])}'"
+                               + closest(tok.text, choices))
+        node = nxt
+    if node.spec is not None and not node.children:
+        spec = node.spec
+        body = spec.summary
+        if spec.help:
+            body += "\n\n" + spec.help
+        rows = []
+        for pos in spec.syntax.positionals:
+            rows.append((pos.usage(), pos.help))
+        for opt in spec.syntax.options:
+            rows.append((opt.usage(), opt.help + (f" (also: {', '.join(opt.aliases)})" if opt.aliases else "")))
+        for grp in spec.syntax.groups:
+            rows.append((grp.usage(), grp.help))
+        if spec.syntax.rest is not None:
+            rows.append((spec.syntax.rest.usage(), spec.syntax.rest.help))
+        for example in spec.examples:
+            rows.append(("example", example))
+        ex.output.help(rows, title="usage: " + spec.usage, body=body)
+        return
+    rows = []
+
+    def walk(n, prefix):
+        for w, child in n.children.items():
+            if child.hidden:
+                continue
+            if child.spec is not None:
+                rows.append((child.spec.usage if words else " ".join(prefix + [w]), child.help))
+            if child.children:
+                walk(child, prefix + [w])
+
+    walk(node, [t.text for t in words])
+    title = "commands" if not words else f"{' '.join(t.text for t in words)} commands"
+    body = "" if words else ("Tab completes; '?' anywhere shows what may come next; "
+                             "help COMMAND for details. Ctrl-C cancels, Ctrl-D leaves.")
+    ex.output.help(rows, title=title, body=body)
+
+
+@command("exit", NO_ARGS, "leave the shell (Ctrl-D too)", aliases=("quit",))
+def _exit(ex, p: Parsed) -> None:
+    raise ExitShell()
+

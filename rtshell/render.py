@@ -1,0 +1,670 @@
+"""Routes, events and answers as rich tables, plain text or JSON.
+
+Three modes, chosen once per run:
+
+* ``rich``: tables and colour, for a terminal;
+* ``plain``: stable text, one route per line in ``ip route`` form (a line of
+  ``route show`` pasted after ``route add`` adds that route again), for pipes;
+* ``json``: every command prints exactly one JSON document on one line
+  (``route show`` one array, ``monitor`` one object per event).
+
+Renderers take snapshots (routes, events, stats: frozen dataclasses) and
+build fresh rich objects every time; no Table crosses a thread.  Large dumps
+stream: rows are rendered in chunks as the dump iterator yields them, with
+column widths fixed by the first chunk, so the first screen appears at once
+and a million routes never sit in memory as text.
+
+Background output (notifications, trace) is rendered to an ANSI string by
+:func:`to_ansi`; the REPL prints that above the prompt.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import threading
+import time
+from typing import Any, Iterable, Iterator, Optional
+
+from rich import box
+from rich.console import Console, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from rtshell import names
+from rtshell.model import Event, Filter, LookupResult, Match, Route, RouteType, Stats
+
+CHUNK = 256  # rows per streamed table chunk
+
+COLUMNS = ("Destination", "Gateway", "Dev", "Metric", "Table", "Type", "Proto")
+
+TYPE_STYLE = {
+    RouteType.UNICAST: "",
+    RouteType.BLACKHOLE: "bold black on white",
+    RouteType.UNREACHABLE: "magenta",
+    RouteType.PROHIBIT: "red",
+}
+
+
+# -- text forms --------------------------------------------------------------
+
+
+def _dev(devices: Optional[names.Devices], oif: Optional[int]) -> Optional[str]:
+    if oif is None:
+        return None
+    return devices.name(oif) if devices is not None else f"if{oif}"
+
+
+def nexthop_text(hop, devices=None, weight: bool = True) -> str:
+    parts = []
+    if hop.gateway is not None:
+        parts.append(f"via {hop.gateway}")
+    if hop.oif is not None:
+        parts.append(f"dev {_dev(devices, hop.oif)}")
+    if weight:
+        parts.append(f"weight {hop.weight}")
+    return " ".join(parts)
+
+
+def route_text(route: Route, devices=None) -> str:
+    """The route in ``ip route`` words; the grammar parses it back."""
+    parts = []
+    if route.type not in (RouteType.UNICAST, RouteType.UNSPEC):
+        parts.append(names.type_name(route.type))
+    parts.append(prefix_text(route.dst))
+    if route.gateway is not None:
+        parts.append(f"via {route.gateway}")
+    if route.oif is not None:
+        parts.append(f"dev {_dev(devices, route.oif)}")
+    if route.metric:
+        parts.append(f"metric {route.metric}")
+    if route.table != names.DEFAULT_TABLES["main"]:
+        parts.append(f"table {names.table_name(route.table)}")
+    if route.proto:
+        parts.append(f"proto {names.proto_name(route.proto)}")
+    if route.family == 6 and route.dst.prefixlen == 0 and all(h.gateway is None for h in route.all_nexthops()):
+        parts.append("-6")  # 'default' with no IPv6 address to tell the family
+    for hop in route.nexthops:
+        parts.append("nexthop " + nexthop_text(hop, devices))
+    return " ".join(parts)
+
+
+def prefix_text(net) -> str:
+    return str(net) if net.prefixlen else "default"
+
+
+def filter_text(flt: Optional[Filter], devices=None) -> str:
+    """A filter in the grammar's words ('' for everything)."""
+    if flt is None:
+        return ""
+    parts = []
+    if flt.prefix is not None:
+        parts.append(f"{Match(flt.match).name.lower()} {flt.prefix}")
+    if flt.oif is not None:
+        parts.append(f"dev {_dev(devices, flt.oif)}")
+    if flt.gateway is not None:
+        parts.append(f"via {flt.gateway}")
+    if flt.table is not None:
+        parts.append(f"table {names.table_name(flt.table)}")
+    if flt.proto is not None:
+        parts.append(f"proto {names.proto_name(flt.proto)}")
+    if flt.type is not None:
+        parts.append(f"type {names.type_name(flt.type)}")
+    if flt.metric is not None:
+        parts.append(f"metric {flt.metric}")
+    if flt.family is not None and flt.prefix is None and flt.gateway is None:
+        parts.append(f"-{flt.family}")
+    return " ".join(parts)
+
+
+def route_json(route: Route, devices=None) -> dict[str, Any]:
+    obj = {
+        "dst": str(route.dst),
+        "family": route.family,
+        "gateway": str(route.gateway) if route.gateway is not None else None,
+        "dev": _dev(devices, route.oif),
+        "metric": route.metric,
+        "table": names.table_name(route.table),
+        "table_id": route.table,
+        "type": names.type_name(route.type),
+        "proto": names.proto_name(route.proto),
+        "nexthops": [
+            {"gateway": str(h.gateway) if h.gateway is not None else None,
+             "dev": _dev(devices, h.oif), "weight": h.weight}
+            for h in route.nexthops
+        ],
+    }
+    if route.created is not None:
+        obj["created"] = route.created
+    if route.changed is not None:
+        obj["changed"] = route.changed
+    return obj
+
+
+def filter_json(flt: Optional[Filter], devices=None) -> Optional[dict[str, Any]]:
+    if flt is None:
+        return None
+    return {
+        "family": flt.family,
+        "table": names.table_name(flt.table) if flt.table is not None else None,
+        "type": names.type_name(flt.type) if flt.type is not None else None,
+        "proto": names.proto_name(flt.proto) if flt.proto is not None else None,
+        "dev": _dev(devices, flt.oif),
+        "gateway": str(flt.gateway) if flt.gateway is not None else None,
+        "metric": flt.metric,
+        "prefix": str(flt.prefix) if flt.prefix is not None else None,
+        "match": Match(flt.match).name.lower(),
+    }
+
+
+def stats_json(st: Stats) -> dict[str, Any]:
+    return {
+        "routes4": st.routes4, "routes6": st.routes6,
+        "tables": [{"table": names.table_name(t.table), "table_id": t.table,
+                    "family": t.family, "routes": t.routes} for t in st.tables],
+        "memory": st.memory, "generation": st.generation, "requests": st.requests,
+        "errors": st.errors, "max_routes": st.max_routes,
+    }
+
+
+def lookup_json(res: LookupResult, devices=None) -> dict[str, Any]:
+    return {"addr": str(res.addr), "route": route_json(res.route, devices) if res.route else None}
+
+
+# -- who caused a notification -------------------------------------------------
+
+
+def process_name(pid: int) -> Optional[str]:
+    try:
+        with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+def origin_text(pid: int, own_ports: Iterable[int] = ()) -> str:
+    """'kernel', 'this shell', or 'pid 1234 (rtshell)'.
+
+    The port id of a netlink socket is usually the pid of the process that
+    opened it; when /proc has no such process, the bare port id is shown.
+    """
+    if pid == 0:
+        return "kernel"
+    if pid in set(own_ports):
+        return "this shell"
+    comm = process_name(pid) if pid > 0 else None
+    return f"pid {pid} ({comm})" if comm else f"port {pid}"
+
+
+def event_json(ev: Event, devices=None, origin: Optional[str] = None) -> dict[str, Any]:
+    if ev.kind == "resync":
+        return {"event": "resync", **{n: [route_json(r, devices) for r in getattr(ev, n, ())]
+                                      for n in ("added", "removed", "changed")}}
+    return {
+        "event": ev.kind,
+        "route": route_json(ev.route, devices) if ev.route is not None else None,
+        "filter": filter_json(ev.filter, devices),
+        "count": ev.count,
+        "pid": ev.pid,
+        "seq": ev.seq,
+        "origin": origin,
+    }
+
+
+def event_line(ev: Event, devices=None, origin: Optional[str] = None, stamp: Optional[float] = None) -> Text:
+    """One notification as one coloured line."""
+    when = time.strftime("%H:%M:%S", time.localtime(stamp if stamp is not None else time.time()))
+    text = Text(f"[{when}] ", style="dim")
+    if ev.kind == "new":
+        text.append("+ ", style="bold green")
+        text.append(route_text(ev.route, devices), style="green")
+    elif ev.kind == "del":
+        text.append("- ", style="bold red")
+        text.append(route_text(ev.route, devices), style="red")
+    elif ev.kind == "flush":
+        what = filter_text(ev.filter, devices) or "all"
+        text.append(f"flush {ev.count} route{'s' if ev.count != 1 else ''} ({what})", style="bold yellow")
+    elif ev.kind == "resync":
+        text.append(resync_summary(ev), style="bold yellow")
+        for line in resync_details(ev, devices):
+            text.append("\n    " + line, style="yellow")
+    elif ev.kind == "overrun":
+        text.append("notifications overran: some changes were lost (route show to see the table)",
+                    style="bold yellow")
+    else:
+        text.append(f"{ev.kind}", style="bold yellow")
+    if origin and ev.kind in ("new", "del", "flush"):
+        text.append(f"  by {origin}", style="cyan")
+    return text
+
+
+def event_plain(ev: Event, devices=None, origin: Optional[str] = None) -> str:
+    if ev.kind == "new":
+        body = "new " + route_text(ev.route, devices)
+    elif ev.kind == "del":
+        body = "del " + route_text(ev.route, devices)
+    elif ev.kind == "flush":
+        body = f"flush {ev.count} {filter_text(ev.filter, devices) or 'all'}"
+    elif ev.kind == "resync":
+        return "\n".join([resync_summary(ev)] + ["  " + x for x in resync_details(ev, devices, limit=None)])
+    elif ev.kind == "overrun":
+        return "overrun notifications lost"
+    else:
+        body = ev.kind
+    return f"{body} by {origin}" if origin else body
+
+
+def resync_summary(ev) -> str:
+    added, removed, changed = (getattr(ev, n, ()) for n in ("added", "removed", "changed"))
+    return (f"notifications overran; resynced by dump: {len(added)} added, "
+            f"{len(removed)} removed, {len(changed)} changed during the gap")
+
+
+def resync_details(ev, devices=None, limit: Optional[int] = 5) -> list[str]:
+    lines = []
+    for sign, name in (("+", "added"), ("-", "removed"), ("~", "changed")):
+        routes = getattr(ev, name, ())
+        shown = routes if limit is None else routes[:limit]
+        lines += [f"{sign} {route_text(r, devices)}" for r in shown]
+        if limit is not None and len(routes) > limit:
+            lines.append(f"{sign} ... {len(routes) - limit} more")
+    return lines
+
+
+# -- tables --------------------------------------------------------------------
+
+
+def route_cells(route: Route, devices=None) -> list[Text]:
+    style = TYPE_STYLE.get(route.type, "")
+    if route.nexthops:
+        gw = Text("\n".join(nexthop_text(h, devices) for h in route.nexthops))
+        dev = Text("")
+    else:
+        gw = Text(str(route.gateway) if route.gateway is not None else "")
+        dev = Text(_dev(devices, route.oif) or "")
+    return [
+        Text(prefix_text(route.dst), style="bold " + style if style else "bold"),
+        gw, dev,
+        Text(str(route.metric)),
+        Text(names.table_name(route.table)),
+        Text(names.type_name(route.type), style=style),
+        Text(names.proto_name(route.proto)),
+    ]
+
+
+def _route_table(widths: Optional[list[int]], header: bool, title: Optional[str] = None) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_header=header, show_edge=False, pad_edge=False,
+                  title=title if header else None, title_justify="left", expand=False)
+    for i, name in enumerate(COLUMNS):
+        kw: dict[str, Any] = {"no_wrap": True, "overflow": "fold"}
+        if i == 3:
+            kw["justify"] = "right"
+        if widths is not None:
+            kw["min_width"] = kw["max_width"] = widths[i]
+        table.add_column(name, header_style="bold cyan", **kw)
+    return table
+
+
+def route_table(routes: Iterable[Route], devices=None, title: Optional[str] = None) -> Table:
+    """A whole table (for small, already known sets of routes)."""
+    table = _route_table(None, True, title)
+    for r in routes:
+        table.add_row(*route_cells(r, devices))
+    return table
+
+
+# column floors: an IPv4 prefix, an IPv4 address, a device name, ...
+FLOORS = (18, 15, 6, 6, 5, 7, 5)
+
+
+def _widths(rows: list[list[Text]]) -> list[int]:
+    widths = [max(len(c), f) for c, f in zip(COLUMNS, FLOORS)]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], max((len(line) for line in cell.plain.split("\n")), default=0))
+    return widths
+
+
+def stats_table(st: Stats) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, title="rtmgr", title_justify="left")
+    table.add_column("counter", style="cyan")
+    table.add_column("value", justify="right")
+    for key, val in (("IPv4 routes", st.routes4), ("IPv6 routes", st.routes6),
+                     ("max routes", st.max_routes), ("memory (bytes)", st.memory),
+                     ("generation", st.generation), ("requests", st.requests), ("errors", st.errors)):
+        table.add_row(key, f"{val:,}")
+    for ts in st.tables:
+        table.add_row(f"table {names.table_name(ts.table)} IPv{ts.family}", f"{ts.routes:,}")
+    return table
+
+
+def lookup_table(results: Iterable[LookupResult], devices=None) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False)
+    for name in ("Address",) + COLUMNS:
+        table.add_column(name, header_style="bold cyan", no_wrap=True)
+    for res in results:
+        if res.route is None:
+            table.add_row(Text(str(res.addr), style="bold"), Text("no route", style="red"),
+                          *[Text("")] * (len(COLUMNS) - 1))
+        else:
+            table.add_row(Text(str(res.addr), style="bold"), *route_cells(res.route, devices))
+    return table
+
+
+def to_ansi(renderable: RenderableType, width: int = 100, color: bool = True) -> str:
+    """Render to a string (for printing above the prompt, from any thread)."""
+    buf = io.StringIO()
+    con = Console(file=buf, width=width, force_terminal=color, color_system="standard" if color else None,
+                  highlight=False, soft_wrap=False, emoji=False)
+    con.print(renderable)
+    return buf.getvalue()
+
+
+# -- the per-run output ----------------------------------------------------------
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), sort_keys=False)
+
+
+class Output:
+    """Where one run's answers go, in one of the three modes.
+
+    Writes are serialised by a lock, so background output (monitor from a
+    notification thread, trace) never tears a line of the foreground.
+    """
+
+    def __init__(self, mode: str = "plain", file=None, err=None, devices=None,
+                 width: Optional[int] = None, color: Optional[bool] = None):
+        assert mode in ("rich", "plain", "json")
+        self.mode = mode
+        self.file = file if file is not None else sys.stdout
+        self.err = err if err is not None else sys.stderr
+        self.devices = devices
+        self.lock = threading.RLock()
+        rich = mode == "rich"
+        self.console = Console(file=self.file, force_terminal=rich if color is None else color,
+                               width=width, highlight=False, soft_wrap=False, emoji=False,
+                               color_system="auto" if rich and color is not False else None)
+        self.err_console = Console(file=self.err, force_terminal=rich if color is None else color,
+                                   width=width, highlight=False, soft_wrap=True, emoji=False,
+                                   color_system="auto" if rich and color is not False else None)
+
+    @property
+    def json(self) -> bool:
+        return self.mode == "json"
+
+    def as_json(self) -> "Output":
+        """The same streams in JSON mode (a command with -j)."""
+        other = Output("json", file=self.file, err=self.err, devices=self.devices)
+        other.lock = self.lock
+        return other
+
+    # -- low level --
+
+    def line(self, text: str) -> None:
+        with self.lock:
+            self.file.write(text + "\n")
+            self.file.flush()
+
+    def doc(self, obj: Any) -> None:
+        """One JSON document on its own line."""
+        self.line(dumps(obj))
+
+    def interrupted(self) -> None:
+        """After Ctrl-C cut a table short: reset colours, end the line."""
+        if self.mode == "rich":
+            with self.lock:
+                self.file.write("\x1b[0m\n")
+                self.file.flush()
+
+    def show(self, renderable: RenderableType) -> None:
+        with self.lock:
+            self.console.print(renderable)
+            self.file.flush()
+
+    # -- answers --
+
+    def ack(self, message: str, data: Optional[dict] = None, quiet: bool = False) -> None:
+        """A kernel ACK.  Plain text stays silent on a quiet success (like ip)."""
+        if self.json:
+            self.doc({"ok": True, **(data or {})})
+        elif self.mode == "rich":
+            self.show(Text.assemble(("ok ", "bold green"), (message, "")))
+        elif not quiet:
+            self.line(message)
+
+    def info(self, message: str, data: Optional[dict] = None) -> None:
+        """A shell message that is not a kernel answer (help, state)."""
+        if self.json:
+            self.doc({"ok": True, "message": message, **(data or {})})
+        elif self.mode == "rich":
+            self.show(Text(message))
+        else:
+            self.line(message)
+
+    def error(self, message: str, data: Optional[dict] = None, pointer: Optional[str] = None) -> None:
+        """One line on stderr (a caret line under it for grammar errors);
+        in JSON mode also one document on stdout so every command answers."""
+        with self.lock:
+            if self.mode == "rich":
+                if pointer:
+                    self.err_console.print(Text(pointer, style="dim"))
+                self.err_console.print(Text.assemble(("error: ", "bold red"), message))
+            else:
+                if pointer and not self.json:
+                    self.err.write(pointer + "\n")
+                self.err.write(f"error: {message}\n")
+            self.err.flush()
+            if self.json:
+                self.doc({"ok": False, "error": {"message": message, **(data or {})}})
+
+    def routes(self, routes: Iterable[Route], title: Optional[str] = None) -> int:
+        """Stream routes; returns how many were shown."""
+        if self.json:
+            return self._routes_json(routes)
+        if self.mode == "plain":
+            n = 0
+            for r in routes:
+                self.line(route_text(r, self.devices))
+                n += 1
+            return n
+        return self._routes_rich(routes, title)
+
+    def _routes_json(self, routes: Iterable[Route]) -> int:
+        n = 0
+        with self.lock:
+            self.file.write("[")
+            try:
+                for r in routes:
+                    self.file.write(("," if n else "") + dumps(route_json(r, self.devices)))
+                    n += 1
+                    if n % CHUNK == 0:
+                        self.file.flush()
+            finally:
+                self.file.write("]\n")
+                self.file.flush()
+        return n
+
+    def _routes_rich(self, routes: Iterable[Route], title: Optional[str]) -> int:
+        n = 0
+        widths: Optional[list[int]] = None
+        chunk: list[list[Text]] = []
+        it: Iterator[Route] = iter(routes)
+
+        def flush(first: bool) -> None:
+            # widths come from the first chunk; a later chunk that needs
+            # wider columns (IPv6 after IPv4) starts a new section, with its header
+            nonlocal widths
+            need = _widths(chunk)
+            header = first
+            if widths is None:
+                widths = need
+            elif any(n > w for n, w in zip(need, widths)):
+                widths = [max(n, w) for n, w in zip(need, widths)]
+                header = True
+            table = _route_table(widths, header, title if first else None)
+            for row in chunk:
+                table.add_row(*row)
+            self.show(table)
+            chunk.clear()
+
+        first = True
+        for r in it:
+            chunk.append(route_cells(r, self.devices))
+            n += 1
+            # the first screen early, then bigger chunks
+            if len(chunk) >= (40 if first else CHUNK):
+                flush(first)
+                first = False
+        if chunk or first:
+            if first and not chunk:
+                self.show(Text("no routes", style="dim"))
+                return 0
+            flush(first)
+        self.show(Text(f"{n} route{'s' if n != 1 else ''}", style="dim"))
+        return n
+
+    def route(self, route: Route) -> None:
+        if self.json:
+            self.doc(route_json(route, self.devices))
+        elif self.mode == "plain":
+            self.line(route_text(route, self.devices))
+        else:
+            self.show(route_table([route], self.devices))
+
+    def lookup(self, results: list[LookupResult]) -> None:
+        if self.json:
+            self.doc([lookup_json(r, self.devices) for r in results])
+        elif self.mode == "plain":
+            for r in results:
+                self.line(f"{r.addr} " + (route_text(r.route, self.devices) if r.route else "unreachable"))
+        else:
+            self.show(lookup_table(results, self.devices))
+
+    def stats(self, st: Stats) -> None:
+        if self.json:
+            self.doc(stats_json(st))
+        elif self.mode == "plain":
+            self.line(f"routes4 {st.routes4}")
+            self.line(f"routes6 {st.routes6}")
+            for ts in st.tables:
+                self.line(f"table {names.table_name(ts.table)} family {ts.family} routes {ts.routes}")
+            for key in ("memory", "generation", "requests", "errors", "max_routes"):
+                self.line(f"{key} {getattr(st, key)}")
+        else:
+            self.show(stats_table(st))
+
+    def event(self, ev: Event, origin: Optional[str] = None) -> None:
+        if self.json:
+            self.doc(event_json(ev, self.devices, origin))
+        elif self.mode == "plain":
+            self.line(event_plain(ev, self.devices, origin))
+        else:
+            self.show(event_line(ev, self.devices, origin))
+
+    def explain(self, command: str, parts: list[tuple[str, str, bytes]]) -> None:
+        """parts: (what, decoded text, bytes) per request."""
+        if self.json:
+            self.doc({"command": command, "sends": bool(parts),
+                      "requests": [{"request": w, "decoded": d, "hex": b.hex(), "length": len(b)}
+                                   for w, d, b in parts]})
+            return
+        if not parts:
+            self.info(f"{command}: sends nothing to the kernel")
+            return
+        for what, decoded, data in parts:
+            if self.mode == "rich":
+                self.show(Text(f"{what}  ({len(data)} bytes)", style="bold"))
+                self.show(Text(decoded.rstrip("\n")))
+                self.show(Text(f"hex {data.hex()}", style="cyan"))
+            else:
+                self.line(f"{what}  ({len(data)} bytes)")
+                self.line(decoded.rstrip("\n"))
+                self.line(f"hex {data.hex()}")
+
+    def diff(self, changes: list[dict[str, Any]]) -> None:
+        """changes: {'op', 'line', 'before': Route|None, 'after': Route|None, 'note'}"""
+        if self.json:
+            self.doc({"changes": [{
+                "op": c["op"], "command": c["line"], "note": c.get("note"),
+                "before": route_json(c["before"], self.devices) if c["before"] else None,
+                "after": route_json(c["after"], self.devices) if c["after"] else None,
+            } for c in changes]})
+            return
+        if not changes:
+            self.info("no staged changes")
+            return
+        for c in changes:
+            text = Text()
+            if c["before"] is not None and c["after"] != c["before"]:
+                text.append("- " + route_text(c["before"], self.devices) + "\n", style="red")
+            if c["after"] is not None and c["after"] != c["before"]:
+                text.append("+ " + route_text(c["after"], self.devices) + "\n", style="green")
+            if c["after"] == c["before"] and c["after"] is not None:
+                text.append("= " + route_text(c["after"], self.devices) + "\n", style="dim")
+            if c.get("note"):
+                text.append(f"! {c['line']}: {c['note']}\n", style="bold yellow")
+            text.rstrip()
+            if self.mode == "rich":
+                self.show(text)
+            else:
+                for line in text.plain.rstrip("\n").split("\n"):
+                    self.line(line)
+
+    def help(self, rows: list[tuple[str, str]], title: Optional[str] = None, body: str = "") -> None:
+        if self.json:
+            self.doc({"help": title, "text": body, "items": [{"name": a, "help": b} for a, b in rows]})
+            return
+        if self.mode == "rich":
+            if title:
+                self.show(Text(title, style="bold"))
+            if body:
+                self.show(Text(body))
+            if rows:
+                table = Table(box=None, show_header=False, pad_edge=False)
+                table.add_column(style="bold cyan", no_wrap=True)
+                table.add_column()
+                for a, b in rows:
+                    table.add_row(a, b)
+                self.show(table)
+            return
+        if title:
+            self.line(title)
+        if body:
+            self.line(body)
+        width = max((len(a) for a, _ in rows), default=0)
+        for a, b in rows:
+            self.line(f"  {a.ljust(width)}  {b}")
+
+
+def terminal_width(default: int = 100) -> int:
+    try:
+        return os.get_terminal_size().columns
+    except OSError:
+        return default
+
+
+def watch_view(routes: list[Route], total: int, events: list, title: str, rate: float,
+               notice: Optional[str], devices=None) -> RenderableType:
+    """The watch screen: a header, the first routes, the latest changes.
+
+    events: [(time, Event, origin text)], oldest first.
+    """
+    from rich.console import Group
+
+    head = Text.assemble((title, "bold"), "  ",
+                         (f"{total:,} route{'s' if total != 1 else ''}", "cyan"), "  ",
+                         (f"{rate:.1f} events/s", "cyan"), "  ",
+                         (time.strftime("%H:%M:%S"), "dim"), "  ", ("Ctrl-C to leave", "dim"))
+    parts: list[RenderableType] = [head]
+    if notice:
+        parts.append(Text(notice, style="bold yellow"))
+    parts.append(route_table(routes, devices))
+    if total > len(routes):
+        parts.append(Text(f"... and {total - len(routes):,} more", style="dim"))
+    for when, ev, origin in events:
+        parts.append(event_line(ev, devices, origin, stamp=when))
+    return Group(*parts)

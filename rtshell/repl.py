@@ -1,0 +1,383 @@
+"""The interactive shell, assembled in one place.
+
+Pieces, each in its own module: completion (rtshell.completion), key
+bindings (rtshell.keys), toolbar (rtshell.toolbar), lexer (rtshell.lexer),
+validation (rtshell.validate), rendering (rtshell.render).  Here they are
+wired together by injection, with:
+
+* :class:`AbovePrompt`: prints background output above the prompt without
+  disturbing the line being typed (rich renders to an ANSI string; the
+  string is written inside ``run_in_terminal`` on the application's loop,
+  reached through ``session.app`` handed over explicitly);
+* :class:`LiveFeed`: one background thread that opens the client,
+  subscribes to notifications (with resync, so an overrun is repaired and
+  shown with what changed during the gap), prints them, keeps the
+  completion index and the toolbar counters current, and invalidates the
+  application when something changed;
+* :class:`Repl`: the loop.  Ctrl-C cancels the line or the running command,
+  Ctrl-D leaves, an unexpected exception prints one line and the prompt
+  returns.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import logging
+import os
+import threading
+import time
+from typing import Optional
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.application import run_in_terminal
+from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+from prompt_toolkit.completion import DynamicCompleter, ThreadedCompleter
+from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+from prompt_toolkit.patch_stdout import patch_stdout
+from prompt_toolkit.styles import Style
+
+from rtshell import render
+from rtshell.commands import Executor, ExitShell
+from rtshell.commands.executor import error_parts, format_error, one_line
+from rtshell.completion import CompletionEngine, LiveValues, ShellCompleter
+from rtshell.keys import build_key_bindings
+from rtshell.lexer import ShellLexer
+from rtshell.toolbar import Toolbar, ToolbarState
+from rtshell.validate import check
+
+STYLE = Style.from_dict({
+    "prompt": "bold ansigreen",
+    "prompt.txn": "bold ansiyellow",
+    "command": "bold",
+    "keyword": "ansicyan",
+    "value": "",
+    "error": "ansired underline",
+    "comment": "ansibrightblack italic",
+    "bottom-toolbar": "noreverse bg:#303030 #d0d0d0",
+    "toolbar.hint": "#a0a0a0",
+    "toolbar.incomplete": "#d0d070",
+    "toolbar.error": "bold #ff6060",
+    "toolbar.status": "#70c0ff",
+})
+
+PRINT_BURST = 40  # notifications printed one by one per drain; the rest summed up
+STATS_EVERY = 2.0  # seconds between counter refreshes
+DEVICES_EVERY = 5.0
+RETRY_EVERY = 5.0  # seconds between attempts to open the client
+
+
+# -- history -------------------------------------------------------------------
+
+
+def history_path(env=None) -> str:
+    env = os.environ if env is None else env
+    base = env.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(base, "rtshell", "history")
+
+
+class SafeFileHistory(FileHistory):
+    """A FileHistory that keeps working in memory when the file cannot be written."""
+
+    def store_string(self, string: str) -> None:
+        try:
+            super().store_string(string)
+        except OSError:
+            pass
+
+    def load_history_strings(self):
+        try:
+            yield from super().load_history_strings()
+        except OSError:
+            return
+
+
+def make_history(path: Optional[str] = None) -> History:
+    """File history, or in-memory history (silently) when it cannot be kept."""
+    path = path or history_path()
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "ab"):
+            pass
+    except OSError:
+        return InMemoryHistory()
+    return SafeFileHistory(path)
+
+
+# -- background output ---------------------------------------------------------------
+
+
+class AbovePrompt:
+    """Prints ANSI text above the prompt, from any thread."""
+
+    def __init__(self, app, output: render.Output):
+        self.app = app  # session.app, handed over explicitly
+        self.output = output
+
+    def print_ansi(self, text: str) -> None:
+        if not text.endswith("\n"):
+            text += "\n"
+        app = self.app
+        loop = getattr(app, "loop", None)
+        if app.is_running and loop is not None:
+            out = app.output
+
+            def write() -> None:
+                out.write_raw(text)
+                out.flush()
+
+            try:
+                loop.call_soon_threadsafe(functools.partial(run_in_terminal, write))
+                return
+            except RuntimeError:  # the loop closed meanwhile: fall through
+                pass
+        with self.output.lock:
+            self.output.file.write(text)
+            self.output.file.flush()
+
+    def print_renderable(self, renderable) -> None:
+        color = self.output.mode == "rich"
+        self.print_ansi(render.to_ansi(renderable, render.terminal_width(), color=color))
+
+    def print_text(self, text: str) -> None:
+        from rich.text import Text
+
+        self.print_renderable(Text(text))
+
+
+class LogToPrinter(logging.Handler):
+    """Warnings of rtshell's own loggers (the client's receiver thread says
+    when a resync failed), above the prompt instead of across it."""
+
+    def __init__(self, printer: AbovePrompt):
+        super().__init__(logging.WARNING)
+        self.printer = printer
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.printer.print_text(f"{record.levelname.lower()}: {record.getMessage()}")
+        except Exception:
+            self.handleError(record)
+
+
+# -- the live feed ----------------------------------------------------------------------
+
+
+class LiveFeed:
+    """The background thread behind the live view, completion and toolbar."""
+
+    def __init__(self, ex: Executor, live: LiveValues, state: ToolbarState, printer: AbovePrompt, app):
+        self.ex = ex
+        self.live = live
+        self.state = state
+        self.printer = printer
+        self.app = app
+        self._queue: collections.deque = collections.deque()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._sub = None
+        self._thread = threading.Thread(target=self._run, name="rtshell-live", daemon=True)
+        self.print_events = True
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=2.0)
+        sub, self._sub = self._sub, None
+        if sub is not None:
+            try:
+                sub.close()
+            except Exception:
+                pass
+
+    # notification thread: cheap work only
+    def on_event(self, ev) -> None:
+        self.live.apply(ev)
+        if ev.kind == "resync" and getattr(ev, "initial", False):
+            self._wake.set()
+            return
+        self.state.rate.tick()
+        if self.print_events and not self.ex.foreground_events.is_set():
+            self._queue.append(ev)
+        self._wake.set()
+
+    def _run(self) -> None:
+        next_stats = next_devices = next_try = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if self._sub is None:
+                if now >= next_try:
+                    next_try = now + RETRY_EVERY
+                    self._connect()
+                    self._invalidate()
+            else:
+                self._drain()
+                try:
+                    if self.live.stale:
+                        dump = self.ex.client.dump()
+                        try:
+                            self.live.load(dump)
+                        finally:
+                            dump.close()
+                    if now >= next_stats:
+                        next_stats = now + STATS_EVERY
+                        st = self.ex.client.stats()
+                        self.state.set_counts(st.routes4, st.routes6, st.max_routes)
+                except Exception as exc:
+                    self.state.set_connection(f"! {one_line(exc)}")
+                else:
+                    if self.state.connection and self.state.connection.startswith("!"):
+                        self.state.set_connection(None)
+            if now >= next_devices:
+                next_devices = now + DEVICES_EVERY
+                self.live.refresh_devices()
+            if self.live.publish():
+                self._invalidate()
+            self._wake.wait(0.5)
+            self._wake.clear()
+            time.sleep(0.05)  # gather a burst into one drain
+
+    def _connect(self) -> None:
+        try:
+            client = self.ex.client
+            self._sub = client.subscribe(self.on_event, None, resync=True)
+            st = client.stats()
+            self.state.set_counts(st.routes4, st.routes6, st.max_routes)
+            self.state.set_connection(None)
+        except Exception as exc:
+            parts = error_parts(exc)
+            self.state.set_connection(f"not connected: {parts['errno']}")
+
+    def _drain(self) -> None:
+        events = []
+        while self._queue:
+            events.append(self._queue.popleft())
+        if not events:
+            return
+        own = self.ex.own_ports()
+        shown, rest = events[:PRINT_BURST], events[PRINT_BURST:]
+        from rich.console import Group
+        from rich.text import Text
+
+        lines = [render.event_line(ev, self.ex.devices, render.origin_text(ev.pid, own)) for ev in shown]
+        if rest:
+            kinds = collections.Counter(ev.kind for ev in rest)
+            summary = ", ".join(f"{n} {k}" for k, n in kinds.most_common())
+            lines.append(Text(f"... and {len(rest)} more notifications ({summary})", style="dim"))
+        self.printer.print_renderable(Group(*lines))
+
+    def _invalidate(self) -> None:
+        app = self.app
+        if app.is_running:
+            try:
+                app.invalidate()
+            except RuntimeError:
+                pass
+
+
+# -- the shell --------------------------------------------------------------------------
+
+
+def _pending(ex: Executor):
+    client = ex._client
+    if client is None:
+        return None
+    val = getattr(client, "pending", None)
+    if callable(val):
+        val = val()
+    if isinstance(val, int):
+        return val
+    table = getattr(client, "_pending", None)
+    return len(table) if table is not None else None
+
+
+class Repl:
+    def __init__(self, ex: Executor, *, history: Optional[History] = None, input=None, output=None,
+                 live_feed: bool = True):
+        self.ex = ex
+        self.live = LiveValues(ex.devices)
+        self.engine = CompletionEngine(self.live)
+        self.state = ToolbarState()
+        self.state.pending = lambda: _pending(ex)
+        self.state.txn = lambda: len(ex.txn) if ex.txn is not None else None
+        self.state.tracing = lambda: ex.tracing
+        self.toolbar = Toolbar(self.state, lambda text: check(text, ex.ctx))
+        self._completer = ShellCompleter(self.engine)
+        self.session: PromptSession = PromptSession(
+            history=history if history is not None else make_history(),
+            auto_suggest=AutoSuggestFromHistory(),
+            completer=ThreadedCompleter(DynamicCompleter(lambda: self._completer)),
+            complete_while_typing=False,
+            lexer=ShellLexer(ex.ctx.convert),
+            bottom_toolbar=self.toolbar,
+            key_bindings=build_key_bindings(self.engine.help_rows, self._show_rows),
+            style=STYLE,
+            refresh_interval=1.0,
+            input=input,
+            output=output,
+        )
+        self.printer = AbovePrompt(self.session.app, ex.output)
+        ex.background = self.printer.print_text
+        self.feed = LiveFeed(ex, self.live, self.state, self.printer, self.session.app) if live_feed else None
+
+    def _show_rows(self, title: str, rows: list[tuple[str, str]]) -> None:
+        """Print '?' help; runs inside run_in_terminal."""
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(box=None, show_header=False, pad_edge=False)
+        table.add_column(style="bold cyan", no_wrap=True)
+        table.add_column()
+        for a, b in rows:
+            table.add_row(a, b)
+        color = self.ex.output.mode == "rich"
+        text = render.to_ansi(Text(title, style="bold"), render.terminal_width(), color) + \
+            render.to_ansi(table, render.terminal_width(), color)
+        out = self.session.app.output
+        out.write_raw(text)
+        out.flush()
+
+    def message(self):
+        if self.ex.txn is not None:
+            return [("class:prompt.txn", f"rtshell(txn {len(self.ex.txn)})> ")]
+        return [("class:prompt", "rtshell> ")]
+
+    def run(self) -> int:
+        """The loop; returns the exit status (0, or 1 if the last command failed)."""
+        status = 0
+        logger = logging.getLogger("rtshell")
+        handler = LogToPrinter(self.printer)
+        logger.addHandler(handler)
+        propagate, logger.propagate = logger.propagate, False
+        if self.feed is not None:
+            self.feed.start()
+        try:
+            with patch_stdout(raw=True):
+                while True:
+                    try:
+                        line = self.session.prompt(self.message)
+                    except KeyboardInterrupt:
+                        continue  # Ctrl-C: a fresh line
+                    except EOFError:
+                        break  # Ctrl-D
+                    try:
+                        status = 0 if self.ex.run_line(line) else 1
+                    except ExitShell:
+                        break
+                    except KeyboardInterrupt:
+                        self.ex.output.error("interrupted")
+                        status = 1
+                    except Exception as exc:  # never die
+                        self.ex.output.error(format_error(line.strip(), error_parts(exc)))
+                        status = 1
+        finally:
+            if self.ex.txn:
+                self.ex.output.error(f"left with {len(self.ex.txn)} staged changes not committed (dropped)")
+            if self.feed is not None:
+                self.feed.stop()
+            logger.removeHandler(handler)
+            logger.propagate = propagate
+        return status

@@ -1,0 +1,8 @@
+"""Host tier: make the package importable from the source tree before it is installed."""
+
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)

@@ -1,0 +1,334 @@
+"""`rtshell -c`, `-b`, `-j`, exit codes, batching, transactions: the shell's
+logic against the fake client (the kernel tier runs the same against rtmgr)."""
+
+import io
+import json
+
+import pytest
+
+from fakes import FakeClient, fake_devices, failing_factory, route
+from rtshell import errors
+from rtshell.cli import main
+from rtshell.model import Event
+
+
+class Run:
+    def __init__(self, client):
+        self.client = client
+
+    def __call__(self, *argv, stdin=""):
+        out, err = io.StringIO(), io.StringIO()
+        rc = main(list(argv), stdin=io.StringIO(stdin), stdout=out, stderr=err,
+                  client_factory=lambda: self.client, devices=fake_devices())
+        self.rc, self.out, self.err = rc, out.getvalue(), err.getvalue()
+        return rc
+
+
+@pytest.fixture
+def client():
+    return FakeClient([route("10.0.0.0/8", gateway="10.99.0.2"),
+                       route("2001:db8::/32", oif=2, table=100)])
+
+
+@pytest.fixture
+def run(client):
+    return Run(client)
+
+
+def keys(client):
+    return sorted(str(k[2]) for k in client.table)
+
+
+# -- -c ----------------------------------------------------------------------------------
+
+
+def test_show_plain_is_ip_route_text(run):
+    assert run("-c", "route show") == 0
+    assert run.out.splitlines() == ["2001:db8::/32 dev dummy0 table 100 proto boot",
+                                    "10.0.0.0/8 via 10.99.0.2 proto boot"]
+    assert run.err == ""
+
+
+def test_show_json_is_one_array(run):
+    assert run("-j", "-c", "route show table main") == 0
+    (line,) = run.out.splitlines()
+    (obj,) = json.loads(line)
+    assert obj == {"dst": "10.0.0.0/8", "family": 4, "gateway": "10.99.0.2", "dev": None, "metric": 0,
+                   "table": "main", "table_id": 254, "type": "unicast", "proto": "boot", "nexthops": []}
+
+
+def test_add_is_silent_in_plain_text_and_acked_in_json(run, client):
+    assert run("-c", "route add 10.1.0.0/16 dev dummy0 metric 5") == 0
+    assert run.out == "" and run.err == ""
+    assert client.table[(254, 4, route("10.1.0.0/16").dst)].metric == 5
+    assert run("-j", "-c", "route add 10.2.0.0/16 dev dummy0") == 0
+    assert json.loads(run.out) == {"ok": True, "command": "route add 10.2.0.0/16 dev dummy0"}
+
+
+def test_duplicate_add_is_one_line_with_errno_kernel_text_and_advice(run):
+    assert run("-c", "route add 10.0.0.0/8 dev dummy0") == 1
+    (line,) = run.err.splitlines()
+    assert line == ("error: route add 10.0.0.0/8 dev dummy0: EEXIST (File exists): "
+                    "kernel: route 10.0.0.0/8 exists in table 254; use replace or append")
+
+
+def test_error_json_document(run):
+    assert run("-j", "-c", "route del 10.9.0.0/16") == 1
+    doc = json.loads(run.out)
+    assert doc["ok"] is False
+    assert doc["error"]["errno"] == "ESRCH"
+    assert doc["error"]["kernel"] == "no matching route"
+    assert "ESRCH" in run.err
+
+
+def test_permission_error_advice(run, client):
+    def deny(route, echo=False):
+        raise errors.NotPermitted(None, None, "route add")
+    client.add = deny
+    assert run("-c", "route add 10.5.0.0/16 dev dummy0") == 1
+    assert "EPERM (Operation not permitted)" in run.err and "needs CAP_NET_ADMIN" in run.err
+
+
+def test_grammar_error_in_c_is_a_usage_error(run, client):
+    before = dict(client.table)
+    assert run("-c", "route add 10.0.0.0/8 dev eth9") == 2
+    assert run.err.splitlines() == ["  route add 10.0.0.0/8 dev eth9",
+                                    "                           ^^^^",
+                                    "error: 'dev': unknown device 'eth9'"]
+    assert client.table == before and client.calls == []
+
+
+def test_several_c_run_in_order_and_fail_as_a_whole(run, client):
+    assert run("-c", "route add 10.1.0.0/16 dev dummy0", "-c", "route add 10.0.0.0/8 dev dummy0",
+               "-c", "route add 10.3.0.0/16 dev dummy0") == 1
+    assert "10.3.0.0/16" in keys(client) and "10.1.0.0/16" in keys(client)
+
+
+def test_usage_errors_exit_2(run):
+    assert run("--bogus") == 2
+    assert run("-c") == 2
+    assert run("-c", "stats", "-b", "x") == 2
+    assert run("--help") == 0
+
+
+def test_module_not_loaded_is_a_failure_with_advice():
+    out, err = io.StringIO(), io.StringIO()
+    rc = main(["-c", "route show"], stdout=out, stderr=err, client_factory=failing_factory(),
+              devices=fake_devices())
+    assert rc == 1
+    assert "EPROTONOSUPPORT" in err.getvalue() and "make load" in err.getvalue()
+
+
+def test_help_and_explain_work_without_the_module():
+    for argv in (["-c", "help"], ["-c", "explain route add 10.0.0.0/8 dev lo"], ["-c", "route add ?"]):
+        out, err = io.StringIO(), io.StringIO()
+        assert main(argv, stdout=out, stderr=err, client_factory=failing_factory(),
+                    devices=fake_devices()) == 0, err.getvalue()
+
+
+def test_lookup(run):
+    assert run("-c", "route lookup 10.1.2.3 2001:db8::1 192.0.2.1 table main") == 0
+    assert run.out.splitlines() == ["10.1.2.3 10.0.0.0/8 via 10.99.0.2 proto boot",
+                                    "2001:db8::1 unreachable", "192.0.2.1 unreachable"]
+    assert run("-j", "-c", "route lookup 2001:db8::1 table 100") == 0
+    assert json.loads(run.out)[0]["route"]["dst"] == "2001:db8::/32"
+
+
+def test_get(run):
+    assert run("-c", "route get 10.0.0.0/8") == 0
+    assert run.out == "10.0.0.0/8 via 10.99.0.2 proto boot\n"
+    assert run("-c", "route get 10.1.0.0/16") == 1
+    assert "ENOENT" in run.err and "route lookup" in run.err
+
+
+def test_flush_counts(run, client):
+    assert run("-c", "route flush table 100") == 0
+    assert run.out == "route flush table 100: 1 route deleted\n"
+    assert keys(client) == ["10.0.0.0/8"]
+
+
+def test_stats_json(run):
+    assert run("-j", "-c", "stats") == 0
+    doc = json.loads(run.out)
+    assert doc["routes4"] == 1 and doc["routes6"] == 1
+    assert {"table": "100", "table_id": 100, "family": 6, "routes": 1} in doc["tables"]
+
+
+def test_explain_sends_nothing_and_shows_bytes(run, client):
+    assert run("-j", "-c", "explain route add 10.1.0.0/16 via 10.99.0.2") == 0
+    doc = json.loads(run.out)
+    (req,) = doc["requests"]
+    data = bytes.fromhex(req["hex"])
+    assert req["length"] == len(data) == int.from_bytes(data[:4], "little")
+    assert "NEWROUTE" in req["decoded"] and "10.1.0.0/16" in req["decoded"]
+    assert client.calls == []
+    assert run("-c", "explain route show root 10.0.0.0/8") == 0
+    assert "GETROUTE" in run.out and "hex " in run.out
+    assert run("-c", "explain begin") == 0
+    assert "sends nothing" in run.out
+
+
+def test_explain_uses_the_same_request_as_the_command():
+    from rtshell import netlink
+    from rtshell.commands import parse
+    from rtshell.commands.executor import Context
+
+    p = parse("route add 10.1.0.0/16 via 10.99.0.2 metric 3", Context(fake_devices()))
+    (r,) = p.request
+    assert r.encode(7) == netlink.build_route(netlink.NEWROUTE, netlink.ADD_FLAGS, 7, r.args[0])
+
+
+# -- -b ------------------------------------------------------------------------------------
+
+BATCH = """\
+# routes for the lab
+route add 10.1.0.0/16 dev dummy0
+route add 10.2.0.0/16 dev dummy0
+
+route add 10.0.0.0/8 dev dummy0
+route add 10.3.0.0/16 dev dummy0
+"""
+
+
+def test_batch_stops_at_the_first_failure_like_ip_batch(run, client):
+    assert run("-b", "-", stdin=BATCH) == 1
+    assert keys(client) == ["10.0.0.0/8", "10.1.0.0/16", "10.2.0.0/16", "2001:db8::/32"]
+    (line,) = run.err.splitlines()
+    assert line.startswith("error: stdin:5: route add 10.0.0.0/8 dev dummy0: EEXIST")
+
+
+def test_batch_force_goes_on(run, client):
+    assert run("-b", "-", "--force", stdin=BATCH) == 1
+    assert "10.3.0.0/16" in keys(client)
+    assert "stdin:5:" in run.err
+
+
+def test_batch_sends_changes_together(run, client):
+    lines = "".join(f"route add 10.{i}.0.0/16 dev dummy0\n" for i in range(1, 50))
+    assert run("-b", "-", stdin=lines) == 0
+    assert len(client.batches) == 1 and len(client.batches[0][1]) == 49
+    assert not [c for c in client.calls if c[0] == "add" and c not in client.calls[:49]]
+
+
+def test_batch_from_a_file_and_line_numbers_of_grammar_errors(run, client, tmp_path):
+    path = tmp_path / "b.rt"
+    path.write_text("route add 10.1.0.0/16 dev dummy0\nroute add 10.2.0.0/16 dev eth9\n"
+                    "route add 10.3.0.0/16 dev dummy0\n")
+    assert run("-b", str(path)) == 1
+    assert f"{path}:2: 'dev': unknown device 'eth9'" in run.err
+    assert "10.1.0.0/16" in keys(client) and "10.3.0.0/16" not in keys(client)
+    assert run("-b", str(tmp_path / "missing")) == 1
+    assert "cannot read" in run.err
+
+
+def test_batch_json_prints_one_document_per_command(run):
+    assert run("-j", "-b", "-", stdin="route add 10.1.0.0/16 dev dummy0\nstats\nroute show table 100\n"
+                                      "route add 10.0.0.0/8 dev dummy0\n") == 1
+    docs = [json.loads(line) for line in run.out.splitlines()]
+    assert len(docs) == 4
+    assert docs[0] == {"ok": True, "command": "route add 10.1.0.0/16 dev dummy0"}
+    assert docs[1]["routes4"] == 2
+    assert docs[2][0]["dst"] == "2001:db8::/32"
+    assert docs[3]["ok"] is False and docs[3]["error"]["errno"] == "EEXIST"
+
+
+def test_stdin_without_a_terminal_is_a_batch(run, client):
+    assert run(stdin="route add 10.7.0.0/16 dev dummy0\n") == 0
+    assert "10.7.0.0/16" in keys(client)
+
+
+def test_exit_ends_a_batch(run, client):
+    assert run("-b", "-", stdin="route add 10.1.0.0/16 dev dummy0\nexit\nroute add 10.2.0.0/16 dev dummy0\n") == 0
+    assert "10.2.0.0/16" not in keys(client)
+
+
+# -- transactions, save / restore -----------------------------------------------------------
+
+
+def test_begin_diff_commit(run, client):
+    script = ("begin\nroute add 10.1.0.0/16 dev dummy0\nroute replace 10.0.0.0/8 dev dummy1\n"
+              "route del 2001:db8::/32 table 100\ndiff\ncommit\n")
+    assert run("-b", "-", stdin=script) == 0
+    assert client.batches[-1][0] is True  # atomic
+    assert keys(client) == ["10.0.0.0/8", "10.1.0.0/16"]
+    out = run.out.splitlines()
+    assert "+ 10.1.0.0/16 dev dummy0 proto boot" in out
+    assert "- 10.0.0.0/8 via 10.99.0.2 proto boot" in out
+    assert "+ 10.0.0.0/8 dev dummy1 proto boot" in out
+    assert "- 2001:db8::/32 dev dummy0 table 100 proto boot" in out
+
+
+def test_diff_foresees_failures_and_a_failed_commit_applies_nothing(run, client):
+    script = "begin\nroute add 10.1.0.0/16 dev dummy0\nroute add 10.0.0.0/8 dev dummy0\ndiff\ncommit\n"
+    assert run("-b", "-", stdin=script) == 1
+    assert "! route add 10.0.0.0/8 dev dummy0: would fail: EEXIST" in run.out
+    assert "commit failed, nothing applied" in run.err
+    assert keys(client) == ["10.0.0.0/8", "2001:db8::/32"]
+
+
+def test_abort_and_transaction_errors(run, client):
+    assert run("-b", "-", stdin="begin\nroute add 10.1.0.0/16 dev dummy0\nabort\n") == 0
+    assert "dropped 1 staged change" in run.out and "10.1.0.0/16" not in keys(client)
+    assert run("-c", "commit") == 1 and "no open transaction" in run.err
+    assert run("-b", "-", stdin="begin\nbegin\n") == 1 and "already open" in run.err
+
+
+def test_save_and_restore(run, client, tmp_path):
+    client.table[(254, 4, route("10.5.0.0/16").dst)] = route("10.5.0.0/16", type="blackhole", metric=3)
+    path = tmp_path / "routes.rt"
+    assert run("-c", f"save {path}") == 0
+    text = path.read_text().splitlines()
+    assert text[0].startswith("# rtshell save")
+    assert text[1:] == ["route add 2001:db8::/32 dev dummy0 table 100 proto boot",
+                        "route add 10.0.0.0/8 via 10.99.0.2 proto boot",
+                        "route add blackhole 10.5.0.0/16 metric 3 proto boot"]
+    saved = dict(client.table)
+    assert run("-c", "route flush all") == 0 and client.table == {}
+    assert run("-c", f"restore {path}") == 0
+    assert client.table == saved
+    assert run("-c", f"restore {path}") == 0  # again: replaces, no EEXIST
+
+
+# -- monitor -----------------------------------------------------------------------------------
+
+
+def test_monitor_json_prints_one_object_per_line(client):
+    import threading
+
+    out, err = io.StringIO(), io.StringIO()
+    done = threading.Event()
+
+    def produce():
+        while not client.subs:
+            threading.Event().wait(0.01)
+        client.inject(Event(kind="new", route=route("10.8.0.0/16", oif=2), pid=0, seq=0))
+        client.inject(Event(kind="del", route=route("10.0.0.0/8", gateway="10.99.0.2"), pid=0, seq=0))
+        client.closed = True
+        done.set()
+
+    t = threading.Thread(target=produce)
+    t.start()
+    rc = main(["-j", "-c", "monitor"], stdout=out, stderr=err, client_factory=lambda: client,
+              devices=fake_devices())
+    t.join()
+    assert rc == 0
+    docs = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [d["event"] for d in docs] == ["new", "del"]
+    assert docs[0]["route"]["dst"] == "10.8.0.0/16" and docs[0]["origin"] == "kernel"
+
+
+def test_dash_j_on_one_line_of_the_shell(client):
+    from rtshell.commands import Executor
+    from rtshell.render import Output
+
+    out, err = io.StringIO(), io.StringIO()
+    ex = Executor(Output("plain", file=out, err=err, devices=fake_devices()), devices=fake_devices(),
+                  client_factory=lambda: client)
+    assert ex.run_line("route show -j table main")
+    assert ex.run_line("route show table main")
+    first, second = out.getvalue().splitlines()
+    assert json.loads(first)[0]["dst"] == "10.0.0.0/8"
+    assert second == "10.0.0.0/8 via 10.99.0.2 proto boot"
+    assert ex.run_line("-j explain route add 10.1.0.0/16 dev lo")
+    assert "hex" in json.loads(out.getvalue().splitlines()[-1])["requests"][0]
+    assert not ex.run_line("-j")

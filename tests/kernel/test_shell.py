@@ -1,0 +1,284 @@
+"""End to end: the real shell in a pty (pexpect) and the real CLI, against rtmgr.
+
+Runs inside the VM (the lead's runner): dummy0 10.99.0.1/24 and
+2001:db8:ffff::1/64, dummy1 10.98.0.1/24, a read-only $HOME, TERM=linux.
+Under emulation starting Python with prompt_toolkit takes tens of seconds,
+so one shell session serves the interactive tests in order (each leaves it
+at a fresh prompt), setup goes through the Python client, and the CLI is
+started only where the CLI itself is under test.  Every test starts from an
+empty table.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+pexpect = pytest.importorskip("pexpect")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# a generous kernel timeout: under emulation a busy guest answers slowly
+RTSHELL = [sys.executable, "-m", "rtshell", "--timeout", "60"]
+ENV = dict(os.environ, PROMPT_TOOLKIT_NO_CPR="1", TERM=os.environ.get("TERM", "linux"),
+           PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+ENV.pop("XDG_STATE_HOME", None)  # history under $HOME, which is read-only in the VM
+PROMPT = "rtshell> "
+SGR = r"(?:\x1b\[[0-9;]*m)*"  # colour codes rich may put between words
+START = 600  # seconds: a cold start under emulation
+SLOW = 120  # seconds for anything else
+
+
+def cli(*args, stdin=None):
+    return subprocess.run(RTSHELL + list(args), input=stdin, capture_output=True, text=True,
+                          env=ENV, cwd=ROOT, timeout=START)
+
+
+@pytest.fixture(scope="module")
+def client():
+    try:
+        from rtshell.client import Client
+
+        c = Client(timeout=30.0)
+    except OSError as exc:
+        pytest.skip(f"rtmgr is not loaded: {exc}")
+    yield c
+    c.flush(None)
+    c.close()
+
+
+@pytest.fixture(autouse=True)
+def empty_table(client):
+    client.flush(None)
+    yield
+
+
+def spawn_shell():
+    logdir = os.environ.get("RTSHELL_TEST_LOGS", "/tmp")
+    child = pexpect.spawn(RTSHELL[0], RTSHELL[1:], env=ENV, cwd=ROOT, dimensions=(40, 120),
+                          encoding="utf-8", timeout=SLOW)
+    child.logfile_read = open(os.path.join(logdir, "test_shell_pty.log"), "a")
+    child.expect_exact(PROMPT, timeout=START)
+    time.sleep(2.0)  # the live feed subscribes in the background
+    return child
+
+
+def leave(child):
+    if child.isalive():
+        child.sendcontrol("d")
+        child.expect(pexpect.EOF)
+    child.close()
+
+
+@pytest.fixture(scope="module")
+def shell(client):
+    child = spawn_shell()
+    yield child
+    leave(child)
+
+
+def line(child, text):
+    child.send(text + "\r")
+
+
+# -- the interactive shell (one session, in order) ---------------------------------------------------
+
+
+def test_type_complete_and_see_the_table(shell):
+    line(shell, "route add 10.55.0.0/16 via 10.99.0.2 metric 7")
+    shell.expect("ok " + SGR + r"route add 10\.55\.0\.0/16")
+    shell.expect(r"\+ " + SGR + r"10\.55\.0\.0/16 via 10\.99\.0\.2 metric 7 proto boot" + SGR
+                 + r"\s+by this shell")
+    shell.expect_exact(PROMPT)
+    shell.send("route sh")
+    shell.send("\t")
+    time.sleep(2.0)  # the completer runs in a thread
+    shell.send("\r")
+    shell.expect("Destination")
+    shell.expect(r"10\.55\.0\.0/16")
+    shell.expect(r"10\.99\.0\.2")
+    shell.expect(r"1 route\b")
+    shell.expect_exact(PROMPT)
+
+
+def test_tab_completes_a_live_prefix(shell, client):
+    from rtshell.model import Route, parse_prefix
+
+    client.add(Route(parse_prefix("10.56.0.0/16"), oif=_ifindex("dummy1")))
+    shell.expect(r"10\.56\.0\.0/16")  # the notification, above the prompt
+    time.sleep(2.0)
+    shell.send("route get 10.5")
+    shell.send("\t")
+    time.sleep(2.0)
+    shell.send("\r")
+    shell.expect(r"10\.56\.0\.0/16")
+    shell.expect("dummy1")
+    shell.expect_exact(PROMPT)
+
+
+def test_another_process_adds_a_route_and_the_notification_appears(shell):
+    shell.send("route sh")  # half a line typed: it must survive the notification
+    time.sleep(1.0)
+    done = cli("-c", "route add 10.77.0.0/16 dev dummy0")
+    assert done.returncode == 0, done.stderr
+    shell.expect(r"\+ " + SGR + r"10\.77\.0\.0/16 dev dummy0")
+    shell.expect(r"by (pid \d+ \(\S+\)|port \d+)")
+    shell.send("ow\r")
+    shell.expect("Destination")
+    shell.expect(r"10\.77\.0\.0/16")
+    shell.expect_exact(PROMPT)
+
+
+def test_duplicate_add_shows_eexist_and_the_kernel_text_in_one_line(shell):
+    line(shell, "route add 10.60.0.0/16 dev dummy0")
+    shell.expect_exact(PROMPT)
+    line(shell, "route add 10.60.0.0/16 dev dummy0")
+    shell.expect(r"error: " + SGR + r"route add 10\.60\.0\.0/16 dev dummy0: EEXIST \(File exists\): "
+                 r"kernel: [^\r\n]+; use replace or append\r?\n")
+    shell.expect_exact(PROMPT)
+
+
+def test_grammar_error_points_at_the_word(shell):
+    line(shell, "route add 10.62.0.0/16 dev nosuch0")
+    shell.expect(r"\^{7}")
+    shell.expect("unknown device 'nosuch0'")
+    shell.expect_exact(PROMPT)
+
+
+def test_transaction(shell, client):
+    line(shell, "begin")
+    shell.expect_exact("rtshell(txn 0)> ")
+    line(shell, "route add 10.63.0.0/16 dev dummy0")
+    shell.expect_exact("rtshell(txn 1)> ")
+    assert list(client.dump()) == []  # staged, not sent
+    line(shell, "diff")
+    shell.expect(r"\+ 10\.63\.0\.0/16 dev dummy0")
+    line(shell, "commit")
+    shell.expect("committed 1 change")
+    shell.expect_exact(PROMPT)
+    assert [str(r.dst) for r in client.dump()] == ["10.63.0.0/16"]
+
+
+def test_ctrl_c_during_a_large_show_returns_to_a_working_prompt(client):
+    from rtshell.model import Route, parse_prefix
+
+    dev = _ifindex("dummy0")
+    with client.batch() as b:
+        for i in range(10000):
+            b.add(Route(parse_prefix(f"10.{i // 256}.{i % 256}.0/24"), oif=dev))
+    child = spawn_shell()  # its own session: the burst of notifications is not the subject here
+    try:
+        line(child, "route show")
+        child.expect("Destination")  # the table has begun: the command is running
+        child.expect(r"10\.0\.\d+\.0/24")
+        child.sendintr()
+        child.expect("interrupted")
+        child.expect_exact(PROMPT)
+        line(child, "route get 10.0.5.0/24")
+        child.expect(r"10\.0\.5\.0/24")
+        child.expect_exact(PROMPT)
+        line(child, "stats")
+        child.expect(r"IPv4 routes" + SGR + r"[\s\x1b\[0-9;m]*10,000")
+        child.expect_exact(PROMPT)
+    finally:
+        leave(child)
+
+
+def test_ctrl_c_cancels_the_line_and_ctrl_d_leaves(shell):
+    shell.send("route add 10.61.0.0/16 dev dummy0")
+    shell.sendintr()
+    shell.expect_exact(PROMPT)
+    line(shell, "route show")
+    shell.expect("no routes")
+    shell.expect_exact(PROMPT)
+    shell.sendcontrol("d")
+    shell.expect(pexpect.EOF)
+    assert "Traceback" not in shell.before
+
+
+# -- -c, -b, -j and exit codes -----------------------------------------------------------------------
+
+
+def test_c_and_exit_codes(tmp_path):
+    ok = cli("-c", "route add 10.70.0.0/16 via 10.99.0.2 table 100")
+    assert ok.returncode == 0 and ok.stdout == "" and ok.stderr == ""
+    dup = cli("-c", "route add 10.70.0.0/16 via 10.99.0.2 table 100")
+    assert dup.returncode == 1
+    (err,) = dup.stderr.splitlines()
+    assert re.match(r"error: route add 10\.70\.0\.0/16 via 10\.99\.0\.2 table 100: EEXIST \(File exists\): "
+                    r"kernel: .+; use replace or append$", err), err
+    bad = cli("-c", "route add 10.70.0.0/16 dev nosuch0")
+    assert bad.returncode == 2 and "unknown device 'nosuch0'" in bad.stderr
+    gone = cli("-c", "route del 10.71.0.0/16")
+    assert gone.returncode == 1 and "ESRCH" in gone.stderr
+
+
+def test_batch_json_lookup_and_show(client):
+    script = "\n".join([
+        "# one document per command",
+        "route add default via 2001:db8:ffff::2",
+        "route add 10.72.0.0/16 dev dummy1",
+        "route add 10.73.0.0/16 nexthop via 10.99.0.2 weight 2 nexthop via 10.98.0.2",
+        "route lookup 10.72.1.1 2001:db8::1 192.0.2.1",
+        "route show root 10.73.0.0/16",
+        "explain route del 10.73.0.0/16",
+        "stats",
+    ]) + "\n"
+    done = cli("-j", "-b", "-", stdin=script)
+    assert done.returncode == 0, done.stderr
+    docs = [json.loads(x) for x in done.stdout.splitlines()]
+    assert len(docs) == 7
+    assert all(d == {"ok": True, "command": c} for d, c in zip(docs[:3], script.splitlines()[1:4]))
+    lookups = docs[3]
+    assert [(x["addr"], x["route"] and x["route"]["dst"]) for x in lookups] == [
+        ("10.72.1.1", "10.72.0.0/16"), ("2001:db8::1", "::/0"), ("192.0.2.1", None)]
+    (multi,) = docs[4]
+    assert multi["family"] == 4 and multi["gateway"] is None
+    assert [(h["gateway"], h["weight"]) for h in multi["nexthops"]] == [("10.99.0.2", 2), ("10.98.0.2", 1)]
+    assert bytes.fromhex(docs[5]["requests"][0]["hex"])[4:6] == (17).to_bytes(2, "little")  # DELROUTE
+    assert docs[6]["routes4"] == 2 and docs[6]["routes6"] == 1  # explain sent nothing
+
+
+def test_batch_stops_at_the_first_failure_and_force_goes_on(client, tmp_path):
+    path = tmp_path / "b.rt"
+    path.write_text("# lab\nroute add 10.80.0.0/16 dev dummy0\nroute add 10.80.0.0/16 dev dummy0\n"
+                    "route add 10.81.0.0/16 dev dummy0\n")
+    done = cli("-b", str(path))
+    assert done.returncode == 1
+    assert f"{path}:3: route add 10.80.0.0/16 dev dummy0: EEXIST" in done.stderr
+    assert [str(r.dst) for r in client.dump()] == ["10.80.0.0/16"]
+    client.flush(None)
+    done = cli("-b", str(path), "--force")
+    assert done.returncode == 1 and f"{path}:3:" in done.stderr
+    assert [str(r.dst) for r in client.dump()] == ["10.80.0.0/16", "10.81.0.0/16"]
+
+
+def test_save_and_restore(client, tmp_path):
+    path = tmp_path / "saved.rt"
+    script = (f"route add 10.90.0.0/16 via 10.99.0.2 metric 4\nroute add -6 default dev dummy0\n"
+              f"route add prohibit 10.91.0.0/16 table 300\nsave {path}\nroute flush all\nrestore {path}\n")
+    done = cli("-b", "-", stdin=script)
+    assert done.returncode == 0, done.stderr
+    assert sorted(render_all(client)) == sorted([
+        "10.90.0.0/16 via 10.99.0.2 metric 4 proto boot", "default dev dummy0 proto boot -6",
+        "prohibit 10.91.0.0/16 table 300 proto boot"])
+
+
+# -- helpers -------------------------------------------------------------------------------------------
+
+
+def _ifindex(name):
+    import socket
+
+    return socket.if_nametoindex(name)
+
+
+def render_all(client):
+    from rtshell.names import Devices
+    from rtshell.render import route_text
+
+    devices = Devices()
+    return [route_text(r, devices) for r in client.dump()]
