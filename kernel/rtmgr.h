@@ -56,11 +56,10 @@ struct rtmgr_route {
 	u64		created;	/* ns since the epoch */
 	u64		changed;
 	u32		metric;
-	u32		size;		/* bytes allocated, for the stats */
 	u8		type;		/* enum rtmgr_route_type */
 	u8		proto;
 	u8		nh_count;
-	struct rtmgr_nh	nh[];
+	struct rtmgr_nh	nh[];		/* one hop: 64 bytes in all */
 };
 
 /*

@@ -121,17 +121,23 @@ static void node_free(struct rtmgr_net *rn, int fam, struct rtmgr_node *n)
 	call_rcu(&n->rcu, fam == RTMGR_FAM6 ? node6_free_rcu : node4_free_rcu);
 }
 
-struct rtmgr_route *rtmgr_route_alloc(unsigned int nh_count)
+/* a single-hop route fills one 64-byte slab object exactly */
+static_assert(sizeof(struct rtmgr_route) + sizeof(struct rtmgr_nh) == 64);
+
+/* Bytes a route with nh_count next hops takes from the allocator. */
+static size_t route_size(unsigned int nh_count)
 {
 	struct rtmgr_route *r;
-	size_t size = kmalloc_size_roundup(struct_size(r, nh, nh_count));
 
-	r = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	return kmalloc_size_roundup(struct_size(r, nh, nh_count));
+}
 
-	if (r) {
-		r->size = size;
+struct rtmgr_route *rtmgr_route_alloc(unsigned int nh_count)
+{
+	struct rtmgr_route *r = kzalloc(route_size(nh_count), GFP_KERNEL_ACCOUNT);
+
+	if (r)
 		r->nh_count = nh_count;
-	}
 	return r;
 }
 
@@ -152,7 +158,7 @@ void rtmgr_route_free(struct rtmgr_route *r)
  */
 void rtmgr_route_retire(struct rtmgr_net *rn, struct rtmgr_route *r)
 {
-	rn->memory -= r->size;
+	rn->memory -= route_size(r->nh_count);
 	call_rcu(&r->rcu, route_free_rcu);
 }
 
@@ -264,7 +270,7 @@ int rtmgr_route_set(struct rtmgr_net *rn, const struct rtmgr_key *k,
 	}
 	rcu_assign_pointer(*slot, im);
 set:
-	rn->memory += r->size;
+	rn->memory += route_size(r->nh_count);
 	if (!*old) {
 		t->count[k->fam]++;
 		rn->routes[k->fam]++;
