@@ -601,6 +601,12 @@ class Client:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def pending(self) -> int:
+        """Requests sent or queued whose answer has not arrived yet."""
+        with self._cv:
+            return len(self._pending)
+
     def close(self) -> None:
         """Stop the threads, fail what is still waiting, close the sockets.
 

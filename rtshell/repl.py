@@ -283,15 +283,7 @@ class LiveFeed:
 
 def _pending(ex: Executor):
     client = ex._client
-    if client is None:
-        return None
-    val = getattr(client, "pending", None)
-    if callable(val):
-        val = val()
-    if isinstance(val, int):
-        return val
-    table = getattr(client, "_pending", None)
-    return len(table) if table is not None else None
+    return None if client is None else client.pending
 
 
 class Repl:

@@ -132,6 +132,7 @@ class FakeClient:
         self.seq = 0
         self.requests = 0
         self.errors = 0
+        self.pending = 0  # the fake answers at once: nothing is ever outstanding
 
     # -- helpers --
     def _err(self, cls, text, what):
