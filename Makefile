@@ -5,7 +5,7 @@
 #                (once per kernel: KERNELS="6.1 6.12" by default)
 #   make build   venv + C extension + module for every tested kernel, no VM
 #   make load    build for the running kernel and insmod (hosts with modules)
-#   make bench   side-by-side benchmarks inside the VM
+#   make bench   side-by-side benchmarks inside the VM (BENCH_ARGS="--routes 20000")
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -46,7 +46,7 @@ test-vm: venv
 	@scripts/run-tests --vm-only
 
 bench: venv
-	@scripts/vm-run --kver $(KVER) -- $(PY) -m bench
+	@scripts/vm-run --kver $(KVER) -- $(PY) -m bench $(BENCH_ARGS)
 
 # A host whose kernel loads modules: build for it and load it there.
 load: venv
