@@ -7,7 +7,6 @@ refusal path with its extended-ACK text.
 
 import errno
 import ipaddress as ip
-import struct
 
 import pytest
 
@@ -18,7 +17,6 @@ from wire import RTMGR_HDR, a4, a6, attr, error_of, nest, u32
 
 N4 = ip.ip_network
 A = ip.ip_address
-F = P  # flags live in the protocol module too
 
 REQ_ACK = P.NLM_F_REQUEST | P.NLM_F_ACK
 
