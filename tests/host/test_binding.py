@@ -302,15 +302,17 @@ def _route_socket(**kw):
     return nl.NetlinkSocket(protocol=0, **kw)  # NETLINK_ROUTE: there on any Linux
 
 
-def test_module_not_loaded():
+def test_module_not_loaded_says_how_to_load_it():
+    # the host tier runs where rtmgr cannot be loaded; on a host that has it
+    # loaded, the same call must simply open the socket
     try:
         sock = nl.NetlinkSocket()
     except errors.ModuleNotLoaded as exc:
         assert exc.errno == errno.EPROTONOSUPPORT
         assert "make load" in str(exc) and "make shell" in str(exc)
     else:
+        assert sock.portid > 0
         sock.close()
-        pytest.skip("rtmgr is loaded here")
 
 
 def test_socket_ack_error_and_timeout():
