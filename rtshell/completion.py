@@ -202,8 +202,11 @@ class CompletionEngine:
 
     # -- what may come next ------------------------------------------------------
 
-    def _candidates(self, done: list[Token], word: str) -> list[Suggestion]:
-        done = [t for t in done if t.text != "-j"]  # a line modifier: JSON output
+    def _command_node(self, done: list[Token]):
+        """(words, node, i): the words without the line modifier -j (JSON
+        output), the registry node their command words reach, and how many
+        of the words those are."""
+        done = [t for t in done if t.text != "-j"]
         node = self.registry.root
         i = 0
         while i < len(done) and done[i].text in node.children:
@@ -211,6 +214,10 @@ class CompletionEngine:
             i += 1
             if node.spec is not None and not node.children:
                 break
+        return done, node, i
+
+    def _candidates(self, done: list[Token], word: str) -> list[Suggestion]:
+        done, node, i = self._command_node(done)
         if node.spec is None:
             if i < len(done):
                 return []  # an unknown command word: nothing sensible follows
@@ -242,27 +249,12 @@ class CompletionEngine:
             return []
         if isinstance(exp, list):
             return exp
-        rows = list(exp.choices)
-        for kind, meta, help in exp.values:
-            rows.append((meta, help or DESCRIPTIONS.get(kind, kind)))
-        rows += list(exp.keywords)
-        if exp.rest is not None:
-            rows.append((exp.rest.meta or exp.rest.dest.upper(), exp.rest.help))
-        if exp.end_ok:
-            rows.append(("<Enter>", "run the command"))
-        return rows
+        return exp.rows()
 
     def expect(self, done: list[Token]):
         """The grammar's Expect after these words; a list of (word, help)
         when the words stop at a command group; None after an unknown word."""
-        done = [t for t in done if t.text != "-j"]
-        node = self.registry.root
-        i = 0
-        while i < len(done) and done[i].text in node.children:
-            node = node.children[done[i].text]
-            i += 1
-            if node.spec is not None and not node.children:
-                break
+        done, node, i = self._command_node(done)
         if node.spec is None:
             if i < len(done):
                 return None

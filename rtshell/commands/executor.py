@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from rtshell import names
 from rtshell.commands.grammar import Expect, HelpRequest, ParseError
-from rtshell.commands.kinds import DESCRIPTIONS, Converter
+from rtshell.commands.kinds import Converter
 from rtshell.commands.registry import Parsed, parse
 from rtshell.commands.request import ROUTE_METHODS, Request
 
@@ -356,15 +356,7 @@ class Executor:
     # -- '?' --------------------------------------------------------------------
 
     def expect_rows(self, exp: Expect) -> list[tuple[str, str]]:
-        rows = list(exp.choices)
-        for kind, meta, help in exp.values:
-            rows.append((meta, help or DESCRIPTIONS.get(kind, kind)))
-        rows += list(exp.keywords)
-        if exp.rest is not None:
-            rows.append((exp.rest.meta or exp.rest.dest.upper(), exp.rest.help))
-        if exp.end_ok:
-            rows.append(("<Enter>", "run the command"))
-        return rows
+        return exp.rows()
 
     def show_expect(self, exp: Expect, line: str) -> None:
         before = line.split("?", 1)[0].strip()

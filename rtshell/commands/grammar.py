@@ -203,6 +203,18 @@ class Expect:
     def words(self) -> list[str]:
         return [w for w, _ in self.keywords] + [w for w, _ in self.choices]
 
+    def rows(self) -> list[tuple[str, str]]:
+        """(word or <meta>, help) for everything that may come next: what `?` lists."""
+        rows = list(self.choices)
+        for kind, meta, help in self.values:
+            rows.append((meta, help or KIND_TEXT.get(kind, kind)))
+        rows += list(self.keywords)
+        if self.rest is not None:
+            rows.append((self.rest.meta or self.rest.dest.upper(), self.rest.help))
+        if self.end_ok:
+            rows.append(("<Enter>", "run the command"))
+        return rows
+
 
 Converter = Callable[[str, str], Any]
 
