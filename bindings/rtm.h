@@ -43,6 +43,7 @@ uint16_t rtm_attr_type(const struct nlattr *attr);
  * Refuses remaining < 4, nla_len < 4 and nla_len > remaining.
  */
 int rtm_attr_ok(const struct nlattr *attr, int remaining);
+size_t rtm_family_addr_len(uint8_t family);
 /* The next attribute; subtracts the aligned length from *remaining. */
 const struct nlattr *rtm_attr_next(const struct nlattr *attr, int *remaining);
 

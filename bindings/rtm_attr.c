@@ -19,6 +19,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <sys/socket.h>
+
 #include "rtm.h"
 
 const void *rtm_attr_data(const struct nlattr *attr)
@@ -138,4 +140,16 @@ void rtm_attr_nest_end(struct nlmsghdr *nlh, struct nlattr *nest)
 void rtm_attr_nest_cancel(struct nlmsghdr *nlh, struct nlattr *nest)
 {
 	nlh->nlmsg_len = (uint8_t *)nest - (uint8_t *)nlh;
+}
+
+/* Bytes of an address of this family: 4, 16, or 0 for any other family. */
+size_t rtm_family_addr_len(uint8_t family)
+{
+	switch (family) {
+	case AF_INET:
+		return 4;
+	case AF_INET6:
+		return 16;
+	}
+	return 0;
 }

@@ -33,17 +33,6 @@
 #define RTM_HDRS_LEN	(NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct rtmgr_hdr)))
 
 /* Address length of a route family, 0 for anything else. */
-static size_t family_addr_len(uint8_t family)
-{
-	switch (family) {
-	case AF_INET:
-		return 4;
-	case AF_INET6:
-		return 16;
-	}
-	return 0;
-}
-
 static struct nlmsghdr *msg_start(void *buf, size_t buflen, uint16_t type,
 				  uint16_t flags, uint32_t seq,
 				  struct rtmgr_hdr **hdr)
@@ -103,7 +92,7 @@ static int put_multipath(struct nlmsghdr *nlh, size_t buflen, size_t alen,
 int rtm_build_route(void *buf, size_t buflen, uint16_t type, uint16_t flags,
 		    uint32_t seq, const struct rtm_route *r)
 {
-	size_t alen = family_addr_len(r->family);
+	size_t alen = rtm_family_addr_len(r->family);
 	struct rtmgr_hdr *hdr;
 	struct nlmsghdr *nlh;
 
@@ -150,7 +139,7 @@ int rtm_build_get(void *buf, size_t buflen, uint32_t seq, int ack,
 		  uint8_t family, const void *dst, uint8_t dst_len,
 		  uint32_t table)
 {
-	size_t alen = family_addr_len(family);
+	size_t alen = rtm_family_addr_len(family);
 	struct rtmgr_hdr *hdr;
 	struct nlmsghdr *nlh;
 
@@ -182,7 +171,7 @@ static int build_filtered(void *buf, size_t buflen, uint16_t type,
 
 	if (!f)
 		f = &any;
-	alen = family_addr_len(f->family);
+	alen = rtm_family_addr_len(f->family);
 	if ((f->family != AF_UNSPEC && !alen) ||
 	    ((f->has_dst || f->has_gw) && !alen) ||
 	    (f->has_dst && f->dst_len > alen * 8)) {
@@ -233,7 +222,7 @@ int rtm_build_flush(void *buf, size_t buflen, uint32_t seq, int ack,
 int rtm_build_lookup(void *buf, size_t buflen, uint32_t seq, int ack,
 		     uint8_t family, const void *addr, uint32_t table)
 {
-	size_t alen = family_addr_len(family);
+	size_t alen = rtm_family_addr_len(family);
 	struct rtmgr_hdr *hdr;
 	struct nlmsghdr *nlh;
 
@@ -256,7 +245,7 @@ int rtm_build_lookup_many(void *buf, size_t buflen, uint32_t seq,
 			  uint8_t family, const void *addrs,
 			  unsigned int count, uint32_t table)
 {
-	size_t alen = family_addr_len(family);
+	size_t alen = rtm_family_addr_len(family);
 	struct rtmgr_hdr *hdr;
 	struct nlmsghdr *nlh;
 

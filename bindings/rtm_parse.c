@@ -99,17 +99,6 @@ static int mark_bad_attr(struct one *o, enum rtm_bad why,
 	return mark_bad(o, why, a, rtm_attr_type(a));
 }
 
-static size_t family_addr_len(uint8_t family)
-{
-	switch (family) {
-	case AF_INET:
-		return 4;
-	case AF_INET6:
-		return 16;
-	}
-	return 0;
-}
-
 static uint8_t get_u8(const struct nlattr *a)
 {
 	return *(const uint8_t *)rtm_attr_data(a);
@@ -231,7 +220,7 @@ static int parse_multipath(struct one *o, const struct nlattr *mp,
 static int fill_route(struct one *o, const struct rtmgr_hdr *h,
 		      const struct nlattr **tb, struct rtm_route *r)
 {
-	size_t alen = family_addr_len(h->family);
+	size_t alen = rtm_family_addr_len(h->family);
 	const struct nlattr *a;
 
 	memset(r, 0, offsetof(struct rtm_route, nh));
@@ -341,7 +330,7 @@ static int parse_lookup(struct one *o)
 
 	if (!h || parse_attrs(o, tb, ROUTE_ATTRS | BIT(RTMGR_A_ADDR)) < 0)
 		return -1;
-	alen = family_addr_len(h->family);
+	alen = rtm_family_addr_len(h->family);
 	if (!alen)
 		return mark_bad(o, RTM_BAD_FAMILY, h, 0);
 	if (!tb[RTMGR_A_ADDR])
@@ -378,7 +367,7 @@ static int parse_flush(struct one *o)
 
 	if (!h || parse_attrs(o, tb, FILTER_ATTRS | BIT(RTMGR_A_COUNT)) < 0)
 		return -1;
-	alen = family_addr_len(h->family);
+	alen = rtm_family_addr_len(h->family);
 	if (h->family != AF_UNSPEC && !alen)
 		return mark_bad(o, RTM_BAD_FAMILY, h, 0);
 	if (h->type > RTMGR_TYPE_MAX)
