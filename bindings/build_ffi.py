@@ -107,6 +107,7 @@ struct rtm_batch {
     uint8_t *buf;
     size_t size;
     size_t len;
+    size_t last;
     unsigned int count;
     ...;
 };
@@ -205,6 +206,12 @@ void rtm_batch_init(struct rtm_batch *batch, void *buf, size_t size);
 void rtm_batch_reset(struct rtm_batch *batch);
 int rtm_batch_add_route(struct rtm_batch *batch, uint16_t type, uint16_t flags,
                         uint32_t seq, const struct rtm_route *route);
+int rtm_batch_add_hop(struct rtm_batch *batch, uint16_t type, uint16_t flags,
+                      uint32_t seq, uint8_t family, uint8_t dst_len,
+                      uint8_t rtype, uint8_t proto, uint32_t table,
+                      const void *dst, const void *gw, uint32_t oif,
+                      int has_oif, uint32_t metric, int has_metric);
+int rtm_batch_ack_last(struct rtm_batch *batch);
 
 long rtm_parse(struct rtm_parser *parser, const void *buf, size_t len);
 const char *rtm_bad_str(unsigned int bad);

@@ -158,6 +158,7 @@ struct rtm_batch {
 	uint8_t		*buf;
 	size_t		size;
 	size_t		len;		/* bytes used */
+	size_t		last;		/* offset of the last message */
 	unsigned int	count;		/* messages in it */
 };
 
@@ -171,6 +172,25 @@ void rtm_batch_reset(struct rtm_batch *batch);
 int rtm_batch_add_route(struct rtm_batch *batch, uint16_t type,
 			uint16_t flags, uint32_t seq,
 			const struct rtm_route *route);
+/*
+ * The same for a route with at most one next hop, from plain values (no
+ * struct rtm_route to fill: one call per route from Python).  dst, and gw
+ * unless NULL, hold an address of the family; oif and metric are sent
+ * when has_oif / has_metric.  Same return values.
+ */
+int rtm_batch_add_hop(struct rtm_batch *batch, uint16_t type, uint16_t flags,
+		      uint32_t seq, uint8_t family, uint8_t dst_len,
+		      uint8_t rtype, uint8_t proto, uint32_t table,
+		      const void *dst, const void *gw, uint32_t oif,
+		      int has_oif, uint32_t metric, int has_metric);
+/*
+ * Set NLM_F_ACK on the last message in the batch.  Requests sent without
+ * NLM_F_ACK are answered only when they fail, and the kernel answers the
+ * messages of one sendmsg() in order: the ACK (or error) of the last one
+ * says every earlier one was processed and its error, if any, was sent.
+ * -1 (EINVAL) when the batch is empty.
+ */
+int rtm_batch_ack_last(struct rtm_batch *batch);
 
 /* ---- parser (rtm_parse.c) --------------------------------------------- */
 

@@ -22,7 +22,9 @@
  *  +-----------------------------------------------------------------------+
  *
  * A batch is such messages back to back, each at an NLMSG_ALIGN boundary;
- * the kernel answers each in order.
+ * the kernel answers each in order.  Sent without NLM_F_ACK, a request is
+ * answered only when it fails; rtm_batch_ack_last() then asks for one ACK,
+ * of the last message, which comes after every error of the batch.
  */
 #include <errno.h>
 #include <string.h>
@@ -285,12 +287,14 @@ void rtm_batch_init(struct rtm_batch *batch, void *buf, size_t size)
 	batch->buf = buf;
 	batch->size = size;
 	batch->len = 0;
+	batch->last = 0;
 	batch->count = 0;
 }
 
 void rtm_batch_reset(struct rtm_batch *batch)
 {
 	batch->len = 0;
+	batch->last = 0;
 	batch->count = 0;
 }
 
@@ -303,6 +307,7 @@ int rtm_batch_add_route(struct rtm_batch *batch, uint16_t type,
 	len = rtm_build_route(batch->buf + batch->len, batch->size - batch->len,
 			      type, flags, seq, route);
 	if (len >= 0) {
+		batch->last = batch->len;
 		batch->len += NLMSG_ALIGN(len);
 		batch->count++;
 		return 0;
@@ -310,4 +315,47 @@ int rtm_batch_add_route(struct rtm_batch *batch, uint16_t type,
 	if (errno == EMSGSIZE && batch->count)
 		return 1;
 	return -1;
+}
+
+int rtm_batch_add_hop(struct rtm_batch *batch, uint16_t type, uint16_t flags,
+		      uint32_t seq, uint8_t family, uint8_t dst_len,
+		      uint8_t rtype, uint8_t proto, uint32_t table,
+		      const void *dst, const void *gw, uint32_t oif,
+		      int has_oif, uint32_t metric, int has_metric)
+{
+	size_t alen = rtm_family_addr_len(family);
+	struct rtm_route r;	/* rtm_build_route reads nh[] only if nh_count */
+
+	if (!alen || !dst) {
+		errno = EINVAL;
+		return -1;
+	}
+	r.family = family;
+	r.dst_len = dst_len;
+	r.type = rtype;
+	r.proto = proto;
+	r.table = table;
+	memcpy(r.dst, dst, alen);
+	r.has_gw = gw != NULL;
+	if (gw)
+		memcpy(r.gateway, gw, alen);
+	r.has_oif = !!has_oif;
+	r.oif = oif;
+	r.has_metric = !!has_metric;
+	r.metric = metric;
+	r.nh_count = 0;
+	return rtm_batch_add_route(batch, type, flags, seq, &r);
+}
+
+int rtm_batch_ack_last(struct rtm_batch *batch)
+{
+	struct nlmsghdr *nlh;
+
+	if (!batch->count) {
+		errno = EINVAL;
+		return -1;
+	}
+	nlh = (struct nlmsghdr *)(batch->buf + batch->last);
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	return 0;
 }

@@ -54,6 +54,11 @@ BATCH_SIZE = 32 * 1024
 _AF = {4: lib.AF_INET, 6: lib.AF_INET6}
 _VERSION = {lib.AF_INET: 4, lib.AF_INET6: 6}
 _ALEN = {lib.AF_INET: 4, lib.AF_INET6: 16}
+_AF_OF_LEN = {4: lib.AF_INET, 16: lib.AF_INET6}  # address length -> family
+# looked up once per route in BatchBuilder.put: bound here
+_NEWROUTE = lib.RTMGR_MSG_NEWROUTE
+_NULL = ffi.NULL
+_add_hop = lib.rtm_batch_add_hop
 
 # the largest single route request: headers, dst, gateway, oif, metric, and
 # a multipath nest of RTMGR_MAX_NEXTHOPS next hops with every attribute
@@ -458,6 +463,16 @@ class BatchBuilder:
     ``add()`` returns a full buffer when the new request did not fit in it
     (the request then starts the next buffer), ``flush()`` the last one;
     ``pack()`` does both over an iterable and yields every buffer.
+
+    ``put()`` and ``take()`` are the lower level the client's batches use:
+    ``put()`` says whether the request fitted, ``take(ack_last=True)`` sets
+    NLM_F_ACK on the last request of the buffer it returns, so that a batch
+    of requests sent without NLM_F_ACK is answered by its errors and one ACK
+    at its end (rtm.h: rtm_batch_ack_last).
+
+    A route with at most one next hop (the common case) crosses into C in
+    one call with plain values (rtm_batch_add_hop); a multipath route fills
+    a struct rtm_route first.  Both are encoded by rtm_build_route.
     """
 
     def __init__(self, size: int = BATCH_SIZE):
@@ -476,28 +491,68 @@ class BatchBuilder:
         """Bytes in the buffer being filled."""
         return self._batch.len
 
-    def _take(self) -> bytes:
+    def take(self, ack_last: bool = False) -> bytes:
+        """The buffer's requests (NLM_F_ACK set on the last with ``ack_last``); empties it."""
+        if ack_last and lib.rtm_batch_ack_last(self._batch) < 0:
+            raise _fail("a batch with no request")
         data = ffi.buffer(self._buf, self._batch.len)[:]
         lib.rtm_batch_reset(self._batch)
         return data
 
+    def put(
+        self, msg_type: int, flags: int, seq: int, route: Route, *, match_metric: Optional[bool] = None
+    ) -> bool:
+        """Append one request: True, or False when the buffer is full (nothing added).
+
+        Raises (nothing added) when the request cannot be built at all.
+        This runs once per route of every batch: kept flat on purpose.
+        """
+        if route.nexthops:
+            _route_to_c(self._route, msg_type, flags, route, match_metric)
+            ret = lib.rtm_batch_add_route(self._batch, msg_type, flags, seq, self._route)
+        else:
+            dst = route.dst
+            gw = route.gateway
+            oif = route.oif
+            if msg_type == _NEWROUTE:
+                has_metric = 1
+            elif match_metric is None:
+                has_metric = route.metric != 0
+            else:
+                has_metric = match_metric
+            try:
+                addr = dst.network_address.packed
+                if gw is None:
+                    gw = _NULL
+                else:
+                    gw = gw.packed
+                    if len(gw) != len(addr):
+                        raise _invalid(describe_route(msg_type, flags, route),
+                                       "gateway and destination are of different families")
+                ret = _add_hop(
+                    self._batch, msg_type, flags, seq, _AF_OF_LEN[len(addr)], dst.prefixlen,
+                    route.type, route.proto, route.table, addr, gw,
+                    0 if oif is None else oif, oif is not None, route.metric, has_metric)
+            except (OverflowError, TypeError, AttributeError, KeyError) as exc:
+                raise _invalid(describe_route(msg_type, flags, route),
+                               f"a field does not fit the wire format: {exc}") from None
+        if ret < 0:
+            raise _fail(describe_route(msg_type, flags, route))
+        return ret == 0
+
     def add(
         self, msg_type: int, flags: int, seq: int, route: Route, *, match_metric: Optional[bool] = None
     ) -> Optional[bytes]:
-        _route_to_c(self._route, msg_type, flags, route, match_metric)
-        full = None
-        ret = lib.rtm_batch_add_route(self._batch, msg_type, flags, seq, self._route)
-        if ret == 1:
-            full = self._take()
-            ret = lib.rtm_batch_add_route(self._batch, msg_type, flags, seq, self._route)
-        if ret < 0:
-            raise _fail(describe_route(msg_type, flags, route))
+        if self.put(msg_type, flags, seq, route, match_metric=match_metric):
+            return None
+        full = self.take()
+        self.put(msg_type, flags, seq, route, match_metric=match_metric)  # fits, or raises EMSGSIZE
         return full
 
     def flush(self) -> Optional[bytes]:
         if not self._batch.count:
             return None
-        return self._take()
+        return self.take()
 
     def pack(self, items: Iterable[tuple]) -> Iterator[bytes]:
         """Yield complete buffers for (msg_type, flags, seq, route) items."""

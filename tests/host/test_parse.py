@@ -7,9 +7,10 @@ import re
 import struct
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from rtshell import netlink as nl, protocol as P
+from rtshell import errors, netlink as nl, protocol as P
 from rtshell.model import Filter, LookupResult, Match, NextHop, Route, RouteType, Stats, TableStats
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -308,3 +309,55 @@ def test_lookup_round_trip(addrs):
     data = nl.build_lookup_many(6, addrs, 7)
     width = 4 if addrs[0].version == 4 else 16
     assert data[28:] == b"".join(a.packed for a in addrs) and len(data) == 28 + width * len(addrs)
+
+
+@settings(max_examples=300, deadline=None)
+@given(routes(), st.sampled_from([
+    (nl.NEWROUTE, nl.ADD_FLAGS), (nl.NEWROUTE, nl.REPLACE_FLAGS & ~P.NLM_F_ACK),
+    (nl.DELROUTE, nl.DELETE_FLAGS), (nl.DELROUTE, 0x1)]),
+    st.sampled_from([None, True, False]), u32)
+def test_batch_put_encodes_as_build_route(route, kind, match_metric, seq):
+    """put() sends single-hop routes through rtm_batch_add_hop: same bytes as rtm_build_route."""
+    msg_type, flags = kind
+    if msg_type == nl.DELROUTE:
+        route = Route(dst=route.dst, table=route.table, type=route.type, proto=route.proto,
+                      metric=route.metric, gateway=route.gateway, oif=route.oif)
+    else:
+        match_metric = None
+    b = nl.BatchBuilder(4096)
+    assert b.put(msg_type, flags, seq, route, match_metric=match_metric)
+    assert b.take() == nl.build_route(msg_type, flags, seq, route, match_metric=match_metric)
+
+
+def test_batch_take_asks_an_ack_of_the_last_request_only():
+    b = nl.BatchBuilder(4096)
+    rs = [Route(dst=ipaddress.ip_network(f"10.0.{i}.0/24"), oif=2) for i in range(3)]
+    for i, r in enumerate(rs):
+        assert b.put(nl.NEWROUTE, nl.ADD_FLAGS & ~P.NLM_F_ACK, i + 1, r)
+    msgs = nl.parse(b.take(ack_last=True))
+    assert [bool(m.flags & P.NLM_F_ACK) for m in msgs] == [False, False, True]
+    assert [m.route for m in msgs] == rs
+    assert len(b) == 0
+    with pytest.raises(errors.RtmgrError):
+        b.take(ack_last=True)  # nothing to ask an ACK of
+
+
+def test_batch_put_refuses_without_adding():
+    b = nl.BatchBuilder(4096)
+    v4 = ipaddress.ip_network("10.0.0.0/24")
+    bad = [
+        Route(dst=v4, gateway=ipaddress.ip_address("2001:db8::1")),  # families differ
+        Route(dst=v4, table=2**32, oif=1),  # does not fit u32
+        Route(dst=v4, oif=-1),
+        Route(dst=v4, proto=256, oif=1),
+    ]
+    for r in bad:
+        with pytest.raises(errors.InvalidRequest) as exc:
+            b.put(nl.NEWROUTE, nl.ADD_FLAGS, 1, r)
+        assert "route add 10.0.0.0/24" in str(exc.value)
+        assert len(b) == 0 and b.pending == 0
+    # full: False, nothing added
+    small = nl.BatchBuilder(60)
+    assert small.put(nl.NEWROUTE, nl.ADD_FLAGS, 1, Route(dst=v4, oif=1))
+    assert not small.put(nl.NEWROUTE, nl.ADD_FLAGS, 2, Route(dst=v4, oif=1))
+    assert len(small) == 1
