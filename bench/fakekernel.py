@@ -1,8 +1,8 @@
-"""An in-process stand-in for rtmgr's socket that ACKs every request at once.
+"""An in-process stand-in for rtmgr's socket that answers at once (no kernel cost).
 
 For :mod:`bench.host`: with a kernel that costs nothing, the time
 ``Client.batch()`` takes is the client's own per-route cost (building the
-requests, the sender and receiver threads, parsing the ACKs) -- the
+requests, the sender and receiver threads, reading the answers) -- the
 ceiling of the insert benchmark on this machine.
 """
 

@@ -10,7 +10,7 @@ measures, in routes per second:
 * the C parser alone (``rtm_parse`` into C structs, no Python objects),
   to show how the time splits between C and object building;
 
-and, against an in-process socket that ACKs every request at once
+and, against an in-process socket that answers at once every request that asks for an ACK
 (:mod:`bench.fakekernel`), ``Client.batch()`` adding N routes: the client's
 own cost per route, with the batch builder alone beside it.
 """
@@ -194,7 +194,7 @@ def main(argv=None) -> int:
               f"{full / c_only:>8.1%}")
     print("C share: the part of netlink.parse's time spent in the C parser; the rest builds Python objects.")
     print()
-    print(f"IPv4 /32 adds, {args.routes:,} routes, against an in-process socket that ACKs at once")
+    print(f"IPv4 /32 adds, {args.routes:,} routes, against an in-process socket that answers at once")
     for name, rate in batch_rates(args.routes, args.runs).items():
         print(f"{name:<50}{rate:>14,.0f} routes/s")
     return 0

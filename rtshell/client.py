@@ -16,7 +16,9 @@ so the threads never freeze the caller (or the shell's prompt).
 The public API is synchronous: :meth:`Client.add` returns when the kernel
 has answered; :meth:`Client.dump` returns an iterator that streams routes as
 buffers arrive; :meth:`Client.batch` pipelines thousands of changes in a few
-``sendmsg`` calls.  Failures raise the exceptions of :mod:`rtshell.errors`,
+``sendmsg`` calls, each buffer's requests sent without ``NLM_F_ACK`` but the
+last: the kernel then answers a buffer with its errors (each matched to its
+request by sequence number) and one ACK, instead of an ACK per request.  Failures raise the exceptions of :mod:`rtshell.errors`,
 carrying the errno, the kernel's extended-ACK text and a readable
 description of the request (``route add 10.1.0.0/16 via 10.99.0.2 table
 254``).
@@ -285,6 +287,8 @@ class _Op:
             return f"route lookup {len(obj)} addresses table {self.table}"
         if verb == "stats":
             return "stats"
+        if verb == "batch":
+            return "batch"
         if self.table is not None:
             return f"route {verb} {obj} table {self.table}"
         return f"route {verb} {obj}"
@@ -321,7 +325,7 @@ class _Pending:
     """One request in flight: what the receiver fills in and the caller waits for."""
 
     __slots__ = ("seq", "order", "op", "multi", "ack", "replies", "error",
-                 "done", "stream", "sent_at")
+                 "done", "stream", "sent_at", "weight")
 
     def __init__(self, seq: int, order: int, op: _Op, multi: bool, stream: Optional["_Stream"] = None):
         self.seq = seq
@@ -334,6 +338,51 @@ class _Pending:
         self.done = False
         self.stream = stream
         self.sent_at: Optional[float] = None
+        self.weight = 1  # replies it may bring before its last (flow control)
+
+
+class _Run(_Pending):
+    """Batch route requests packed into one buffer, only the last with NLM_F_ACK.
+
+    The kernel answers the others only when they fail, and answers a
+    buffer's messages in order: the last request's answer (ACK or error)
+    ends the run, after every error of the run.  The run is registered
+    under that last request's sequence number (``seq``).  Its requests are
+    ``items[base:base + count]`` of the batch, ``(verb, route)``; request
+    ``i`` has sequence number ``first + i`` (a run never wraps).
+    ``errors[i]`` is request i's own error (refused by the kernel, or not
+    even built); ``error`` is the run's (timeout, lost answers, closed
+    client), which every request without its own then shares.
+    """
+
+    __slots__ = ("first", "items", "base", "count", "errors")
+
+    def __init__(self, first: int, order: int, items: list, base: int):
+        super().__init__(0, order, _Op("batch"), False)
+        self.first = first
+        self.items = items
+        self.base = base
+        self.count = 0
+        self.errors: dict[int, BaseException] = {}
+        self.weight = 0  # requests sent
+
+    def op_at(self, i: int) -> _Op:
+        verb, obj = self.items[self.base + i]
+        return _Op(verb, obj)
+
+    def results(self) -> list[Optional[BaseException]]:
+        """One entry per request: None (applied) or its error."""
+        errs, shared = self.errors, self.error
+        if not errs and shared is None:
+            return [None] * self.count
+        out: list[Optional[BaseException]] = []
+        for i in range(self.count):
+            e = errs.get(i)
+            if e is None and shared is not None:
+                e = _make_error(getattr(shared, "errno", None) or _errno.EIO,
+                                getattr(shared, "ext_ack", None) or str(shared), self.op_at(i))
+            out.append(e)
+        return out
 
 
 class _Stream:
@@ -553,7 +602,8 @@ class Client:
         self._cv = threading.Condition()
         self._pending: dict[int, _Pending] = {}
         self._abandoned: dict[int, _Pending] = {}  # given up; late replies are dropped
-        self._inflight = 0  # sent single-reply requests not yet answered
+        self._inflight = 0  # replies sent requests may still bring (weights)
+        self._runs: dict[int, _Run] = {}  # batch runs in flight, by their last seq
         self._tx_progress = 0  # buffers sent
         self._rx_progress = 0  # buffers received
         # the kernel runs one dump per socket: the seq of the dump in
@@ -571,6 +621,7 @@ class Client:
         self._order = itertools.count(1)
         self._outq: collections.deque[Optional[_Outgoing]] = collections.deque()
         self._outq_cv = threading.Condition(self._send_lock)
+        self._builder: Optional[nl.BatchBuilder] = None  # batch runs are packed here
 
         # notifications, under _sub_lock
         self._sub_lock = threading.RLock()
@@ -605,7 +656,7 @@ class Client:
     def pending(self) -> int:
         """Requests sent or queued whose answer has not arrived yet."""
         with self._cv:
-            return len(self._pending)
+            return sum(p.weight for p in self._pending.values())
 
     def close(self) -> None:
         """Stop the threads, fail what is still waiting, close the sockets.
@@ -1075,65 +1126,56 @@ class Client:
                 capture: bool = False) -> list[_Pending]:
         """Number, build, register and queue requests; their records, in order.
 
-        ``items``: ``(op, build, multi)`` where ``build`` is either a
-        function ``build(seq) -> bytes`` or a route request ``(msg_type,
-        flags, route)``; runs of route requests are packed by the C batch
-        builder into buffers of at most SEND_CHUNK bytes (the sender joins
-        small neighbouring buffers too).  A request that cannot be built
-        raises, or with ``capture`` becomes a record already failed with that
-        error (nothing is sent for it).
+        ``items``: ``(op, build, multi)`` where ``build(seq) -> bytes``
+        makes the request (the sender joins small neighbouring buffers into
+        one sendmsg).  A request that cannot be built raises, or with
+        ``capture`` becomes a record already failed with that error (nothing
+        is sent for it).  Batches of route changes go through
+        :meth:`_send_batch_items` instead.
         """
         self._check_open()
-        pendings: list[_Pending] = []
         outgoing: list[_Outgoing] = []
         with self._send_lock:
-            builder: Optional[nl.BatchBuilder] = None
-            group: list[_Pending] = []  # requests in the builder's buffer
-            for op, build, multi in items:
-                seq = self._next_seq()
-                p = _Pending(seq, next(self._order), op, multi, stream)
-                try:
-                    if callable(build):
-                        data = build(seq)
-                        p.ack = bool(_FLAGS_AT.unpack_from(data, 6)[0] & P.NLM_F_ACK)
-                        if builder is not None and group:
-                            outgoing.append(_Outgoing(builder.flush(), group))
-                            group = []
-                        outgoing.append(_Outgoing(data, [p]))
-                    else:
-                        msg_type, flags, route = build
-                        p.ack = bool(flags & P.NLM_F_ACK)
-                        if builder is None:
-                            builder = nl.BatchBuilder(SEND_CHUNK)
-                        if len(group) >= self._per_send:
-                            outgoing.append(_Outgoing(builder.flush(), group))
-                            group = []
-                        full = builder.add(msg_type, flags, seq, route)
-                        if full is not None:
-                            outgoing.append(_Outgoing(full, group))
-                            group = []
-                        group.append(p)
-                except (errors.RtmgrError, ValueError, TypeError, KeyError) as exc:
-                    if not capture:
-                        raise
-                    p.done = True
-                    p.error = exc if isinstance(exc, errors.RtmgrError) else \
-                        errors.InvalidRequest(_errno.EINVAL, str(exc), op.describe())
-                pendings.append(p)
-            if builder is not None and group:
-                outgoing.append(_Outgoing(builder.flush(), group))
-            with self._cv:
-                if self._closed:
-                    raise _make_error(_errno.ESHUTDOWN, "client closed", None)
-                for p in pendings:
-                    if p.done:
-                        continue
-                    self._pending[p.seq] = p
-                    if p.multi and self._dump_owner == _RESERVED:
-                        self._dump_owner = p.seq
-            self._outq.extend(outgoing)
-            self._outq_cv.notify_all()
+            pendings = self._build(items, stream, capture, outgoing)
+            self._queue_out(pendings, outgoing)
         return pendings
+
+    def _build(self, items: list[tuple], stream: Optional[_Stream], capture: bool,
+               outgoing: list[_Outgoing]) -> list[_Pending]:
+        """Number and build requests (under _send_lock); their buffers go to ``outgoing``."""
+        pendings: list[_Pending] = []
+        for op, build, multi in items:
+            seq = self._next_seq()
+            p = _Pending(seq, next(self._order), op, multi, stream)
+            try:
+                data = build(seq)
+                p.ack = bool(_FLAGS_AT.unpack_from(data, 6)[0] & P.NLM_F_ACK)
+                outgoing.append(_Outgoing(data, [p]))
+            except (errors.RtmgrError, ValueError, TypeError, KeyError) as exc:
+                if not capture:
+                    raise
+                p.done = True
+                p.error = exc if isinstance(exc, errors.RtmgrError) else \
+                    errors.InvalidRequest(_errno.EINVAL, str(exc), op.describe())
+            pendings.append(p)
+        return pendings
+
+    def _queue_out(self, records: list[_Pending], outgoing: list[_Outgoing]) -> None:
+        """Register records (those not already answered) and hand their buffers
+        to the sender (under _send_lock)."""
+        with self._cv:
+            if self._closed:
+                raise _make_error(_errno.ESHUTDOWN, "client closed", None)
+            for p in records:
+                if p.done:
+                    continue
+                self._pending[p.seq] = p
+                if type(p) is _Run:
+                    self._runs[p.seq] = p
+                elif p.multi and self._dump_owner == _RESERVED:
+                    self._dump_owner = p.seq
+        self._outq.extend(outgoing)
+        self._outq_cv.notify_all()
 
     def _call(self, op: _Op, build: Callable[[int], bytes], multi: bool = False) -> _Pending:
         """One request, answered in full (multipart collected); raises its error."""
@@ -1308,7 +1350,9 @@ class Client:
         p.done = True
         p.error = error
         if not p.multi and p.sent_at is not None:
-            self._inflight -= 1
+            self._inflight -= p.weight
+        if type(p) is _Run:
+            self._runs.pop(p.seq, None)
 
     def _traced(self, direction: str, data: bytes) -> None:
         trace = self.trace
@@ -1329,15 +1373,15 @@ class Client:
                 # coalesce what else is queued, up to one chunk
                 items = [item]
                 size = len(item.data)
-                n = len(item.pendings)
+                n = sum(p.weight for p in item.pendings)
                 while self._outq and self._outq[0] is not None \
                         and size + len(self._outq[0].data) <= SEND_CHUNK \
-                        and n + len(self._outq[0].pendings) <= self._per_send:
+                        and n + sum(p.weight for p in self._outq[0].pendings) <= self._per_send:
                     nxt = self._outq.popleft()
                     items.append(nxt)
                     size += len(nxt.data)
-                    n += len(nxt.pendings)
-            count = sum(1 for it in items for p in it.pendings if not p.multi)
+                    n += sum(p.weight for p in nxt.pendings)
+            count = sum(p.weight for it in items for p in it.pendings if not p.multi)
             with self._cv:
                 # flow control: the kernel queues every reply at once, keep
                 # what is outstanding within the receive buffer
@@ -1352,7 +1396,7 @@ class Client:
                     if not p.done:
                         p.sent_at = now
                         if not p.multi:
-                            self._inflight += 1
+                            self._inflight += p.weight
             data = b"".join(it.data for it in items)
             self._traced(_SEND, data)
             try:
@@ -1411,7 +1455,15 @@ class Client:
             for m in msgs:
                 p = self._pending.get(m.seq)
                 if p is None:
-                    self._drop(m)
+                    run = self._run_of(m.seq) if self._runs else None
+                    if run is not None and m.kind == "error":
+                        i = m.seq - run.first
+                        run.errors[i] = _make_error(m.error, m.ext_ack, run.op_at(i), m.offset)
+                    else:
+                        self._drop(m)
+                    continue
+                if type(p) is _Run:
+                    self._end_run(p, m)
                     continue
                 final = _is_final(p, m)
                 if self._overrun_order is not None and final and not p.multi:
@@ -1469,6 +1521,32 @@ class Client:
                                            f"dump consumer idle for {self.timeout:g} s: dump abandoned",
                                            p.op))
 
+    def _run_of(self, seq: int) -> Optional[_Run]:
+        """The run in flight whose requests include ``seq`` (under _cv)."""
+        for run in self._runs.values():
+            if run.first <= seq <= run.seq:
+                return run
+        return None
+
+    def _end_run(self, run: _Run, m) -> None:
+        """The answer of a run's last request: the run is over (under _cv)."""
+        i = run.seq - run.first
+        if m.kind == "error" or (m.kind == "done" and m.error):
+            run.errors[i] = _make_error(m.error, m.ext_ack, run.op_at(i), m.offset)
+        elif m.kind == "malformed":
+            run.errors[i] = _make_error(_errno.EBADMSG, _malformed_text(m), run.op_at(i))
+        lost = None
+        if self._overrun_order is not None:
+            if run.order <= self._overrun_order:
+                # sent before the overrun: errors of its requests may be gone
+                lost = _make_error(_errno.ENOBUFS, "the answer may have been lost (receive "
+                                   "buffer overrun); the request may or may not have been applied",
+                                   run.op)
+        del self._pending[run.seq]
+        self._finish(run, lost)
+        if self._overrun_order is not None:
+            self._fail_lost(run.order)
+
     def _drop(self, m) -> None:
         """A reply to no current request (under _cv): late, or of an abandoned dump."""
         self.dropped += 1
@@ -1494,21 +1572,88 @@ class Client:
     # ---- batches ----------------------------------------------------------
 
     def _send_batch_items(self, items: list[tuple]) -> list[_Pending]:
-        """Queue batch requests ``(kind, verb, obj)`` in order; one record each.
+        """Number, pack and queue batch requests ``(verb, obj)``, in order.
 
-        Route changes are packed by the C batch builder; a request that
-        cannot even be built fails on its own, the others go.
+        ``verb`` is add, replace, change, append or delete (``obj`` a
+        Route), or flush (``obj`` a Filter or None).  Returns records in
+        request order: a :class:`_Run` per buffer of route changes, a
+        :class:`_Pending` per flush; :func:`_batch_results` turns them into
+        one result per request.  A request that cannot even be built fails
+        on its own, the others go.
+
+        A run is what one buffer holds (at most SEND_CHUNK bytes and the
+        requests one sendmsg may carry): every request without NLM_F_ACK but
+        the last, so the kernel sends one ACK per buffer plus an error per
+        failed request (see :class:`_Run`).  This loop runs once per route
+        of every batch: it is kept flat on purpose.
         """
-        reqs = []
-        for kind, verb, obj in items:
-            if kind == "route":
-                msg_type = P.RTMGR_MSG_DELROUTE if verb == "delete" else P.RTMGR_MSG_NEWROUTE
-                flags = _DELETE_FLAGS if verb == "delete" else _flags_for(verb)
-                reqs.append((_Op(verb, obj), (msg_type, flags, obj), False))
-            else:
-                reqs.append((_Op("flush", obj), (lambda seq, f=obj: nl.build_flush(seq, f, True)),
-                             False))
-        return self._submit(reqs, capture=True)
+        self._check_open()
+        records: list[_Pending] = []
+        outgoing: list[_Outgoing] = []
+        per_send = self._per_send
+        flags_of = _RUN_FLAGS
+        wrap = SEQ_MODULO - 1
+        with self._send_lock:
+            builder = self._builder
+            if builder is None:
+                builder = self._builder = nl.BatchBuilder(SEND_CHUNK)
+            put = builder.put
+            seq = self._seq
+            run: Optional[_Run] = None
+            last = 0  # seq of the run's last packed request
+            try:
+                for idx, (verb, obj) in enumerate(items):
+                    if verb == "flush":
+                        if run is not None:
+                            self._seal(run, last, idx, builder, outgoing)
+                            run = None
+                        self._seq = seq
+                        records.extend(self._build(
+                            [(_Op("flush", obj), (lambda s, f=obj: nl.build_flush(s, f, True)), False)],
+                            None, True, outgoing))
+                        seq = self._seq
+                        continue
+                    seq = seq % wrap + 1
+                    if run is not None and (seq < run.first or idx - run.base >= per_send):
+                        self._seal(run, last, idx, builder, outgoing)
+                        run = None
+                    if run is None:
+                        run = _Run(seq, next(self._order), items, idx)
+                        records.append(run)
+                    msg_type, flags = flags_of[verb]
+                    try:
+                        if not put(msg_type, flags, seq, obj):
+                            # the buffer is full: it ends the run, this request starts the next
+                            self._seal(run, last, idx, builder, outgoing)
+                            run = _Run(seq, next(self._order), items, idx)
+                            records.append(run)
+                            put(msg_type, flags, seq, obj)  # an empty buffer takes it, or EMSGSIZE
+                    except (errors.RtmgrError, ValueError, TypeError, KeyError, AttributeError) as exc:
+                        run.errors[idx - run.base] = exc if isinstance(exc, errors.RtmgrError) else \
+                            errors.InvalidRequest(_errno.EINVAL, str(exc), _Op(verb, obj).describe())
+                        continue
+                    last = seq
+                if run is not None:
+                    self._seal(run, last, len(items), builder, outgoing)
+            except BaseException:
+                if len(builder):  # interrupted: nothing of this call goes out
+                    builder.take()
+                raise
+            finally:
+                self._seq = seq
+            self._queue_out(records, outgoing)
+        return records
+
+    def _seal(self, run: _Run, last: int, end: int, builder: nl.BatchBuilder,
+              outgoing: list[_Outgoing]) -> None:
+        """End a run at item ``end``: its buffer, ACK asked of request ``last``."""
+        run.count = end - run.base
+        if len(builder):
+            run.weight = len(builder)
+            run.seq = last
+            outgoing.append(_Outgoing(builder.take(ack_last=True), [run]))
+        else:  # nothing of it could be built: answered already
+            run.done = True
 
     def _batch_snapshot(self, ops: list[tuple]) -> tuple[dict, dict]:
         """What each request of an atomic batch may overwrite.
@@ -1520,8 +1665,8 @@ class Client:
         before: dict = {}
         touched: dict[int, list] = {}
         unknown: list = []
-        for i, (kind, _verb, obj) in enumerate(ops):
-            if kind == "route":
+        for i, (verb, obj) in enumerate(ops):
+            if verb != "flush":
                 touched[i] = [obj.key]
                 if obj.key not in before:
                     before[obj.key] = None
@@ -1568,8 +1713,10 @@ class Batch:
                 b.add(r)
         # b.results[i] is None (applied) or the RtmgrError of request i
 
-    Requests are packed into as few ``sendmsg`` buffers as fit, every one
-    with ``NLM_F_ACK``.  Without ``atomic`` they are sent while the block
+    Requests are packed into as few ``sendmsg`` buffers as fit; only the
+    last request of a buffer asks for an ACK, so the kernel answers a
+    buffer with one ACK plus an error per failed request (each matched to
+    its request by sequence number).  Without ``atomic`` they are sent while the block
     runs (a full buffer goes at once).  Leaving the block waits for every
     answer and raises :class:`BatchError` when any failed, unless
     ``raise_on_error=False``.  When the block itself raises, the requests
@@ -1592,10 +1739,9 @@ class Batch:
         self.client = client
         self.atomic = atomic
         self.raise_on_error = raise_on_error
-        self._items: list[tuple] = []  # (kind, verb, obj): not yet sent
-        self._ops: list[tuple] = []  # atomic: every request, in order
-        self._count = 0
-        self._pendings: list[_Pending] = []
+        self._items: list[tuple] = []  # (verb, obj) not yet sent (atomic: all of them)
+        self._sent = 0  # requests handed to the client so far
+        self._records: list[_Pending] = []  # runs and flushes sent, in order
         self.results: list[Optional[errors.RtmgrError]] = []
         self.undone: list[str] = []
         self.undo_failures: list[tuple[str, errors.RtmgrError]] = []
@@ -1603,45 +1749,49 @@ class Batch:
 
     # requests
     def add(self, route: Route) -> None:
-        self._queue("route", "add", route)
+        # _queue("add", route), inline: this runs once per route
+        if self._done:
+            raise RuntimeError("batch already committed")
+        items = self._items
+        items.append(("add", route))
+        if len(items) >= self.SEND_RUN and not self.atomic:
+            self._send_items()
 
     def replace(self, route: Route) -> None:
-        self._queue("route", "replace", route)
+        self._queue("replace", route)
 
     def change(self, route: Route) -> None:
-        self._queue("route", "change", route)
+        self._queue("change", route)
 
     def append(self, route: Route) -> None:
-        self._queue("route", "append", route)
+        self._queue("append", route)
 
     def delete(self, target: Union[Route, Filter]) -> None:
         """Delete a route (match fields as :meth:`Client.delete`), or flush a Filter."""
         if isinstance(target, Filter):
             self.flush(target)
         else:
-            self._queue("route", "delete", target)
+            self._queue("delete", target)
 
     def flush(self, filter: Optional[Filter] = None) -> None:
-        self._queue("flush", "flush", filter)
+        self._queue("flush", filter)
 
     def __len__(self) -> int:
         """Requests queued so far."""
-        return self._count
+        return self._sent + len(self._items)
 
-    def _queue(self, kind: str, verb: str, obj) -> None:
+    def _queue(self, verb: str, obj) -> None:
         if self._done:
             raise RuntimeError("batch already committed")
-        item = (kind, verb, obj)
-        self._count += 1
-        if self.atomic:
-            self._ops.append(item)
-        self._items.append(item)
-        if not self.atomic and len(self._items) >= self.SEND_RUN:
+        items = self._items
+        items.append((verb, obj))
+        if len(items) >= self.SEND_RUN and not self.atomic:
             self._send_items()
 
     def _send_items(self) -> None:
         items, self._items = self._items, []
-        self._pendings.extend(self.client._send_batch_items(items))
+        self._sent += len(items)
+        self._records.extend(self.client._send_batch_items(items))
 
     @property
     def failures(self) -> list[tuple[int, errors.RtmgrError]]:
@@ -1657,10 +1807,10 @@ class Batch:
         before: dict = {}
         touched: dict[int, list] = {}
         if self.atomic:
-            before, touched = client._batch_snapshot(self._ops)
+            before, touched = client._batch_snapshot(self._items)
         self._send_items()
-        client._wait_all(self._pendings)
-        self.results = [p.error for p in self._pendings]
+        client._wait_all(self._records)
+        self.results = _batch_results(self._records)
         if self.atomic and any(e is not None for e in self.results):
             self._undo(before, touched)
         failures = self.failures
@@ -1681,22 +1831,21 @@ class Batch:
             table, _family, dst = key
             why = "undoes " + ", ".join(f"#{i}" for i in idx)
             if old is None:
-                items.append(("route", "delete",
-                              Route(dst=dst, table=table, type=RouteType.UNSPEC), why))
+                items.append(("delete", Route(dst=dst, table=table, type=RouteType.UNSPEC), why))
             else:
-                items.append(("route", "replace", old, why))
+                items.append(("replace", old, why))
         if not items:
             return
-        pendings = self.client._send_batch_items([it[:3] for it in items])
-        self.client._wait_all(pendings)
-        for (kind, verb, obj, why), p in zip(items, pendings):
-            text = f"{p.op.describe()} ({why})"
-            if p.error is None:
+        records = self.client._send_batch_items([it[:2] for it in items])
+        self.client._wait_all(records)
+        for (verb, obj, why), error in zip(items, _batch_results(records)):
+            text = f"{_Op(verb, obj).describe()} ({why})"
+            if error is None:
                 self.undone.append(text)
-            elif verb == "delete" and p.error.errno == _errno.ESRCH:
+            elif verb == "delete" and error.errno == _errno.ESRCH:
                 continue  # already gone: nothing to undo
             else:
-                self.undo_failures.append((text, p.error))
+                self.undo_failures.append((text, error))
 
     def __enter__(self) -> "Batch":
         return self
@@ -1708,12 +1857,12 @@ class Batch:
         # the block failed: an atomic batch sent nothing; a plain one waits
         # for what it sent, and the block's exception propagates
         self._done = True
-        if not self.atomic and self._pendings:
+        if not self.atomic and self._records:
             try:
-                self.client._wait_all(self._pendings)
+                self.client._wait_all(self._records)
             except Exception:
                 pass
-            self.results = [p.error for p in self._pendings]
+            self.results = _batch_results(self._records)
         return None
 
 
@@ -1732,6 +1881,25 @@ def _flags_for(verb: str) -> int:
 
 
 _DELETE_FLAGS = nl.DELETE_FLAGS
+
+#: (message type, flags) of a batch run's requests: no NLM_F_ACK but on the
+#: last of each buffer (rtm_batch_ack_last), see _Run
+_RUN_FLAGS = {
+    **{verb: (P.RTMGR_MSG_NEWROUTE, _flags_for(verb) & ~P.NLM_F_ACK)
+       for verb in ("add", "replace", "change", "append")},
+    "delete": (P.RTMGR_MSG_DELROUTE, _DELETE_FLAGS & ~P.NLM_F_ACK),
+}
+
+
+def _batch_results(records: list[_Pending]) -> list[Optional[BaseException]]:
+    """One entry per request of the records _send_batch_items returned."""
+    out: list[Optional[BaseException]] = []
+    for p in records:
+        if type(p) is _Run:
+            out.extend(p.results())
+        else:
+            out.append(p.error)
+    return out
 
 
 def _network(dst):

@@ -546,6 +546,138 @@ def test_batch_no_raise_and_client_side_refusal(client, kernel):
     assert len(kernel.table) == 5
 
 
+def _sent_flags(sock) -> list[list[int]]:
+    """The nlmsg_flags of every message, per sendmsg."""
+    out = []
+    for data in sock.sends:
+        flags, off = [], 0
+        while off + HDR.size <= len(data):
+            length, _t, f, _s, _p = HDR.unpack_from(data, off)
+            flags.append(f)
+            off += _align(length)
+        out.append(flags)
+    return out
+
+
+def test_batch_asks_one_ack_per_sendmsg(kernel):
+    c = C.Client(timeout=2.0, rcvbuf=64 << 10, _socket_factory=lambda **kw: FakeSocket(kernel, **kw))
+    try:
+        with c.batch() as b:
+            for i in range(300):
+                b.add(route(i))
+        sends = _sent_flags(kernel.sockets[0])
+        assert len(sends) >= 300 // c._per_send and sum(map(len, sends)) == 300
+        for flags in sends:  # only the last request of each buffer asks for an ACK
+            assert [bool(f & P.NLM_F_ACK) for f in flags] == [False] * (len(flags) - 1) + [True]
+        assert len(kernel.table) == 300 and b.results == [None] * 300
+        assert c.pending == 0 and c._inflight == 0 and not c._runs
+    finally:
+        c.close()
+
+
+def test_batch_where_every_request_fails_reports_each(kernel):
+    c = C.Client(timeout=2.0, rcvbuf=64 << 10, _socket_factory=lambda **kw: FakeSocket(kernel, **kw))
+    try:
+        fill(kernel, 200)
+        with c.batch(raise_on_error=False) as b:
+            for i in range(200):
+                b.add(route(i))
+        assert len(kernel.sockets[0].sends) > 1  # several runs, each ended by a failure
+        assert all(isinstance(e, errors.RouteExists) for e in b.results) and len(b.results) == 200
+        assert [e.request for e in b.results] == [f"route add {route(i).dst} via 10.99.0.2 table 254" for i in range(200)]
+        assert c._inflight == 0 and not c._runs
+    finally:
+        c.close()
+
+
+def test_batch_failure_of_the_last_request_of_a_run(kernel):
+    c = C.Client(timeout=2.0, rcvbuf=64 << 10, _socket_factory=lambda **kw: FakeSocket(kernel, **kw))
+    try:
+        n = 3 * c._per_send
+        last = [c._per_send - 1, 2 * c._per_send - 1, n - 1]  # each ends a run
+        for i in last:
+            kernel.table[route(i).key] = route(i)
+        with pytest.raises(C.BatchError) as info:
+            with c.batch() as b:
+                for i in range(n):
+                    b.add(route(i))
+        assert [i for i, _ in info.value.failures] == last
+        assert len(kernel.sockets[0].sends) == 3
+        assert len(kernel.table) == n
+    finally:
+        c.close()
+
+
+def test_batch_requests_that_cannot_be_built_around_a_run(client, kernel):
+    bad = Route(dst=net(3), gateway=ip_address("2001:db8::1"))
+    with client.batch(raise_on_error=False) as b:  # the last one fails in the client
+        b.add(route(1))
+        b.add(bad)
+    assert b.results[0] is None and isinstance(b.results[1], errors.InvalidRequest)
+    with client.batch(raise_on_error=False) as b:  # none can be built: nothing is sent
+        b.add(bad)
+        b.add(bad)
+    assert [type(e) for e in b.results] == [errors.InvalidRequest] * 2
+    assert len(kernel.sockets[0].sends) == 1 and list(kernel.table) == [route(1).key]
+
+
+def test_batch_keeps_order_around_a_flush(client, kernel):
+    with client.batch() as b:
+        for i in range(3):
+            b.add(route(i))
+        b.flush()
+        b.add(route(7))
+        b.add(route(8))
+    assert b.results == [None] * 6
+    assert sorted(kernel.table) == sorted([route(7).key, route(8).key])
+
+
+def test_batch_unanswered_run_times_out_per_request(client, kernel):
+    client.timeout = 0.5
+    kernel.silent = True
+    with pytest.raises(C.BatchError) as info:
+        with client.batch() as b:
+            for i in range(5):
+                b.add(route(i))
+    assert [i for i, _ in info.value.failures] == [0, 1, 2, 3, 4]
+    assert all(isinstance(e, errors.Timeout) for e in b.results)
+    assert b.results[2].request == f"route add {net(2)} via 10.99.0.2 table 254"
+    kernel.silent = False
+    client.timeout = 2.0
+    client.add(route(9))  # still usable; the late nothing never comes
+    assert client._inflight == 0
+
+
+def test_batch_run_answered_after_an_overrun_is_unknown(client, kernel):
+    kernel.hold = []
+    out = {}
+
+    def run():
+        with client.batch(raise_on_error=False) as b:
+            for i in range(4):
+                b.add(route(i))
+        out["results"] = b.results
+
+    t = threading.Thread(target=run)
+    t.start()
+    deadline = time.monotonic() + 5
+    while not kernel.hold and time.monotonic() < deadline:
+        time.sleep(0.01)
+    held, kernel.hold = kernel.hold, None
+    sock = held[0][0]
+    with sock.cv:  # something was lost before the run's ACK arrives
+        sock.overrun = True
+        sock.cv.notify_all()
+    time.sleep(0.3)
+    for s, data in held:
+        s.deliver(data)
+    t.join(5)
+    results = out["results"]
+    assert len(results) == 4 and all(isinstance(e, errors.Overrun) for e in results)
+    assert "may or may not have been applied" in str(results[0])
+    assert results[3].request == f"route add {net(3)} via 10.99.0.2 table 254"
+
+
 def test_atomic_batch_undoes_what_succeeded(client, kernel):
     a, c, dup = route(1), route(3), route(4)
     for r in (a, c, dup):

@@ -238,6 +238,39 @@ def test_batch_of_1000_with_one_invalid(client):
     assert len(sends) <= 6, sends  # packed: a handful of sendmsg calls
 
 
+def test_batch_is_answered_by_its_errors_and_one_ack_per_sendmsg(client):
+    """Requests go without NLM_F_ACK but the last of each buffer: the module
+    answers the failures, in order, and that last one; nothing else."""
+    n = 3000
+    taken = list(range(0, n, 7))
+    with client.batch() as b:
+        for i in taken:
+            b.add(r4(i))
+    sent, received = [], []
+    client.trace = lambda d, data: (sent if d == "send" else received).append(data)
+    with client.batch(raise_on_error=False) as b:
+        for i in range(n):
+            b.add(r4(i))
+    client.trace = None
+    assert [i for i, e in enumerate(b.results) if e is not None] == taken
+    for i in taken:
+        err = b.results[i]
+        assert isinstance(err, errors.RouteExists) and err.ext_ack
+        assert err.request.startswith(f"route add {r4(i).dst} via {GW}")
+    requests = [m for data in sent for m in nl.parse(data)]
+    assert len(requests) == n and len(sent) >= 3
+    lasts = {m.seq for m in requests if m.flags & nl.lib.NLM_F_ACK}
+    assert lasts == {nl.parse(data)[-1].seq for data in sent}  # one per sendmsg, the last
+    answers = [m for data in received for m in nl.parse(data)]
+    acks = {m.seq for m in answers if m.kind == "ack"}
+    refused = [m.seq for m in answers if m.kind == "error"]
+    assert len(answers) == len(acks) + len(refused)
+    assert acks <= lasts and len(refused) == len(taken)
+    assert acks | (set(refused) & lasts) == lasts  # every buffer's last was answered once
+    assert len(table_of(client)) == n
+    assert client.pending == 0
+
+
 def test_atomic_batch_undoes_on_failure(client):
     keep, gone = r4(1), r4(3)
     client.add(keep)

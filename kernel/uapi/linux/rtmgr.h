@@ -19,7 +19,10 @@
  * an NLMSG_ERROR with error 0 on success; a failure is always answered with an
  * NLMSG_ERROR carrying the negative errno and, when the socket has
  * NETLINK_EXT_ACK set, NLMSGERR_ATTR_MSG (text) and, where one attribute is to
- * blame, NLMSGERR_ATTR_OFFS (its offset in the request).  Dumps are multipart
+ * blame, NLMSGERR_ATTR_OFFS (its offset in the request).  The requests of
+ * one sendmsg() are processed and answered in order, so a batch may leave
+ * NLM_F_ACK off all but its last request: its answer then comes after every
+ * error of the batch.  Dumps are multipart
  * (NLM_F_MULTI) and end with NLMSG_DONE; a dump that saw the table change
  * under it carries NLM_F_DUMP_INTR and should be retried.
  *
