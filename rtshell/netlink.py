@@ -24,7 +24,9 @@ from typing import Iterable, Iterator, Optional, Sequence, Union
 
 from rtshell import errors, model
 from rtshell._rtmgr_cffi import ffi, lib
-from rtshell.model import Address, Filter, LookupResult, Match, NextHop, Route, RouteType, Stats, TableStats
+from rtshell.model import (
+    Address, Filter, LookupResult, Match, NextHop, Route, RouteType, Stats, TableStats, route_from_wire,
+)
 
 # ---- message types and flags ---------------------------------------------
 
@@ -321,19 +323,24 @@ def _route_from_c(r) -> Route:
                 )
             )
         nexthops = tuple(hops)
-    return Route(
-        dst=_net_from_c(family, r.dst, r.dst_len),
-        table=r.table,
+    rtype = r.type
+    return route_from_wire(
+        _net_from_c(family, r.dst, r.dst_len),
+        r.table,
         # UNSPEC means unicast on the wire
-        type=RouteType(r.type) if r.type else RouteType.UNICAST,
-        proto=r.proto,
-        metric=r.metric if r.has_metric else 0,
-        gateway=_addr_from_c(family, r.gateway) if r.has_gw else None,
-        oif=r.oif if r.has_oif else None,
-        nexthops=nexthops,
-        created=r.created if r.has_created else None,
-        changed=r.changed if r.has_changed else None,
+        _ROUTE_TYPES[rtype] if rtype in _ROUTE_TYPES else RouteType(rtype),
+        r.proto,
+        r.metric if r.has_metric else 0,
+        _addr_from_c(family, r.gateway) if r.has_gw else None,
+        r.oif if r.has_oif else None,
+        nexthops,
+        r.created if r.has_created else None,
+        r.changed if r.has_changed else None,
     )
+
+
+_ROUTE_TYPES = {t.value: t for t in RouteType}
+_ROUTE_TYPES[RouteType.UNSPEC.value] = RouteType.UNICAST  # UNSPEC means unicast on the wire
 
 
 def _filter_from_c(f) -> Filter:
@@ -568,9 +575,14 @@ class BatchBuilder:
 # ---- parser ------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Message:
-    """One netlink message of a receive buffer."""
+    """One netlink message of a receive buffer.
+
+    Not frozen: a dump makes one per route, and a frozen dataclass's
+    ``__init__`` (``object.__setattr__`` per field) cost more than the
+    route it carries.  Treat it as read-only.
+    """
 
     type: int
     flags: int

@@ -361,3 +361,34 @@ def test_batch_put_refuses_without_adding():
     assert small.put(nl.NEWROUTE, nl.ADD_FLAGS, 1, Route(dst=v4, oif=1))
     assert not small.put(nl.NEWROUTE, nl.ADD_FLAGS, 2, Route(dst=v4, oif=1))
     assert len(small) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(routes(), u32)
+def test_parsed_route_is_a_plain_frozen_route(route, seq):
+    """The parser builds Routes without the dataclass __init__ (model.route_from_wire):
+    they must be indistinguishable from Route(...)."""
+    import dataclasses
+    import pickle
+
+    (m,) = nl.parse(nl.build_route(nl.NEWROUTE, nl.ADD_FLAGS, seq, route))
+    got = m.route
+    made = Route(**{f.name: getattr(got, f.name) for f in dataclasses.fields(Route)})
+    assert type(got) is Route and got == made and hash(got) == hash(made) and repr(got) == repr(made)
+    assert vars(got) == vars(made) and list(vars(got)) == list(vars(made))
+    assert pickle.loads(pickle.dumps(got)) == got
+    assert dataclasses.replace(got, metric=7).metric == 7 and dataclasses.asdict(got) == dataclasses.asdict(made)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        got.table = 1
+
+
+def test_route_type_unspec_on_the_wire_reads_as_unicast():
+    data = nl.build_route(nl.NEWROUTE, 0, 1, Route(dst=ipaddress.ip_network("10.0.0.0/8"), oif=1,
+                                                   type=RouteType.UNSPEC))
+    assert data[16 + 2] == 0  # rtmgr_hdr.type
+    (m,) = nl.parse(data)
+    assert m.route.type is RouteType.UNICAST
+    bad = bytearray(data)
+    bad[16 + 2] = 200  # no such type: the C parser refuses it, Python never sees it
+    (m,) = nl.parse(bytes(bad))
+    assert m.kind == "malformed" and "out of range" in m.reason
