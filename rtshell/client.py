@@ -208,11 +208,26 @@ class ResyncEvent(Event):
 # Describing requests (only when one fails)
 
 
+#: Seconds a device name looked up for an error text is reused: a batch
+#: whose thousand requests fail names the same device a thousand times, and
+#: each if_indextoname() is a socket, an ioctl and a close.
+DEV_NAME_TTL = 1.0
+_DEV_NAMES: dict = {}  # ifindex -> (when, name)
+
+
 def _dev(oif: Optional[int]) -> str:
+    now = time.monotonic()
+    hit = _DEV_NAMES.get(oif)
+    if hit is not None and now - hit[0] < DEV_NAME_TTL:
+        return hit[1]
     try:
-        return socket.if_indextoname(oif)
+        name = socket.if_indextoname(oif)
     except (OSError, TypeError, ValueError):
-        return f"if{oif}"
+        name = f"if{oif}"
+    if len(_DEV_NAMES) >= 4096:
+        _DEV_NAMES.clear()
+    _DEV_NAMES[oif] = (now, name)
+    return name
 
 
 def route_text(route: Route) -> str:

@@ -881,3 +881,23 @@ def test_many_threads_share_one_client(client, kernel):
         t.join(30)
     assert not errors_seen
     assert not kernel.table
+
+
+def test_device_names_in_error_texts_are_reused_briefly(monkeypatch):
+    calls = []
+    names = {2: "dummy0"}
+
+    def lookup(i):
+        calls.append(i)
+        return names[i]
+
+    clock = [1000.0]
+    monkeypatch.setattr(C.socket, "if_indextoname", lookup)
+    monkeypatch.setattr(C.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(C, "_DEV_NAMES", {})
+    r = Route(dst=net(1), oif=2)
+    assert [C.route_text(r) for _ in range(100)] == [f"{net(1)} dev dummy0 table 254"] * 100
+    assert calls == [2]
+    names[2] = "uplink"  # renamed: seen once the name is older than DEV_NAME_TTL
+    clock[0] += C.DEV_NAME_TTL
+    assert C.route_text(r) == f"{net(1)} dev uplink table 254" and calls == [2, 2]
