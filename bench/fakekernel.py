@@ -52,7 +52,7 @@ class AckingSocket:
             self._cv.notify_all()
         return len(data)
 
-    def recv(self, timeout: Optional[float] = None) -> Optional[bytes]:
+    def recv(self, timeout: Optional[float] = None, queued: bool = False) -> Optional[bytes]:
         with self._cv:
             if not self._queue and not self._closed:
                 self._cv.wait(timeout)

@@ -183,6 +183,7 @@ struct rtm_parser {
 struct rtm_sock {
     int fd;
     uint32_t portid;
+    int pending_err;
     ...;
 };
 """
@@ -224,6 +225,7 @@ int rtm_sock_set_rcvbuf(struct rtm_sock *sock, int bytes);
 int rtm_sock_join(struct rtm_sock *sock, unsigned int group);
 ssize_t rtm_sock_send(struct rtm_sock *sock, const void *buf, size_t len);
 ssize_t rtm_sock_recv(struct rtm_sock *sock, void *buf, size_t len, int timeout_ms);
+ssize_t rtm_sock_recv_queued(struct rtm_sock *sock, void *buf, size_t len, int timeout_ms);
 """
 
 

@@ -320,6 +320,7 @@ size_t rtm_decode(const void *buf, size_t len, char *out, size_t outlen);
 struct rtm_sock {
 	int		fd;
 	uint32_t	portid;
+	int		pending_err;	/* met while draining: the next receive's */
 };
 
 /*
@@ -343,5 +344,15 @@ ssize_t rtm_sock_send(struct rtm_sock *sock, const void *buf, size_t len);
  */
 ssize_t rtm_sock_recv(struct rtm_sock *sock, void *buf, size_t len,
 		      int timeout_ms);
+/*
+ * The same, then every further datagram already queued that fits after
+ * it in @buf (each one's size is peeked first, so none is truncated),
+ * back to back: one call for a burst of small datagrams (an error per
+ * failed request of a batch, a notification per change).  An overrun met
+ * after the first datagram is returned by the next call, the bytes before
+ * it by this one.
+ */
+ssize_t rtm_sock_recv_queued(struct rtm_sock *sock, void *buf, size_t len,
+			     int timeout_ms);
 
 #endif /* RTM_H */

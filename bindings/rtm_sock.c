@@ -65,6 +65,7 @@ int rtm_sock_open(struct rtm_sock *sock, int protocol, uint32_t groups,
 
 	sock->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
 	sock->portid = 0;
+	sock->pending_err = 0;
 	if (sock->fd < 0)
 		return -1;
 	if (set_int(sock->fd, SOL_NETLINK, NETLINK_EXT_ACK, 1) < 0 ||
@@ -165,4 +166,74 @@ ssize_t rtm_sock_recv(struct rtm_sock *sock, void *buf, size_t len,
 			continue;	/* only the kernel speaks rtmgr */
 		return n;
 	}
+}
+
+/* The size of the next queued datagram (0: none), -1 on an error. */
+static ssize_t next_size(int fd)
+{
+	ssize_t n = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	return n;
+}
+
+/* Take the queued datagram whose size was peeked; 0 if not the kernel's. */
+static ssize_t take_queued(int fd, void *buf, size_t len)
+{
+	struct sockaddr_nl from;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr mh = {
+		.msg_name = &from,
+		.msg_namelen = sizeof(from),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+	};
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+
+	if (n < 0)
+		return -1;
+	if (mh.msg_flags & MSG_TRUNC) {	/* cannot happen: it was peeked */
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (mh.msg_namelen != sizeof(from) || from.nl_pid != 0)
+		return 0;
+	return n;
+}
+
+ssize_t rtm_sock_recv_queued(struct rtm_sock *sock, void *buf, size_t len,
+			     int timeout_ms)
+{
+	size_t end, off;
+	ssize_t n;
+
+	if (sock->pending_err) {
+		errno = sock->pending_err;
+		sock->pending_err = 0;
+		return -1;
+	}
+	n = rtm_sock_recv(sock, buf, len, timeout_ms);
+	if (n < 0)
+		return n;
+	end = n;
+	/* messages are NLMSG_ALIGNed, and so is each datagram placed here */
+	for (off = NLMSG_ALIGN(end); off + NLMSG_HDRLEN <= len; off = NLMSG_ALIGN(end)) {
+		n = next_size(sock->fd);
+		if (n == 0 || (n > 0 && (size_t)n > len - off))
+			break;		/* none queued, or the next call takes it */
+		if (n > 0)
+			n = take_queued(sock->fd, (uint8_t *)buf + off, len - off);
+		if (n < 0) {
+			/* ENOBUFS (an overrun): the next call reports it */
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				sock->pending_err = errno;
+			break;
+		}
+		if (n > 0) {
+			memset((uint8_t *)buf + end, 0, off - end);
+			end = off + n;
+		}
+	}
+	return end;
 }

@@ -1011,7 +1011,7 @@ class Client:
         while not self._stopping.is_set():
             self._deliver_firsts()
             try:
-                buf = sock.recv(POLL_INTERVAL)
+                buf = sock.recv(POLL_INTERVAL, queued=True)
             except errors.Overrun:
                 self._drain()
                 self._resync()
@@ -1050,7 +1050,7 @@ class Client:
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline and not self._stopping.is_set():
             try:
-                buf = sock.recv(0)
+                buf = sock.recv(0, queued=True)
             except errors.Overrun:
                 continue  # lost more: the resync below covers it too
             except OSError:
@@ -1436,7 +1436,7 @@ class Client:
         sock = self._sock
         while not self._stopping.is_set():
             try:
-                buf = sock.recv(POLL_INTERVAL)
+                buf = sock.recv(POLL_INTERVAL, queued=True)
             except errors.Overrun:
                 with self._cv:
                     # replies were dropped by the kernel: once a later reply
@@ -1467,6 +1467,10 @@ class Client:
         chunks: dict[int, tuple[_Pending, _Chunk]] = {}
         with self._cv:
             self._rx_progress += 1
+            # an error inside a batch run, or a dropped reply, resolves nothing a
+            # caller waits for: no wake-up for them (waiters poll anyway), which
+            # matters when every request of a batch fails, one datagram each
+            wake = False
             for m in msgs:
                 p = self._pending.get(m.seq)
                 if p is None:
@@ -1477,6 +1481,7 @@ class Client:
                     else:
                         self._drop(m)
                     continue
+                wake = True
                 if type(p) is _Run:
                     self._end_run(p, m)
                     continue
@@ -1526,7 +1531,8 @@ class Client:
                     continue
                 if p.multi:
                     self._release_dump_slot(p.seq)
-            self._cv.notify_all()
+            if wake:
+                self._cv.notify_all()
         for p, chunk in chunks.values():
             if not p.stream.put(chunk, self.timeout, self._stopping):
                 if chunk.end is None:

@@ -821,11 +821,16 @@ class NetlinkSocket:
             if err != _errno.EINTR:
                 raise errors.error_for(err, None, f"send {len(data)} bytes")
 
-    def recv(self, timeout: Optional[float] = None) -> Optional[bytes]:
+    def recv(self, timeout: Optional[float] = None, *, queued: bool = False) -> Optional[bytes]:
         """One datagram from the kernel; None when ``timeout`` seconds pass first.
 
-        Raises :class:`errors.Overrun` when the socket overran (messages lost).
+        With ``queued``, also every further datagram already queued that fits
+        the buffer, back to back (rtm_sock_recv_queued): one call, one parse
+        for a burst of small datagrams.  Raises :class:`errors.Overrun` when
+        the socket overran (messages lost); what was queued before the loss
+        comes first.
         """
+        receive = lib.rtm_sock_recv_queued if queued else lib.rtm_sock_recv
         self._check_open("receive")
         deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
         with self._recv_lock:
@@ -834,7 +839,7 @@ class NetlinkSocket:
                     ms = -1
                 else:
                     ms = max(0, math.ceil((deadline - time.monotonic()) * 1000))
-                n = lib.rtm_sock_recv(self._sock, self._buf, self._bufsize, ms)
+                n = receive(self._sock, self._buf, self._bufsize, ms)
                 if n >= 0:
                     return ffi.buffer(self._buf, n)[:]
                 err = ffi.errno

@@ -344,6 +344,44 @@ def test_socket_reports_overrun():
         assert exc.value.errno == errno.ENOBUFS
 
 
+def test_recv_queued_takes_a_burst_in_one_call_and_truncates_nothing():
+    noop = [struct.pack("=IHHII", 16, P.NLMSG_NOOP, P.NLM_F_REQUEST | P.NLM_F_ACK, seq, 0)
+            for seq in range(1, 51)]
+    with _route_socket() as sock:  # 50 ACKs: 50 datagrams
+        sock.send(b"".join(noop))
+        msgs = nl.parse(sock.recv(timeout=2, queued=True))
+        assert [m.seq for m in msgs] == list(range(1, 51)) and {m.kind for m in msgs} == {"ack"}
+        assert sock.recv(timeout=0.05, queued=True) is None
+    ack = 36  # header, error, the request's header: one datagram
+    with _route_socket(bufsize=7 * ack + 10) as sock:  # room for 7 at a time, never 8
+        sock.send(b"".join(noop))
+        sizes, seqs = [], []
+        while len(seqs) < 50:
+            buf = sock.recv(timeout=2, queued=True)
+            sizes.append(len(buf))
+            seqs += [m.seq for m in nl.parse(buf)]
+        assert seqs == list(range(1, 51))
+        assert sizes == [7 * ack] * 7 + [ack], sizes
+    with _route_socket() as sock:  # without queued: one datagram per call
+        sock.send(b"".join(noop[:3]))
+        assert [len(nl.parse(sock.recv(timeout=2))) for _ in range(3)] == [1, 1, 1]
+
+
+def test_recv_queued_reports_an_overrun():
+    with _route_socket(rcvbuf=1) as sock:
+        noop = struct.pack("=IHHII", 16, P.NLMSG_NOOP, P.NLM_F_REQUEST | P.NLM_F_ACK, 1, 0)
+        sock.send(noop * 2000)
+        got = 0
+        with pytest.raises(errors.Overrun):
+            while True:
+                buf = sock.recv(timeout=1, queued=True)
+                assert buf is not None
+                got += len(nl.parse(buf))
+        while (buf := sock.recv(timeout=0.2, queued=True)) is not None:
+            got += len(nl.parse(buf))
+        assert 0 < got < 2000  # what was queued still arrives, the rest was lost
+
+
 def test_recv_blocks_without_the_gil():
     import threading
     import time

@@ -269,7 +269,7 @@ class FakeSocket:
                 self.max_queued = max(self.max_queued, len(self.q))
             self.cv.notify_all()
 
-    def recv(self, timeout=None):
+    def recv(self, timeout=None, queued=False):
         deadline = time.monotonic() + (timeout or 0)
         while True:
             with self.cv:
