@@ -327,7 +327,6 @@ def _route_from_c(r) -> Route:
     return route_from_wire(
         _net_from_c(family, r.dst, r.dst_len),
         r.table,
-        # UNSPEC means unicast on the wire
         _ROUTE_TYPES[rtype] if rtype in _ROUTE_TYPES else RouteType(rtype),
         r.proto,
         r.metric if r.has_metric else 0,
