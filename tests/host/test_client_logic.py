@@ -883,6 +883,40 @@ def test_many_threads_share_one_client(client, kernel):
     assert not kernel.table
 
 
+def test_threads_running_batches_on_one_client_each_get_their_own_results(kernel):
+    # a small window: many runs per batch, and the threads' runs interleave on the socket
+    c = C.Client(timeout=5.0, rcvbuf=64 << 10, _socket_factory=lambda **kw: FakeSocket(kernel, **kw))
+    taken = {t: [i for i in range(300) if i % (t + 5) == 0] for t in range(4)}
+    for t, idx in taken.items():
+        for i in idx:
+            kernel.table[route(t * 1000 + i).key] = route(t * 1000 + i)
+    got, problems = {}, []
+
+    def work(t):
+        try:
+            with c.batch(raise_on_error=False) as b:
+                for i in range(300):
+                    b.add(route(t * 1000 + i))
+            got[t] = b.results
+        except Exception as exc:  # pragma: no cover - reported below
+            problems.append(exc)
+
+    try:
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(30)
+        assert not problems and len(got) == 4
+        assert len(kernel.sockets[0].sends) > 4 * 300 // c._per_send  # many runs
+        for t, results in got.items():
+            assert [i for i, e in enumerate(results) if e is not None] == taken[t]
+            assert all(results[i].request.startswith(f"route add {net(t * 1000 + i)} ") for i in taken[t])
+        assert len(kernel.table) == 4 * 300 and c._inflight == 0 and not c._runs
+    finally:
+        c.close()
+
+
 def test_device_names_in_error_texts_are_reused_briefly(monkeypatch):
     calls = []
     names = {2: "dummy0"}
