@@ -18,10 +18,10 @@ has answered; :meth:`Client.dump` returns an iterator that streams routes as
 buffers arrive; :meth:`Client.batch` pipelines thousands of changes in a few
 ``sendmsg`` calls, each buffer's requests sent without ``NLM_F_ACK`` but the
 last: the kernel then answers a buffer with its errors (each matched to its
-request by sequence number) and one ACK, instead of an ACK per request.  Failures raise the exceptions of :mod:`rtshell.errors`,
-carrying the errno, the kernel's extended-ACK text and a readable
-description of the request (``route add 10.1.0.0/16 via 10.99.0.2 table
-254``).
+request by sequence number) and one ACK, instead of an ACK per request.
+Failures raise the exceptions of :mod:`rtshell.errors`, carrying the errno,
+the kernel's extended-ACK text and a readable description of the request
+(``route add 10.1.0.0/16 via 10.99.0.2 table 254``).
 
 Guarantees a caller can rely on
 -------------------------------
@@ -353,7 +353,7 @@ class _Pending:
         self.done = False
         self.stream = stream
         self.sent_at: Optional[float] = None
-        self.weight = 1  # replies it may bring before its last (flow control)
+        self.weight = 1  # answers it may bring (flow control); a run: its requests
 
 
 class _Run(_Pending):

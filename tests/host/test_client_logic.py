@@ -584,7 +584,8 @@ def test_batch_where_every_request_fails_reports_each(kernel):
                 b.add(route(i))
         assert len(kernel.sockets[0].sends) > 1  # several runs, each ended by a failure
         assert all(isinstance(e, errors.RouteExists) for e in b.results) and len(b.results) == 200
-        assert [e.request for e in b.results] == [f"route add {route(i).dst} via 10.99.0.2 table 254" for i in range(200)]
+        want = [f"route add {route(i).dst} via 10.99.0.2 table 254" for i in range(200)]
+        assert [e.request for e in b.results] == want
         assert c._inflight == 0 and not c._runs
     finally:
         c.close()
