@@ -122,6 +122,38 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * One queued datagram, without waiting: its length; 0 when it came from
+ * another port (only the kernel speaks rtmgr: dropped); -1 with EAGAIN
+ * when none is queued, EMSGSIZE when it did not fit (it is lost), ENOBUFS
+ * when the socket overran.
+ */
+static ssize_t recv_one(int fd, void *buf, size_t len)
+{
+	struct sockaddr_nl from;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr mh = {
+		.msg_name = &from,
+		.msg_namelen = sizeof(from),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+	};
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+
+	if (n < 0) {
+		if (errno == EWOULDBLOCK)
+			errno = EAGAIN;
+		return -1;
+	}
+	if (mh.msg_flags & MSG_TRUNC) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (mh.msg_namelen != sizeof(from) || from.nl_pid != 0)
+		return 0;
+	return n;
+}
+
 ssize_t rtm_sock_recv(struct rtm_sock *sock, void *buf, size_t len,
 		      int timeout_ms)
 {
@@ -129,14 +161,6 @@ ssize_t rtm_sock_recv(struct rtm_sock *sock, void *buf, size_t len,
 
 	for (;;) {
 		struct pollfd pfd = { .fd = sock->fd, .events = POLLIN };
-		struct sockaddr_nl from;
-		struct iovec iov = { .iov_base = buf, .iov_len = len };
-		struct msghdr mh = {
-			.msg_name = &from,
-			.msg_namelen = sizeof(from),
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-		};
 		int wait = -1;
 		ssize_t n;
 
@@ -152,19 +176,11 @@ ssize_t rtm_sock_recv(struct rtm_sock *sock, void *buf, size_t len,
 			errno = EAGAIN;
 			return -1;
 		}
-		n = recvmsg(sock->fd, &mh, MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				continue;
-			return -1;	/* ENOBUFS: the socket overran */
-		}
-		if (mh.msg_flags & MSG_TRUNC) {
-			errno = EMSGSIZE;
-			return -1;
-		}
-		if (mh.msg_namelen != sizeof(from) || from.nl_pid != 0)
-			continue;	/* only the kernel speaks rtmgr */
-		return n;
+		n = recv_one(sock->fd, buf, len);
+		if (n < 0 && errno == EAGAIN)
+			continue;
+		if (n != 0)
+			return n;	/* a datagram, or ENOBUFS: the socket overran */
 	}
 }
 
@@ -174,30 +190,6 @@ static ssize_t next_size(int fd)
 	ssize_t n = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
 
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return 0;
-	return n;
-}
-
-/* Take the queued datagram whose size was peeked; 0 if not the kernel's. */
-static ssize_t take_queued(int fd, void *buf, size_t len)
-{
-	struct sockaddr_nl from;
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr mh = {
-		.msg_name = &from,
-		.msg_namelen = sizeof(from),
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-	};
-	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
-
-	if (n < 0)
-		return -1;
-	if (mh.msg_flags & MSG_TRUNC) {	/* cannot happen: it was peeked */
-		errno = EMSGSIZE;
-		return -1;
-	}
-	if (mh.msg_namelen != sizeof(from) || from.nl_pid != 0)
 		return 0;
 	return n;
 }
@@ -222,8 +214,8 @@ ssize_t rtm_sock_recv_queued(struct rtm_sock *sock, void *buf, size_t len,
 		n = next_size(sock->fd);
 		if (n == 0 || (n > 0 && (size_t)n > len - off))
 			break;		/* none queued, or the next call takes it */
-		if (n > 0)
-			n = take_queued(sock->fd, (uint8_t *)buf + off, len - off);
+		if (n > 0)	/* it fits: it was peeked */
+			n = recv_one(sock->fd, (uint8_t *)buf + off, len - off);
 		if (n < 0) {
 			/* ENOBUFS (an overrun): the next call reports it */
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
