@@ -24,6 +24,8 @@ from rtshell import errors
 from rtshell import netlink as nl
 from rtshell.model import Event, Filter, LookupResult, Match, NextHop, Route, RouteType, Stats, sort_key
 
+from nobody import as_nobody
+
 TABLE = 4242
 TABLE2 = 4243
 TIMEOUT = 30.0  # seconds: emulated kernels are slow
@@ -477,42 +479,28 @@ def test_notification_overrun_then_resync_equals_dump(client):
 
 def test_unprivileged_gets_eperm_and_may_read(client):
     client.add(r4(1))
-    rfd, wfd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: no root, so no CAP_NET_ADMIN
-        code = 1
-        try:
-            os.close(rfd)
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-            out = {}
-            with C.Client(timeout=TIMEOUT) as c:
-                try:
-                    c.add(r4(2))
-                    out["add"] = "applied"
-                except errors.RtmgrError as exc:
-                    out["add"] = [type(exc).__name__, exc.errno, exc.request]
-                try:
-                    with c.batch() as b:  # refused one by one, not only the last
-                        for i in range(3, 53):
-                            b.add(r4(i))
-                    out["batch"] = "applied"
-                except C.BatchError as exc:
-                    out["batch"] = [[i for i, _ in exc.failures],
-                                    sorted({type(e).__name__ for _, e in exc.failures})]
-                out["get"] = str(c.get(r4(1).dst, TABLE).dst)
-                out["dump"] = len(list(c.dump(Filter(table=TABLE))))
-            os.write(wfd, json.dumps(out).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(wfd)
-    with os.fdopen(rfd) as f:
-        data = f.read()
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, data
-    out = json.loads(data)
+
+    def session() -> str:  # no root, so no CAP_NET_ADMIN
+        out = {}
+        with C.Client(timeout=TIMEOUT) as c:
+            try:
+                c.add(r4(2))
+                out["add"] = "applied"
+            except errors.RtmgrError as exc:
+                out["add"] = [type(exc).__name__, exc.errno, exc.request]
+            try:
+                with c.batch() as b:  # refused one by one, not only the last
+                    for i in range(3, 53):
+                        b.add(r4(i))
+                out["batch"] = "applied"
+            except C.BatchError as exc:
+                out["batch"] = [[i for i, _ in exc.failures],
+                                sorted({type(e).__name__ for _, e in exc.failures})]
+            out["get"] = str(c.get(r4(1).dst, TABLE).dst)
+            out["dump"] = len(list(c.dump(Filter(table=TABLE))))
+        return json.dumps(out)
+
+    out = json.loads(as_nobody(session))
     assert out["add"][:2] == ["NotPermitted", errno.EPERM]
     assert out["add"][2].startswith("route add 10.0.2.0/24")
     assert out["batch"] == [list(range(50)), ["NotPermitted"]]

@@ -16,6 +16,7 @@ import pytest
 from rtshell import netlink as nl
 from rtshell.model import Filter, Match, NextHop, Route, RouteType
 from bulk import add_requests, send_all
+from nobody import as_nobody
 from wire import Wire, error_of
 
 N = ip.ip_network
@@ -97,32 +98,6 @@ def test_echo_returns_the_route_to_the_requester(dummy0):
 
 
 # ---- permissions ----------------------------------------------------------------
-
-def as_nobody(fn, *args):
-    """Run fn(*args) in a forked child that dropped to uid/gid 65534 (no
-    capabilities); return what it returned (a string)."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into pytest
-        code = 1
-        try:
-            os.close(r)
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-            os.write(w, fn(*args).encode())
-            code = 0
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent
-            os.write(w, f"child failed: {exc!r}".encode())
-        finally:
-            os._exit(code)
-    os.close(w)
-    with os.fdopen(r) as f:
-        out = f.read()
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, out
-    return out
-
 
 def unprivileged_session(dummy0):
     sub = Wire(groups=nl.GROUP_ROUTE)
