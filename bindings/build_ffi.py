@@ -124,11 +124,13 @@ struct rtm_stats {
     uint64_t generation;
     uint64_t requests;
     uint64_t errors;
+    uint64_t misses;
     uint32_t routes4;
     uint32_t routes6;
     uint32_t max_routes;
     uint32_t table_first;
     uint32_t table_count;
+    uint32_t tables;
     ...;
 };
 
@@ -201,7 +203,7 @@ int rtm_build_lookup(void *buf, size_t buflen, uint32_t seq, int ack, uint8_t fa
                      const void *addr, uint32_t table);
 int rtm_build_lookup_many(void *buf, size_t buflen, uint32_t seq, uint8_t family,
                           const void *addrs, unsigned int count, uint32_t table);
-int rtm_build_stats(void *buf, size_t buflen, uint32_t seq, int ack);
+int rtm_build_stats(void *buf, size_t buflen, uint32_t seq, int ack, int dump);
 
 void rtm_batch_init(struct rtm_batch *batch, void *buf, size_t size);
 void rtm_batch_reset(struct rtm_batch *batch);

@@ -148,7 +148,8 @@ int rtm_build_lookup(void *buf, size_t buflen, uint32_t seq, int ack,
 int rtm_build_lookup_many(void *buf, size_t buflen, uint32_t seq,
 			  uint8_t family, const void *addrs,
 			  unsigned int count, uint32_t table);
-int rtm_build_stats(void *buf, size_t buflen, uint32_t seq, int ack);
+/* GETSTATS: the totals; with dump, then one message per (table, family). */
+int rtm_build_stats(void *buf, size_t buflen, uint32_t seq, int ack, int dump);
 
 /*
  * Batch: many requests in one buffer for one sendmsg().  Size the buffer
@@ -237,11 +238,13 @@ struct rtm_stats {
 	uint64_t	generation;
 	uint64_t	requests;
 	uint64_t	errors;
+	uint64_t	misses;		/* reads that found no route */
 	uint32_t	routes4;
 	uint32_t	routes6;
 	uint32_t	max_routes;
 	uint32_t	table_first;	/* index into rtm_parser.tables */
-	uint32_t	table_count;
+	uint32_t	table_count;	/* TABLE entries in this message */
+	uint32_t	tables;		/* RTMGR_A_STATS_TABLES: pairs in all */
 };
 
 /* One record per netlink message. */

@@ -270,13 +270,14 @@ int rtm_build_lookup_many(void *buf, size_t buflen, uint32_t seq,
 	return nlh->nlmsg_len;
 }
 
-int rtm_build_stats(void *buf, size_t buflen, uint32_t seq, int ack)
+int rtm_build_stats(void *buf, size_t buflen, uint32_t seq, int ack, int dump)
 {
 	struct rtmgr_hdr *hdr;
 	struct nlmsghdr *nlh;
 
 	nlh = msg_start(buf, buflen, RTMGR_MSG_GETSTATS,
-			NLM_F_REQUEST | (ack ? NLM_F_ACK : 0), seq, &hdr);
+			NLM_F_REQUEST | (ack ? NLM_F_ACK : 0) |
+			(dump ? NLM_F_DUMP : 0), seq, &hdr);
 	if (!nlh)
 		return -1;
 	return nlh->nlmsg_len;

@@ -305,6 +305,8 @@ static const struct attr_desc stats_attrs[RTMGR_A_STATS_MAX + 1] = {
 	[RTMGR_A_STATS_ERRORS]		= { "STATS_ERRORS", V_U64, 0 },
 	[RTMGR_A_STATS_MAX_ROUTES]	= { "STATS_MAX_ROUTES", V_U32, 0 },
 	[RTMGR_A_STATS_PAD]		= { "STATS_PAD", V_PAD, 0 },
+	[RTMGR_A_STATS_MISSES]		= { "STATS_MISSES", V_U64, 0 },
+	[RTMGR_A_STATS_TABLES]		= { "STATS_TABLES", V_U32, 0 },
 };
 static const struct attr_desc ts_attrs[RTMGR_A_TS_MAX + 1] = {
 	[RTMGR_A_TS_TABLE]	= { "TS_TABLE", V_U32, 0 },

@@ -18,7 +18,8 @@
  *    lookup: ADDR + the route attributes (none, and type UNSPEC: no match)
  *    flush:  COUNT + the filter: DST GATEWAY OIF METRIC MATCH
  *    stats:  STATS { ROUTES4 ROUTES6 MEMORY GENERATION REQUESTS ERRORS
- *                    MAX_ROUTES PAD TABLE { TS_TABLE TS_FAMILY TS_ROUTES } ... }
+ *                    MISSES MAX_ROUTES TABLES PAD
+ *                    TABLE { TS_TABLE TS_FAMILY TS_ROUTES } ... }
  *
  * NLMSG_ERROR:
  *  +-----------+-----------+--------------------------+----------------+
@@ -470,6 +471,8 @@ static const int stats_size[RTMGR_A_STATS_MAX + 1] = {
 	[RTMGR_A_STATS_ERRORS]		= 8,
 	[RTMGR_A_STATS_MAX_ROUTES]	= 4,
 	[RTMGR_A_STATS_PAD]		= -2,
+	[RTMGR_A_STATS_MISSES]		= 8,
+	[RTMGR_A_STATS_TABLES]		= 4,
 };
 
 static int parse_stats(struct one *o)
@@ -517,6 +520,12 @@ static int parse_stats(struct one *o)
 			break;
 		case RTMGR_A_STATS_ERRORS:
 			s->errors = get_u64(a);
+			break;
+		case RTMGR_A_STATS_MISSES:
+			s->misses = get_u64(a);
+			break;
+		case RTMGR_A_STATS_TABLES:
+			s->tables = get_u32(a);
 			break;
 		case RTMGR_A_STATS_TABLE:
 			ret = parse_table_stats(o, a);

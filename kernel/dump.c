@@ -10,6 +10,11 @@
  * counter in cb->seq flags such a dump NLM_F_DUMP_INTR so the reader knows
  * to retry.
  *
+ * A pass over the trie that matches little (a filter on a device, say)
+ * could walk the whole table in one RCU read-side section: every
+ * RTMGR_WALK_BATCH nodes it leaves the section, reschedules and starts
+ * again from the table id and the key, which is all the cursor is.
+ *
  * Filters with a prefix visit only what can match:
  *   exact P  one node;
  *   root P   the routes inside P, which are contiguous in dump order;
@@ -17,6 +22,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <net/netlink.h>
 #include <net/sock.h>
@@ -88,7 +94,8 @@ bool rtmgr_filter_match(const struct rtmgr_filter *f, u32 table, int fam,
 }
 
 /* The first route node on the path to f->dst with a prefix longer than after. */
-static const struct rtmgr_node *next_ancestor(const struct rtmgr_node *n,
+static const struct rtmgr_node *next_ancestor(const struct rtmgr_net *rn,
+					      const struct rtmgr_node *n,
 					      const struct rtmgr_filter *f,
 					      int after)
 {
@@ -96,12 +103,12 @@ static const struct rtmgr_node *next_ancestor(const struct rtmgr_node *n,
 		if (n->plen > f->dst_len ||
 		    !rtmgr_prefix_contains(n->key, n->plen, f->dst))
 			return NULL;
-		if ((int)n->plen > after && rcu_dereference_raw(n->route))
+		if ((int)n->plen > after && rtmgr_node_route(rn, n))
 			return n;
 		if (n->plen == f->dst_len)
 			return NULL;
-		n = rcu_dereference_raw(n->child[(f->dst[n->plen / 8] >>
-						  (7 - n->plen % 8)) & 1]);
+		n = rtmgr_trie_child(rn, n, (f->dst[n->plen / 8] >>
+					     (7 - n->plen % 8)) & 1);
 	}
 	return NULL;
 }
@@ -110,26 +117,26 @@ static const struct rtmgr_node *next_ancestor(const struct rtmgr_node *n,
  * The next candidate in one trie after (key, plen), or the first when
  * have_key is false, visiting only what the filter's prefix allows.
  */
-static const struct rtmgr_node *candidate(const struct rtmgr_node *root,
-					  int fam, const struct rtmgr_filter *f,
+static const struct rtmgr_node *candidate(const struct rtmgr_net *rn,
+					  const struct rtmgr_node *root, int fam, const struct rtmgr_filter *f,
 					  bool have_key, const u8 *key, u8 plen)
 {
 	const struct rtmgr_node *n;
 
 	if (!f->has_dst) {
-		return have_key ? rtmgr_trie_next(root, fam, key, plen) :
-				  rtmgr_trie_first(root);
+		return have_key ? rtmgr_trie_next(rn, root, fam, key, plen) :
+				  rtmgr_trie_first(rn, root);
 	}
 	switch (f->match) {
 	case RTMGR_MATCH_MATCH:
-		return next_ancestor(root, f, have_key ? plen : -1);
+		return next_ancestor(rn, root, f, have_key ? plen : -1);
 	case RTMGR_MATCH_ROOT:
 		if (have_key)
-			n = rtmgr_trie_next(root, fam, key, plen);
+			n = rtmgr_trie_next(rn, root, fam, key, plen);
 		else {
-			n = rtmgr_trie_exact(root, fam, f->dst, f->dst_len);
-			if (!n || !rcu_dereference_raw(n->route))
-				n = rtmgr_trie_next(root, fam, f->dst,
+			n = rtmgr_trie_exact(rn, root, fam, f->dst, f->dst_len);
+			if (!n || !rtmgr_node_route(rn, n))
+				n = rtmgr_trie_next(rn, root, fam, f->dst,
 						    f->dst_len);
 		}
 		if (n && !rtmgr_prefix_contains(f->dst, f->dst_len, n->key))
@@ -137,7 +144,7 @@ static const struct rtmgr_node *candidate(const struct rtmgr_node *root,
 		return n;
 	default:
 		return have_key ? NULL :
-			rtmgr_trie_exact(root, fam, f->dst, f->dst_len);
+			rtmgr_trie_exact(rn, root, fam, f->dst, f->dst_len);
 	}
 }
 
@@ -154,19 +161,25 @@ int rtmgr_dump_routes_start(struct netlink_callback *cb)
 	struct route_dump *d;
 
 	d = kzalloc(sizeof(*d), GFP_KERNEL);
-	if (!d)
+	if (!d) {
+		NL_SET_ERR_MSG(arg->extack, "no memory to start the dump");
 		return -ENOMEM;
+	}
 	d->f = arg->filter;
 	d->table = d->f.table;
 	cb->data = d;
 	return 0;
 }
 
-/* Dump one trie from the cursor on; -EMSGSIZE when the skb is full. */
-static int dump_trie(struct sk_buff *skb, struct netlink_callback *cb,
-		     struct route_dump *d, const struct rtmgr_table *t)
+/*
+ * Dump one trie from the cursor on: -EMSGSIZE when the skb is full, -EAGAIN
+ * when *budget nodes were visited (the cursor is past the last one).
+ */
+static int dump_trie(struct rtmgr_net *rn, struct sk_buff *skb,
+		     struct netlink_callback *cb, struct route_dump *d,
+		     const struct rtmgr_table *t, unsigned int *budget)
 {
-	const struct rtmgr_node *root = rcu_dereference(t->root[d->fam]);
+	const struct rtmgr_node *root = rtmgr_trie_root(rn, t, d->fam);
 	u16 flags = NLM_F_MULTI;
 	const struct rtmgr_node *n;
 	const struct rtmgr_route *r;
@@ -175,9 +188,9 @@ static int dump_trie(struct sk_buff *skb, struct netlink_callback *cb,
 	if (d->f.table || d->f.family || d->f.type || d->f.proto ||
 	    d->f.has_dst || d->f.has_gw || d->f.has_oif || d->f.has_metric)
 		flags |= NLM_F_DUMP_FILTERED;
-	n = candidate(root, d->fam, &d->f, d->have_key, d->key, d->plen);
+	n = candidate(rn, root, d->fam, &d->f, d->have_key, d->key, d->plen);
 	while (n) {
-		r = rcu_dereference(n->route);
+		r = rtmgr_node_route(rn, n);
 		if (r && rtmgr_filter_match(&d->f, t->id, d->fam, n->key,
 					    n->plen, r)) {
 			len = skb->len;
@@ -193,7 +206,9 @@ static int dump_trie(struct sk_buff *skb, struct netlink_callback *cb,
 		memcpy(d->key, n->key, rtmgr_addr_len(d->fam));
 		d->plen = n->plen;
 		d->have_key = 1;
-		n = candidate(root, d->fam, &d->f, true, d->key, d->plen);
+		if (!--*budget)
+			return -EAGAIN;
+		n = candidate(rn, root, d->fam, &d->f, true, d->key, d->plen);
 	}
 	return 0;
 }
@@ -202,14 +217,18 @@ int rtmgr_dump_routes(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct rtmgr_net *rn = rtmgr_net(sock_net(skb->sk));
 	struct route_dump *d = cb->data;
+	unsigned int budget = RTMGR_WALK_BATCH;
 	struct rtmgr_table *t;
-	unsigned long id = d->table;
+	unsigned long id;
 	int err = 0;
 
 	if (d->done)
 		return 0;
 	rcu_read_lock();
+again:
+	/* a change since the last message sets NLM_F_DUMP_INTR on the next */
 	cb->seq = READ_ONCE(rn->generation);
+	id = d->table;
 	xa_for_each_start(&rn->tables, id, t, d->table) {
 		if (d->f.table && id != d->f.table)
 			break;
@@ -221,7 +240,14 @@ int rtmgr_dump_routes(struct sk_buff *skb, struct netlink_callback *cb)
 		for (; d->fam < RTMGR_NFAM; d->fam++, d->have_key = 0) {
 			if (!family_wanted(&d->f, d->fam))
 				continue;
-			err = dump_trie(skb, cb, d, t);
+			err = dump_trie(rn, skb, cb, d, t, &budget);
+			if (err == -EAGAIN) {
+				rcu_read_unlock();
+				cond_resched();
+				rcu_read_lock();
+				budget = RTMGR_WALK_BATCH;
+				goto again;	/* t may be gone: from the cursor */
+			}
 			if (err)
 				goto out;
 		}
@@ -283,7 +309,7 @@ int rtmgr_dump_lookup(struct sk_buff *skb, struct netlink_callback *cb)
 
 		memcpy(a, addr, alen);
 		r = NULL;
-		node = t ? rtmgr_trie_lookup(rcu_dereference(t->root[l->fam]),
+		node = t ? rtmgr_trie_lookup(rn, rtmgr_trie_root(rn, t, l->fam),
 					     l->fam, a, &r) : NULL;
 		err = rtmgr_fill_route(skb, RTMGR_MSG_LOOKUP,
 				       NETLINK_CB(cb->skb).portid,
@@ -304,14 +330,14 @@ int rtmgr_dump_lookup(struct sk_buff *skb, struct netlink_callback *cb)
 /* ---- flush --------------------------------------------------------------- */
 
 /*
- * Remove every route passing f; the lock is held.  Each step finds the
- * next victim from the root by key, so removals never disturb the walk.
+ * Remove every route passing f; the lock is held (for the whole flush, so
+ * that one notification can report it).  Each step finds the next victim
+ * from the root by key, so removals never disturb the walk.
  */
-unsigned int rtmgr_flush(struct rtmgr_net *rn, const struct rtmgr_filter *f,
-			 u32 portid, const struct nlmsghdr *nlh)
+unsigned int rtmgr_flush(struct rtmgr_net *rn, const struct rtmgr_filter *f)
 {
 	unsigned long id = f->table;
-	unsigned int count = 0;
+	unsigned int count = 0, steps = 0;
 	const struct rtmgr_node *n;
 	struct rtmgr_route *r;
 	struct rtmgr_table *t;
@@ -329,11 +355,13 @@ unsigned int rtmgr_flush(struct rtmgr_net *rn, const struct rtmgr_filter *f,
 			/* t goes away with its last route: look it up each time */
 			while ((t = rtmgr_table_get(rn, id))) {
 				const struct rtmgr_node *root =
-					rcu_dereference_protected(t->root[k.fam],
-						lockdep_is_held(&rn->lock));
+					rtmgr_trie_root(rn, t, k.fam);
 
-				n = candidate(root, k.fam, f, have, k.addr, k.plen);
+				n = candidate(rn, root, k.fam, f, have, k.addr,
+					      k.plen);
 				while (n) {
+					if (++steps % RTMGR_WALK_BATCH == 0)
+						cond_resched();
 					r = rcu_dereference_protected(n->route,
 						lockdep_is_held(&rn->lock));
 					memcpy(k.addr, n->key, rtmgr_addr_len(k.fam));
@@ -342,7 +370,8 @@ unsigned int rtmgr_flush(struct rtmgr_net *rn, const struct rtmgr_filter *f,
 					if (r && rtmgr_filter_match(f, id, k.fam, n->key,
 								    n->plen, r))
 						break;
-					n = candidate(root, k.fam, f, true, k.addr, k.plen);
+					n = candidate(rn, root, k.fam, f, true,
+						      k.addr, k.plen);
 				}
 				if (!n)
 					break;

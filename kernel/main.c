@@ -11,6 +11,18 @@
 
 #include "rtmgr.h"
 
+/*
+ * The sockets go live (rtmgr_netns_init) before devices are watched
+ * (rtmgr_device_init): until then a route could be added through a device
+ * whose removal nobody sees, so requests are refused until both are up.
+ */
+static bool rtmgr_ready;
+
+bool rtmgr_is_ready(void)
+{
+	return smp_load_acquire(&rtmgr_ready);
+}
+
 static int __init rtmgr_init(void)
 {
 	int err;
@@ -21,9 +33,11 @@ static int __init rtmgr_init(void)
 	err = rtmgr_netns_init();
 	if (err)
 		goto err_caches;
+	rtmgr_load_delay();
 	err = rtmgr_device_init();
 	if (err)
 		goto err_netns;
+	smp_store_release(&rtmgr_ready, true);
 	pr_info("loaded: netlink protocol %d\n", NETLINK_RTMGR);
 	return 0;
 

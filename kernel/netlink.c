@@ -349,6 +349,7 @@ static int new_route(struct rtmgr_net *rn, struct sk_buff *skb,
 	const struct rtmgr_hdr *hdr = nlmsg_data(nlh);
 	struct rtmgr_route *r, *old = NULL;
 	u8 type = hdr->type ?: RTMGR_TYPE_UNICAST;
+	struct rtmgr_event ev;
 	struct nh_spec *s;
 	struct rtmgr_key k;
 	enum new_mode mode;
@@ -466,13 +467,19 @@ static int new_route(struct rtmgr_net *rn, struct sk_buff *skb,
 		nflags = old ? NLM_F_REPLACE : NLM_F_CREATE | NLM_F_EXCL;
 	}
 
-	err = rtmgr_route_set(rn, &k, r, &old);
+	err = rtmgr_event_prepare(&ev, skb->sk, rtmgr_route_msg_size(r),
+				  NETLINK_CB(skb).portid, nlh, extack);
 	if (err) {
 		rtmgr_route_free(r);
 		goto out_unlock;
 	}
-	rtmgr_notify_route(rn, RTMGR_MSG_NEWROUTE, nflags, &k, r,
-			   NETLINK_CB(skb).portid, nlh);
+	err = rtmgr_route_set(rn, &k, r, &old);
+	if (err) {
+		rtmgr_event_cancel(&ev);
+		rtmgr_route_free(r);
+		goto out_unlock;
+	}
+	rtmgr_event_route(&ev, RTMGR_MSG_NEWROUTE, nflags, &k, r);
 	if (old)
 		rtmgr_route_retire(rn, old);
 out_unlock:
@@ -505,6 +512,7 @@ static int del_route(struct rtmgr_net *rn, struct sk_buff *skb,
 {
 	const struct rtmgr_hdr *hdr = nlmsg_data(nlh);
 	u8 gw[RTMGR_ADDR_MAX];
+	struct rtmgr_event ev;
 	struct rtmgr_route *r;
 	struct rtmgr_key k;
 	u32 oif = 0;
@@ -513,6 +521,10 @@ static int del_route(struct rtmgr_net *rn, struct sk_buff *skb,
 	err = parse_key(nlh, tb, &k, extack);
 	if (err)
 		return err;
+	if (hdr->type > RTMGR_TYPE_MAX) {
+		NL_SET_ERR_MSG(extack, "unknown route type");
+		return -EINVAL;
+	}
 	if (tb[RTMGR_A_GATEWAY]) {
 		err = get_addr(tb[RTMGR_A_GATEWAY], k.fam, gw, extack);
 		if (err)
@@ -539,11 +551,13 @@ static int del_route(struct rtmgr_net *rn, struct sk_buff *skb,
 			       "the route does not match the given gateway, device, metric, type or protocol");
 		goto out;
 	}
+	err = rtmgr_event_prepare(&ev, skb->sk, rtmgr_route_msg_size(r),
+				  NETLINK_CB(skb).portid, nlh, extack);
+	if (err)
+		goto out;
 	r = rtmgr_route_remove(rn, &k);
-	rtmgr_notify_route(rn, RTMGR_MSG_DELROUTE, 0, &k, r,
-			   NETLINK_CB(skb).portid, nlh);
+	rtmgr_event_route(&ev, RTMGR_MSG_DELROUTE, 0, &k, r);
 	rtmgr_route_retire(rn, r);
-	err = 0;
 out:
 	mutex_unlock(&rn->lock);
 	return err;
@@ -551,10 +565,10 @@ out:
 
 /* ---- GETROUTE (exact) and LOOKUP (single) -------------------------------- */
 
-static int unicast_reply(struct rtmgr_net *rn, struct sk_buff *reply,
-			 const struct sk_buff *skb)
+/* Answer on the kernel socket the request came in on. */
+static int unicast_reply(struct sk_buff *reply, const struct sk_buff *skb)
 {
-	return nlmsg_unicast(rn->nlsk, reply, NETLINK_CB(skb).portid);
+	return nlmsg_unicast(skb->sk, reply, NETLINK_CB(skb).portid);
 }
 
 static int get_route(struct rtmgr_net *rn, struct sk_buff *skb,
@@ -593,7 +607,7 @@ static int get_route(struct rtmgr_net *rn, struct sk_buff *skb,
 		kfree_skb(reply);
 		return err;
 	}
-	return unicast_reply(rn, reply, skb);
+	return unicast_reply(reply, skb);
 }
 
 static int lookup_one(struct rtmgr_net *rn, struct sk_buff *skb,
@@ -632,7 +646,7 @@ static int lookup_one(struct rtmgr_net *rn, struct sk_buff *skb,
 	rcu_read_lock();
 	t = rtmgr_table_get(rn, table);
 	if (t)
-		node = rtmgr_trie_lookup(rcu_dereference(t->root[fam]), fam,
+		node = rtmgr_trie_lookup(rn, rtmgr_trie_root(rn, t, fam), fam,
 					 addr, &r);
 	if (node)
 		err = rtmgr_fill_route(reply, RTMGR_MSG_LOOKUP,
@@ -648,7 +662,7 @@ static int lookup_one(struct rtmgr_net *rn, struct sk_buff *skb,
 		kfree_skb(reply);
 		return err;
 	}
-	return unicast_reply(rn, reply, skb);
+	return unicast_reply(reply, skb);
 }
 
 /* ---- filters (dump, flush) ----------------------------------------------- */
@@ -718,6 +732,7 @@ static int flush(struct rtmgr_net *rn, struct sk_buff *skb,
 		 struct netlink_ext_ack *extack)
 {
 	struct rtmgr_filter f;
+	struct rtmgr_event ev;
 	struct sk_buff *reply;
 	struct nlmsghdr *rnlh;
 	unsigned int count;
@@ -731,9 +746,11 @@ static int flush(struct rtmgr_net *rn, struct sk_buff *skb,
 	if (!reply)
 		return -ENOMEM;
 	mutex_lock(&rn->lock);
-	count = rtmgr_flush(rn, &f, NETLINK_CB(skb).portid, nlh);
-	if (count)
-		rtmgr_notify_flush(rn, &f, count, NETLINK_CB(skb).portid, nlh);
+	/* flush takes no NLM_F_ECHO: this cannot fail */
+	rtmgr_event_prepare(&ev, skb->sk, rtmgr_flush_msg_size(),
+			    NETLINK_CB(skb).portid, nlh, extack);
+	count = rtmgr_flush(rn, &f);
+	rtmgr_event_flush(&ev, &f, count);
 	mutex_unlock(&rn->lock);
 
 	rnlh = nlmsg_put(reply, NETLINK_CB(skb).portid, nlh->nlmsg_seq,
@@ -744,22 +761,60 @@ static int flush(struct rtmgr_net *rn, struct sk_buff *skb,
 	}
 	memcpy(nlmsg_data(rnlh), nlmsg_data(nlh), sizeof(struct rtmgr_hdr));
 	nlmsg_end(reply, rnlh);
-	return unicast_reply(rn, reply, skb);
+	return unicast_reply(reply, skb);
+}
+
+/* ---- dumps --------------------------------------------------------------- */
+
+static int start_dump(struct sk_buff *skb, const struct nlmsghdr *nlh,
+		      int (*start)(struct netlink_callback *),
+		      int (*dump)(struct sk_buff *, struct netlink_callback *),
+		      struct rtmgr_dump_arg *arg, struct netlink_ext_ack *extack)
+{
+	struct netlink_dump_control c = {
+		.start = start,
+		.dump = dump,
+		.done = rtmgr_dump_done,
+		.data = arg,
+		.module = THIS_MODULE,
+	};
+	int err;
+
+	if (arg)
+		arg->extack = extack;	/* ->start says why it failed here */
+	err = netlink_dump_start(skb->sk, skb, nlh, &c);
+	if (err == -EBUSY)
+		NL_SET_ERR_MSG(extack,
+			       "a dump is already running on this socket; read it to its end first");
+	else if ((err == -ENOMEM || err == -ENOBUFS) && !extack->_msg)
+		NL_SET_ERR_MSG(extack, "no memory to start the dump");
+	return err;
 }
 
 /* ---- GETSTATS ------------------------------------------------------------ */
 
-static int fill_stats(struct rtmgr_net *rn, struct sk_buff *skb, u32 portid,
-		      u32 seq)
+/*
+ * The totals: one small message whatever the number of tables.  The routes
+ * per (table, family) come one per message in GETSTATS | NLM_F_DUMP, so no
+ * nest and no skb grows with the number of tables.
+ */
+static int fill_totals(struct rtmgr_net *rn, struct sk_buff *skb, u32 portid,
+		       u32 seq, u16 flags)
 {
-	struct nlattr *stats, *ts;
+	u32 pairs = 0;
 	struct rtmgr_table *t;
+	struct nlattr *stats;
 	struct nlmsghdr *nlh;
 	unsigned long id;
-	int fam;
+
+	rcu_read_lock();
+	xa_for_each(&rn->tables, id, t)
+		pairs += !!READ_ONCE(t->count[RTMGR_FAM4]) +
+			 !!READ_ONCE(t->count[RTMGR_FAM6]);
+	rcu_read_unlock();
 
 	nlh = nlmsg_put(skb, portid, seq, RTMGR_MSG_GETSTATS,
-			sizeof(struct rtmgr_hdr), 0);
+			sizeof(struct rtmgr_hdr), flags);
 	if (!nlh)
 		return -EMSGSIZE;
 	memset(nlmsg_data(nlh), 0, sizeof(struct rtmgr_hdr));
@@ -777,86 +832,149 @@ static int fill_stats(struct rtmgr_net *rn, struct sk_buff *skb, u32 portid,
 			      atomic64_read(&rn->requests), RTMGR_A_STATS_PAD) ||
 	    nla_put_u64_64bit(skb, RTMGR_A_STATS_ERRORS,
 			      atomic64_read(&rn->errors), RTMGR_A_STATS_PAD) ||
+	    nla_put_u64_64bit(skb, RTMGR_A_STATS_MISSES,
+			      atomic64_read(&rn->misses), RTMGR_A_STATS_PAD) ||
 	    nla_put_u32(skb, RTMGR_A_STATS_MAX_ROUTES,
-			READ_ONCE(rtmgr_max_routes)))
-		goto cancel;
-	rcu_read_lock();
-	xa_for_each(&rn->tables, id, t) {
-		for (fam = 0; fam < RTMGR_NFAM; fam++) {
-			u32 n = READ_ONCE(t->count[fam]);
-
-			if (!n)
-				continue;
-			ts = nla_nest_start(skb, RTMGR_A_STATS_TABLE);
-			if (!ts ||
-			    nla_put_u32(skb, RTMGR_A_TS_TABLE, t->id) ||
-			    nla_put_u8(skb, RTMGR_A_TS_FAMILY,
-				       rtmgr_fam_af(fam)) ||
-			    nla_put_u32(skb, RTMGR_A_TS_ROUTES, n)) {
-				rcu_read_unlock();
-				goto cancel;
-			}
-			nla_nest_end(skb, ts);
-		}
+			READ_ONCE(rtmgr_max_routes)) ||
+	    nla_put_u32(skb, RTMGR_A_STATS_TABLES, pairs)) {
+		nlmsg_cancel(skb, nlh);
+		return -EMSGSIZE;
 	}
-	rcu_read_unlock();
 	nla_nest_end(skb, stats);
 	nlmsg_end(skb, nlh);
 	return 0;
-cancel:
-	nlmsg_cancel(skb, nlh);
-	return -EMSGSIZE;
+}
+
+static int check_stats_hdr(const struct nlmsghdr *nlh,
+			   struct netlink_ext_ack *extack)
+{
+	if (memchr_inv(nlmsg_data(nlh), 0, sizeof(struct rtmgr_hdr))) {
+		NL_SET_ERR_MSG(extack, "GETSTATS takes an all-zero header");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int get_stats(struct rtmgr_net *rn, struct sk_buff *skb,
 		     const struct nlmsghdr *nlh, struct nlattr **tb,
 		     struct netlink_ext_ack *extack)
 {
-	const struct rtmgr_hdr *hdr = nlmsg_data(nlh);
 	struct sk_buff *reply;
-	size_t size = NLMSG_GOODSIZE;
-	int err;
+	int err = check_stats_hdr(nlh, extack);
 
-	if (memchr_inv(hdr, 0, sizeof(*hdr))) {
-		NL_SET_ERR_MSG(extack, "GETSTATS takes an all-zero header");
-		return -EINVAL;
-	}
-	/* tables come and go meanwhile: grow the buffer until all fit */
-	for (;;) {
-		reply = nlmsg_new(size, GFP_KERNEL);
-		if (!reply)
-			return -ENOMEM;
-		err = fill_stats(rn, reply, NETLINK_CB(skb).portid,
-				 nlh->nlmsg_seq);
-		if (!err)
-			return unicast_reply(rn, reply, skb);
+	if (err)
+		return err;
+	reply = nlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!reply)
+		return -ENOMEM;
+	err = fill_totals(rn, reply, NETLINK_CB(skb).portid, nlh->nlmsg_seq, 0);
+	if (WARN_ON_ONCE(err)) {
 		kfree_skb(reply);
-		if (size >= (1 << 24)) {
-			NL_SET_ERR_MSG(extack, "too many tables to report");
-			return -EMSGSIZE;
-		}
-		size *= 4;
+		return err;
 	}
+	return unicast_reply(reply, skb);
 }
 
-/* ---- dumps --------------------------------------------------------------- */
+/* The cursor of a stats dump: totals first, then (table, family) pairs. */
+struct stats_dump {
+	u32	table;
+	u8	fam;
+	u8	totals_sent;
+	u8	done;
+};
 
-static int start_dump(struct rtmgr_net *rn, struct sk_buff *skb,
-		      const struct nlmsghdr *nlh,
-		      int (*start)(struct netlink_callback *),
-		      int (*dump)(struct sk_buff *, struct netlink_callback *),
-		      struct rtmgr_dump_arg *arg)
+static_assert(sizeof(struct stats_dump) <= sizeof_field(struct netlink_callback, ctx));
+
+static int fill_table_stats(struct sk_buff *skb, struct netlink_callback *cb,
+			    u32 table, int fam, u32 routes)
 {
-	struct netlink_dump_control c = {
-		.start = start,
-		.dump = dump,
-		.done = rtmgr_dump_done,
-		.data = arg,
-		.module = THIS_MODULE,
-	};
+	struct nlattr *stats, *ts;
+	struct nlmsghdr *nlh;
 
-	return netlink_dump_start(rn->nlsk, skb, nlh, &c);
+	nlh = nlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			RTMGR_MSG_GETSTATS, sizeof(struct rtmgr_hdr),
+			NLM_F_MULTI);
+	if (!nlh)
+		return -EMSGSIZE;
+	memset(nlmsg_data(nlh), 0, sizeof(struct rtmgr_hdr));
+	stats = nla_nest_start(skb, RTMGR_A_STATS);
+	if (!stats)
+		goto cancel;
+	ts = nla_nest_start(skb, RTMGR_A_STATS_TABLE);
+	if (!ts ||
+	    nla_put_u32(skb, RTMGR_A_TS_TABLE, table) ||
+	    nla_put_u8(skb, RTMGR_A_TS_FAMILY, rtmgr_fam_af(fam)) ||
+	    nla_put_u32(skb, RTMGR_A_TS_ROUTES, routes))
+		goto cancel;
+	nla_nest_end(skb, ts);
+	nla_nest_end(skb, stats);
+	nlmsg_end(skb, nlh);
+	nl_dump_check_consistent(cb, nlh);
+	return 0;
+cancel:
+	nlmsg_cancel(skb, nlh);
+	return -EMSGSIZE;
 }
+
+static int rtmgr_dump_stats(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct rtmgr_net *rn = rtmgr_net(sock_net(skb->sk));
+	struct stats_dump *d = (struct stats_dump *)cb->ctx;
+	struct rtmgr_table *t;
+	unsigned long id;
+	int err = 0;
+
+	if (d->done)
+		return 0;
+	if (!d->totals_sent) {
+		err = fill_totals(rn, skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, NLM_F_MULTI);
+		if (err)
+			return err;
+		d->totals_sent = 1;
+	}
+	rcu_read_lock();
+	cb->seq = READ_ONCE(rn->generation);
+	id = d->table;
+	xa_for_each_start(&rn->tables, id, t, d->table) {
+		if (id != d->table) {
+			d->table = id;
+			d->fam = 0;
+		}
+		for (; d->fam < RTMGR_NFAM; d->fam++) {
+			u32 n = READ_ONCE(t->count[d->fam]);
+
+			if (!n)
+				continue;
+			err = fill_table_stats(skb, cb, id, d->fam, n);
+			if (err)
+				goto out;
+		}
+		if (id == U32_MAX)
+			break;
+		d->table = id + 1;
+		d->fam = 0;
+	}
+	d->done = 1;
+out:
+	rcu_read_unlock();
+	if (err == -EMSGSIZE && skb->len)
+		return skb->len;
+	return err;
+}
+
+static int dump_stats(struct rtmgr_net *rn, struct sk_buff *skb,
+		      const struct nlmsghdr *nlh, struct nlattr **tb,
+		      struct netlink_ext_ack *extack)
+{
+	int err = check_stats_hdr(nlh, extack);
+
+	if (err)
+		return err;
+	return start_dump(skb, nlh, NULL, rtmgr_dump_stats, NULL, extack);
+}
+
+/* ---- route dumps and bulk lookups ------------------------------------------ */
 
 static int dump_routes(struct rtmgr_net *rn, struct sk_buff *skb,
 		       const struct nlmsghdr *nlh, struct nlattr **tb,
@@ -867,8 +985,8 @@ static int dump_routes(struct rtmgr_net *rn, struct sk_buff *skb,
 
 	if (err)
 		return err;
-	return start_dump(rn, skb, nlh, rtmgr_dump_routes_start,
-			  rtmgr_dump_routes, &arg);
+	return start_dump(skb, nlh, rtmgr_dump_routes_start, rtmgr_dump_routes,
+			  &arg, extack);
 }
 
 static int lookup_bulk(struct rtmgr_net *rn, struct sk_buff *skb,
@@ -906,8 +1024,8 @@ static int lookup_bulk(struct rtmgr_net *rn, struct sk_buff *skb,
 	arg.filter.table = hdr->table ?: RTMGR_TABLE_MAIN;
 	arg.addrs = nla_data(a);	/* cb->skb keeps the request alive */
 	arg.naddrs = nla_len(a) / alen;
-	return start_dump(rn, skb, nlh, rtmgr_dump_lookup_start,
-			  rtmgr_dump_lookup, &arg);
+	return start_dump(skb, nlh, rtmgr_dump_lookup_start, rtmgr_dump_lookup,
+			  &arg, extack);
 }
 
 /* ---- dispatch ------------------------------------------------------------ */
@@ -952,6 +1070,8 @@ static const struct rtmgr_link rtmgr_links[RTMGR_MSG_MAX - RTMGR_MSG_BASE + 1] =
 	},
 	MSG(RTMGR_MSG_GETSTATS) = {
 		.doit = get_stats, .policy = no_policy,
+		.dumpit = dump_stats, .dump_policy = no_policy,
+		.flags = NLM_F_DUMP,
 	},
 };
 
@@ -997,15 +1117,28 @@ static int rcv_msg(struct rtmgr_net *rn, struct sk_buff *skb,
 	return (dump ? link->dumpit : link->doit)(rn, skb, nlh, tb, extack);
 }
 
+/* A read that found no route was answered, not refused. */
+static bool is_miss(const struct nlmsghdr *nlh, int err)
+{
+	return (nlh->nlmsg_type == RTMGR_MSG_GETROUTE && err == -ENOENT) ||
+	       (nlh->nlmsg_type == RTMGR_MSG_LOOKUP && err == -ENETUNREACH);
+}
+
 static int rtmgr_rcv_msg(struct sk_buff *skb, struct nlmsghdr *nlh,
 			 struct netlink_ext_ack *extack)
 {
 	struct rtmgr_net *rn = rtmgr_net(sock_net(skb->sk));
 	int err;
 
+	if (!rtmgr_is_ready()) {
+		NL_SET_ERR_MSG(extack, "rtmgr is still loading; try again");
+		return -EAGAIN;
+	}
 	atomic64_inc(&rn->requests);
 	err = rcv_msg(rn, skb, nlh, extack);
-	if (err && err != -EINTR)	/* -EINTR: a dump started */
+	if (is_miss(nlh, err))
+		atomic64_inc(&rn->misses);
+	else if (err && err != -EINTR)	/* -EINTR: a dump started */
 		atomic64_inc(&rn->errors);
 	return err;
 }

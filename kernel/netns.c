@@ -38,12 +38,19 @@ static int __net_init rtmgr_net_init(struct net *net)
 	rn->net = net;
 	mutex_init(&rn->lock);
 	xa_init(&rn->tables);
+	xa_init(&rn->devices);
 	rn->generation = 1;
 	atomic64_set(&rn->requests, 0);
 	atomic64_set(&rn->errors, 0);
+	atomic64_set(&rn->misses, 0);
+	/* requests use the socket they came in on, never rn->nlsk */
 	rn->nlsk = netlink_kernel_create(net, NETLINK_RTMGR, &cfg);
-	if (!rn->nlsk)
-		return -ENOMEM;
+	if (!rn->nlsk) {
+		/* the one other cause is an allocation failure */
+		pr_err("no netlink socket for protocol %d: another kernel socket holds it in this namespace (see /proc/net/netlink), or memory ran out\n",
+		       NETLINK_RTMGR);
+		return -EADDRINUSE;
+	}
 	return 0;
 }
 

@@ -16,7 +16,9 @@
  *   RTMGR_A_ADDR      4 / 16 bytes  (lookup answers only)
  *
  * Notifications carry the port id and sequence number of the request that
- * caused them, and go out only when someone listens.
+ * caused them, and go out only when someone listens (or the requester asked
+ * for an echo).  A request's own kernel socket (skb->sk) sends them; the
+ * kernel's own changes use the namespace's.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -130,78 +132,120 @@ int rtmgr_fill_filter(struct sk_buff *skb, const struct rtmgr_filter *f)
 	return 0;
 }
 
-static void send_notification(struct rtmgr_net *rn, struct sk_buff *skb,
-			      u32 portid, const struct nlmsghdr *nlh)
+/* The FLUSH notification: header, the filter, the count. */
+size_t rtmgr_flush_msg_size(void)
 {
-	nlmsg_notify(rn->nlsk, skb, portid, RTMGR_GRP_ROUTE,
-		     nlh ? nlmsg_report(nlh) : 0, GFP_KERNEL);
+	size_t addr = nla_total_size(RTMGR_ADDR_MAX);
+
+	return NLMSG_ALIGN(sizeof(struct rtmgr_hdr))
+		+ addr + nla_total_size(1)	/* DST, MATCH */
+		+ addr				/* GATEWAY */
+		+ 3 * nla_total_size(4);	/* OIF, METRIC, COUNT */
 }
 
-static bool wanted(struct rtmgr_net *rn, const struct nlmsghdr *nlh)
+/*
+ * Before a change: allocate its notification if anyone wants it (listeners
+ * of RTMGR_GRP_ROUTE, or the requester with NLM_F_ECHO).  Fails only when
+ * the echo cannot be allocated; without an echo, a failed allocation makes
+ * the event "lost" and the listeners learn it from ENOBUFS.
+ */
+int rtmgr_event_prepare(struct rtmgr_event *ev, struct sock *sk, size_t size,
+			u32 portid, const struct nlmsghdr *nlh,
+			struct netlink_ext_ack *extack)
 {
-	return (nlh && nlmsg_report(nlh)) ||
-	       netlink_has_listeners(rn->nlsk, RTMGR_GRP_ROUTE);
-}
+	bool echo = nlh && nlmsg_report(nlh);
 
-/* Tell listeners (and, with NLM_F_ECHO, the requester) about a route. */
-void rtmgr_notify_route(struct rtmgr_net *rn, int event, u16 flags,
-			const struct rtmgr_key *k,
-			const struct rtmgr_route *r, u32 portid,
-			const struct nlmsghdr *nlh)
-{
-	struct sk_buff *skb;
-	int err;
-
-	if (!wanted(rn, nlh))
-		return;
-	skb = nlmsg_new(rtmgr_route_msg_size(r), GFP_KERNEL);
-	if (!skb)
-		goto fail;
-	err = rtmgr_fill_route(skb, event, portid, nlh ? nlh->nlmsg_seq : 0,
-			       flags, k->table, k->fam, k->addr, k->plen, r,
-			       NULL);
-	if (WARN_ON_ONCE(err)) {	/* rtmgr_route_msg_size is wrong */
-		kfree_skb(skb);
-		goto fail;
+	ev->sk = sk;
+	ev->skb = NULL;
+	ev->nlh = nlh;
+	ev->portid = portid;
+	ev->lost = false;
+	if (!echo && !netlink_has_listeners(sk, RTMGR_GRP_ROUTE))
+		return 0;
+	if (!rtmgr_fail_notify())
+		ev->skb = nlmsg_new(size, GFP_KERNEL);
+	if (ev->skb)
+		return 0;
+	if (echo) {
+		NL_SET_ERR_MSG(extack,
+			       "no memory for the NLM_F_ECHO reply; nothing changed");
+		return -ENOMEM;
 	}
-	send_notification(rn, skb, portid, nlh);
-	return;
-fail:
-	netlink_set_err(rn->nlsk, 0, RTMGR_GRP_ROUTE, ENOBUFS);
+	ev->lost = true;
+	return 0;
 }
 
-void rtmgr_notify_flush(struct rtmgr_net *rn, const struct rtmgr_filter *f,
-			unsigned int count, u32 portid,
-			const struct nlmsghdr *nlh)
+/* The change did not happen after all. */
+void rtmgr_event_cancel(struct rtmgr_event *ev)
+{
+	kfree_skb(ev->skb);
+	ev->skb = NULL;
+	ev->lost = false;
+}
+
+/* After the change: send what was prepared, or report the loss. */
+static void event_send(struct rtmgr_event *ev)
+{
+	if (ev->skb) {
+		nlmsg_notify(ev->sk, ev->skb, ev->portid, RTMGR_GRP_ROUTE,
+			     ev->nlh ? nlmsg_report(ev->nlh) : 0, GFP_KERNEL);
+		ev->skb = NULL;
+	} else if (ev->lost) {
+		/* a negative code: netlink_set_err() reports -code */
+		netlink_set_err(ev->sk, 0, RTMGR_GRP_ROUTE, -ENOBUFS);
+		ev->lost = false;
+	}
+}
+
+/* A route was added, changed or removed (r: as it is now, or as it was). */
+void rtmgr_event_route(struct rtmgr_event *ev, int msgtype, u16 flags,
+		       const struct rtmgr_key *k, const struct rtmgr_route *r)
+{
+	if (ev->skb &&
+	    WARN_ON_ONCE(rtmgr_fill_route(ev->skb, msgtype, ev->portid,
+					  ev->nlh ? ev->nlh->nlmsg_seq : 0,
+					  flags, k->table, k->fam, k->addr,
+					  k->plen, r, NULL))) {
+		/* rtmgr_route_msg_size is wrong */
+		rtmgr_event_cancel(ev);
+		ev->lost = true;
+	}
+	event_send(ev);
+}
+
+/* A flush removed count routes (none: nothing is sent). */
+void rtmgr_event_flush(struct rtmgr_event *ev, const struct rtmgr_filter *f,
+		       unsigned int count)
 {
 	struct rtmgr_hdr *hdr;
 	struct nlmsghdr *onlh;
-	struct sk_buff *skb;
 
-	if (!netlink_has_listeners(rn->nlsk, RTMGR_GRP_ROUTE))
+	if (!count) {
+		rtmgr_event_cancel(ev);
 		return;
-	skb = nlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!skb)
-		goto fail;
-	onlh = nlmsg_put(skb, portid, nlh->nlmsg_seq, RTMGR_MSG_FLUSH,
-			 sizeof(*hdr), 0);
-	if (!onlh)
-		goto cancel;
+	}
+	if (!ev->skb)
+		goto send;
+	onlh = nlmsg_put(ev->skb, ev->portid, ev->nlh ? ev->nlh->nlmsg_seq : 0,
+			 RTMGR_MSG_FLUSH, sizeof(*hdr), 0);
+	if (WARN_ON_ONCE(!onlh))
+		goto lost;
 	hdr = nlmsg_data(onlh);
+	memset(hdr, 0, sizeof(*hdr));
 	hdr->family = f->family;
 	hdr->dst_len = f->dst_len;
 	hdr->type = f->type;
 	hdr->proto = f->proto;
 	hdr->table = f->table;
-	if (rtmgr_fill_filter(skb, f) ||
-	    nla_put_u32(skb, RTMGR_A_COUNT, count))
-		goto cancel;
-	nlmsg_end(skb, onlh);
-	/* the requester got its count in the reply: no echo */
-	nlmsg_notify(rn->nlsk, skb, portid, RTMGR_GRP_ROUTE, 0, GFP_KERNEL);
+	if (WARN_ON_ONCE(rtmgr_fill_filter(ev->skb, f) ||
+			 nla_put_u32(ev->skb, RTMGR_A_COUNT, count)))
+		goto lost;
+	nlmsg_end(ev->skb, onlh);
+send:
+	event_send(ev);
 	return;
-cancel:
-	kfree_skb(skb);
-fail:
-	netlink_set_err(rn->nlsk, 0, RTMGR_GRP_ROUTE, ENOBUFS);
+lost:
+	rtmgr_event_cancel(ev);
+	ev->lost = true;
+	event_send(ev);
 }

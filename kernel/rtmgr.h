@@ -89,12 +89,20 @@ struct rtmgr_net {
 	struct sock	*nlsk;
 	struct mutex	lock;		/* serialises writers */
 	struct xarray	tables;		/* table id -> struct rtmgr_table */
+	struct xarray	devices;	/* ifindex -> xa_mk_value(next hops via it) */
 	u32		routes[RTMGR_NFAM];
 	u64		memory;		/* bytes of nodes, routes, tables */
 	u64		generation;	/* bumped by every change; never 0 */
 	atomic64_t	requests;
-	atomic64_t	errors;
+	atomic64_t	errors;		/* requests refused */
+	atomic64_t	misses;		/* reads answered "no such route" */
 };
+
+/*
+ * Nodes a walk visits between two chances to reschedule (and, for readers,
+ * to leave the RCU read-side section): long walks never hog a CPU.
+ */
+#define RTMGR_WALK_BATCH	1024
 
 /* A route key as parsed from a request. */
 struct rtmgr_key {
@@ -124,7 +132,29 @@ struct rtmgr_dump_arg {
 	struct rtmgr_filter	filter;
 	const u8		*addrs;		/* bulk lookup: in the request skb */
 	unsigned int		naddrs;
+	struct netlink_ext_ack	*extack;	/* the request's, for ->start */
 };
+
+/*
+ * A notification, allocated before the change it reports so that running
+ * out of memory can still refuse an NLM_F_ECHO request with nothing changed,
+ * and otherwise tells the listeners they lost one (ENOBUFS).
+ */
+struct rtmgr_event {
+	struct sock		*sk;		/* the kernel socket to send on */
+	struct sk_buff		*skb;		/* NULL: not wanted, or lost */
+	const struct nlmsghdr	*nlh;		/* the request; NULL from the kernel */
+	u32			portid;
+	bool			lost;		/* wanted, but no memory for it */
+};
+
+/* main.c */
+bool rtmgr_is_ready(void);
+
+/* fault.c: test-only knobs, root-only module parameters */
+bool rtmgr_fail_notify(void);
+void rtmgr_load_delay(void);
+void rtmgr_note_purge(unsigned int visited);
 
 /* netns.c */
 extern unsigned int rtmgr_max_routes;
@@ -148,14 +178,26 @@ struct rtmgr_route *rtmgr_route_remove(struct rtmgr_net *rn,
 				       const struct rtmgr_key *k);
 struct rtmgr_route *rtmgr_route_find(struct rtmgr_net *rn,
 				     const struct rtmgr_key *k);
-const struct rtmgr_node *rtmgr_trie_lookup(const struct rtmgr_node *root,
+bool rtmgr_device_used(struct rtmgr_net *rn, u32 ifindex);
+const struct rtmgr_node *rtmgr_trie_root(const struct rtmgr_net *rn,
+					 const struct rtmgr_table *t, int fam);
+const struct rtmgr_node *rtmgr_trie_lookup(const struct rtmgr_net *rn,
+					   const struct rtmgr_node *root,
 					   int fam, const u8 *addr,
 					   const struct rtmgr_route **rp);
-const struct rtmgr_node *rtmgr_trie_exact(const struct rtmgr_node *root,
+const struct rtmgr_node *rtmgr_trie_exact(const struct rtmgr_net *rn,
+					  const struct rtmgr_node *root,
 					  int fam, const u8 *addr, u8 plen);
-const struct rtmgr_node *rtmgr_trie_first(const struct rtmgr_node *n);
-const struct rtmgr_node *rtmgr_trie_next(const struct rtmgr_node *root,
+const struct rtmgr_node *rtmgr_trie_first(const struct rtmgr_net *rn,
+					  const struct rtmgr_node *n);
+const struct rtmgr_node *rtmgr_trie_next(const struct rtmgr_net *rn,
+					 const struct rtmgr_node *root,
 					 int fam, const u8 *addr, u8 plen);
+const struct rtmgr_route *rtmgr_node_route(const struct rtmgr_net *rn,
+					   const struct rtmgr_node *n);
+const struct rtmgr_node *rtmgr_trie_child(const struct rtmgr_net *rn,
+					  const struct rtmgr_node *n,
+					  unsigned int bit);
 bool rtmgr_prefix_contains(const u8 *p, u8 plen, const u8 *addr);
 void rtmgr_tables_free_all(struct rtmgr_net *rn);
 void rtmgr_bump_generation(struct rtmgr_net *rn);
@@ -163,8 +205,7 @@ void rtmgr_bump_generation(struct rtmgr_net *rn);
 /* dump.c */
 bool rtmgr_filter_match(const struct rtmgr_filter *f, u32 table, int fam,
 			const u8 *key, u8 plen, const struct rtmgr_route *r);
-unsigned int rtmgr_flush(struct rtmgr_net *rn, const struct rtmgr_filter *f,
-			 u32 portid, const struct nlmsghdr *nlh);
+unsigned int rtmgr_flush(struct rtmgr_net *rn, const struct rtmgr_filter *f);
 int rtmgr_dump_routes_start(struct netlink_callback *cb);
 int rtmgr_dump_routes(struct sk_buff *skb, struct netlink_callback *cb);
 int rtmgr_dump_lookup_start(struct netlink_callback *cb);
@@ -177,13 +218,15 @@ int rtmgr_fill_route(struct sk_buff *skb, int msgtype, u32 portid, u32 seq,
 		     u16 flags, u32 table, int fam, const u8 *key, u8 plen,
 		     const struct rtmgr_route *r, const u8 *lookup_addr);
 int rtmgr_fill_filter(struct sk_buff *skb, const struct rtmgr_filter *f);
-void rtmgr_notify_route(struct rtmgr_net *rn, int event, u16 flags,
-			const struct rtmgr_key *k,
-			const struct rtmgr_route *r, u32 portid,
-			const struct nlmsghdr *nlh);
-void rtmgr_notify_flush(struct rtmgr_net *rn, const struct rtmgr_filter *f,
-			unsigned int count, u32 portid,
-			const struct nlmsghdr *nlh);
+size_t rtmgr_flush_msg_size(void);
+int rtmgr_event_prepare(struct rtmgr_event *ev, struct sock *sk, size_t size,
+			u32 portid, const struct nlmsghdr *nlh,
+			struct netlink_ext_ack *extack);
+void rtmgr_event_route(struct rtmgr_event *ev, int msgtype, u16 flags,
+		       const struct rtmgr_key *k, const struct rtmgr_route *r);
+void rtmgr_event_flush(struct rtmgr_event *ev, const struct rtmgr_filter *f,
+		       unsigned int count);
+void rtmgr_event_cancel(struct rtmgr_event *ev);
 
 /* device.c */
 int rtmgr_device_init(void);

@@ -31,6 +31,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/ktime.h>
+#include <linux/sched.h>
 
 #include "rtmgr.h"
 
@@ -38,7 +39,16 @@ static struct kmem_cache *node_cache[RTMGR_NFAM];
 static struct kmem_cache *table_cache;
 
 #define lock_held(rn) lockdep_is_held(&(rn)->lock)
+/* writers: the lock is held */
 #define wderef(rn, p) rcu_dereference_protected(p, lock_held(rn))
+/* readers: under rcu_read_lock(), or the lock is held */
+#define rderef(rn, p) rcu_dereference_check(p, lock_held(rn))
+
+/* Counters are written under the lock and read without it (GETSTATS). */
+static void mem_add(struct rtmgr_net *rn, long delta)
+{
+	WRITE_ONCE(rn->memory, rn->memory + delta);
+}
 
 static unsigned int fam_bits(int fam)
 {
@@ -99,7 +109,7 @@ static struct rtmgr_node *node_alloc(struct rtmgr_net *rn, int fam,
 	/* keep host bits zero: intermediate nodes are cut from longer keys */
 	for (i = plen; i < len * 8; i++)
 		n->key[i / 8] &= ~(0x80 >> (i % 8));
-	rn->memory += kmem_cache_size(node_cache[fam]);
+	mem_add(rn, kmem_cache_size(node_cache[fam]));
 	return n;
 }
 
@@ -117,7 +127,7 @@ static void node6_free_rcu(struct rcu_head *head)
 
 static void node_free(struct rtmgr_net *rn, int fam, struct rtmgr_node *n)
 {
-	rn->memory -= kmem_cache_size(node_cache[fam]);
+	mem_add(rn, -(long)kmem_cache_size(node_cache[fam]));
 	call_rcu(&n->rcu, fam == RTMGR_FAM6 ? node6_free_rcu : node4_free_rcu);
 }
 
@@ -158,7 +168,7 @@ void rtmgr_route_free(struct rtmgr_route *r)
  */
 void rtmgr_route_retire(struct rtmgr_net *rn, struct rtmgr_route *r)
 {
-	rn->memory -= route_size(r->nh_count);
+	mem_add(rn, -(long)route_size(r->nh_count));
 	call_rcu(&r->rcu, route_free_rcu);
 }
 
@@ -189,7 +199,7 @@ static struct rtmgr_table *table_get_create(struct rtmgr_net *rn, u32 id)
 		kmem_cache_free(table_cache, t);
 		return NULL;
 	}
-	rn->memory += kmem_cache_size(table_cache);
+	mem_add(rn, kmem_cache_size(table_cache));
 	return t;
 }
 
@@ -203,8 +213,63 @@ static void table_put_if_empty(struct rtmgr_net *rn, struct rtmgr_table *t)
 	if (t->count[RTMGR_FAM4] || t->count[RTMGR_FAM6])
 		return;
 	xa_erase(&rn->tables, t->id);
-	rn->memory -= kmem_cache_size(table_cache);
+	mem_add(rn, -(long)kmem_cache_size(table_cache));
 	call_rcu(&t->rcu, table_free_rcu);
+}
+
+/*
+ * Next hops per output device (rn->devices), so that removing a device no
+ * route uses costs nothing and a purge stops once the last one is gone.
+ * Raising a count may allocate; lowering one never does.
+ */
+static int device_count(struct rtmgr_net *rn, u32 ifindex, long delta)
+{
+	void *e = xa_load(&rn->devices, ifindex);
+	unsigned long n = (e ? xa_to_value(e) : 0) + delta;
+
+	if (!n) {
+		xa_erase(&rn->devices, ifindex);
+		return 0;
+	}
+	return xa_err(xa_store(&rn->devices, ifindex, xa_mk_value(n),
+			       GFP_KERNEL_ACCOUNT));
+}
+
+static void devices_put(struct rtmgr_net *rn, const struct rtmgr_route *r,
+			unsigned int upto)
+{
+	unsigned int i;
+
+	for (i = 0; i < upto; i++)
+		if (r->nh[i].oif)
+			device_count(rn, r->nh[i].oif, -1);
+}
+
+static int devices_get(struct rtmgr_net *rn, const struct rtmgr_route *r)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->nh_count; i++) {
+		if (r->nh[i].oif && device_count(rn, r->nh[i].oif, 1)) {
+			devices_put(rn, r, i);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Does any next hop of any route use the device?  The lock is held. */
+bool rtmgr_device_used(struct rtmgr_net *rn, u32 ifindex)
+{
+	lockdep_assert_held(&rn->lock);
+	return xa_load(&rn->devices, ifindex);
+}
+
+static void count_add(struct rtmgr_net *rn, struct rtmgr_table *t, int fam,
+		      int delta)
+{
+	WRITE_ONCE(t->count[fam], t->count[fam] + delta);
+	WRITE_ONCE(rn->routes[fam], rn->routes[fam] + delta);
 }
 
 /*
@@ -222,9 +287,11 @@ int rtmgr_route_set(struct rtmgr_net *rn, const struct rtmgr_key *k,
 	struct rtmgr_table *t;
 
 	*old = NULL;
+	if (devices_get(rn, r))
+		return -ENOMEM;
 	t = table_get_create(rn, k->table);
 	if (!t)
-		return -ENOMEM;
+		goto nomem_devices;
 	slot = &t->root[k->fam];
 	while ((node = wderef(rn, *slot))) {
 		match = common_bits(node->key, k->addr, min(node->plen, k->plen));
@@ -270,15 +337,17 @@ int rtmgr_route_set(struct rtmgr_net *rn, const struct rtmgr_key *k,
 	}
 	rcu_assign_pointer(*slot, im);
 set:
-	rn->memory += route_size(r->nh_count);
-	if (!*old) {
-		t->count[k->fam]++;
-		rn->routes[k->fam]++;
-	}
+	mem_add(rn, route_size(r->nh_count));
+	if (*old)
+		devices_put(rn, *old, (*old)->nh_count);
+	else
+		count_add(rn, t, k->fam, 1);
 	rtmgr_bump_generation(rn);
 	return 0;
 nomem:
 	table_put_if_empty(rn, t);
+nomem_devices:
+	devices_put(rn, r, r->nh_count);
 	return -ENOMEM;
 }
 
@@ -332,8 +401,8 @@ struct rtmgr_route *rtmgr_route_remove(struct rtmgr_net *rn,
 		node_free(rn, k->fam, node);
 	}
 
-	t->count[k->fam]--;
-	rn->routes[k->fam]--;
+	devices_put(rn, r, r->nh_count);
+	count_add(rn, t, k->fam, -1);
 	table_put_if_empty(rn, t);
 	rtmgr_bump_generation(rn);
 	return r;
@@ -348,22 +417,37 @@ struct rtmgr_route *rtmgr_route_find(struct rtmgr_net *rn,
 
 	if (!t)
 		return NULL;
-	n = rtmgr_trie_exact(rcu_dereference_check(t->root[k->fam],
-						   lock_held(rn)),
-			     k->fam, k->addr, k->plen);
-	return n ? rcu_dereference_check(n->route, lock_held(rn)) : NULL;
+	n = rtmgr_trie_exact(rn, rtmgr_trie_root(rn, t, k->fam), k->fam,
+			     k->addr, k->plen);
+	return n ? rderef(rn, n->route) : NULL;
 }
 
 /*
- * The readers below run under rcu_read_lock() or with the writer lock held;
- * rcu_dereference_raw documents that both are fine (lockdep cannot tell
- * which namespace's lock applies from a bare node).
+ * The readers below run under rcu_read_lock() or with the writer lock of
+ * rn, the namespace the trie belongs to, held.
  */
-#define rderef(p) rcu_dereference_raw(p)
+const struct rtmgr_node *rtmgr_trie_root(const struct rtmgr_net *rn,
+					 const struct rtmgr_table *t, int fam)
+{
+	return rderef(rn, t->root[fam]);
+}
+
+const struct rtmgr_route *rtmgr_node_route(const struct rtmgr_net *rn,
+					   const struct rtmgr_node *n)
+{
+	return rderef(rn, n->route);
+}
+
+const struct rtmgr_node *rtmgr_trie_child(const struct rtmgr_net *rn,
+					  const struct rtmgr_node *n,
+					  unsigned int bit)
+{
+	return rderef(rn, n->child[bit]);
+}
 
 /* Longest-prefix match of addr: the deepest node with a route on its path. */
-const struct rtmgr_node *rtmgr_trie_lookup(const struct rtmgr_node *n,
-					   int fam, const u8 *addr,
+const struct rtmgr_node *rtmgr_trie_lookup(const struct rtmgr_net *rn,
+					   const struct rtmgr_node *n, int fam, const u8 *addr,
 					   const struct rtmgr_route **rp)
 {
 	const struct rtmgr_node *best = NULL;
@@ -373,21 +457,22 @@ const struct rtmgr_node *rtmgr_trie_lookup(const struct rtmgr_node *n,
 	while (n) {
 		if (common_bits(n->key, addr, n->plen) != n->plen)
 			break;
-		r = rderef(n->route);
+		r = rderef(rn, n->route);
 		if (r) {
 			best = n;
 			best_r = r;
 		}
 		if (n->plen == maxlen)
 			break;
-		n = rderef(n->child[bit_at(addr, n->plen)]);
+		n = rderef(rn, n->child[bit_at(addr, n->plen)]);
 	}
 	*rp = best_r;
 	return best;
 }
 
 /* The node of exactly addr/plen (with or without a route), or NULL. */
-const struct rtmgr_node *rtmgr_trie_exact(const struct rtmgr_node *n, int fam,
+const struct rtmgr_node *rtmgr_trie_exact(const struct rtmgr_net *rn,
+					  const struct rtmgr_node *n, int fam,
 					  const u8 *addr, u8 plen)
 {
 	while (n) {
@@ -400,18 +485,19 @@ const struct rtmgr_node *rtmgr_trie_exact(const struct rtmgr_node *n, int fam,
 			return n;
 		if (n->plen > plen)
 			return NULL;
-		n = rderef(n->child[bit_at(addr, n->plen)]);
+		n = rderef(rn, n->child[bit_at(addr, n->plen)]);
 	}
 	return NULL;
 }
 
 /* The first node with a route in the subtree of n, in dump order. */
-const struct rtmgr_node *rtmgr_trie_first(const struct rtmgr_node *n)
+const struct rtmgr_node *rtmgr_trie_first(const struct rtmgr_net *rn,
+					  const struct rtmgr_node *n)
 {
-	while (n && !rderef(n->route)) {
-		const struct rtmgr_node *c = rderef(n->child[0]);
+	while (n && !rderef(rn, n->route)) {
+		const struct rtmgr_node *c = rderef(rn, n->child[0]);
 
-		n = c ? c : rderef(n->child[1]);
+		n = c ? c : rderef(rn, n->child[1]);
 	}
 	return n;
 }
@@ -422,7 +508,8 @@ const struct rtmgr_node *rtmgr_trie_first(const struct rtmgr_node *n)
  * goes to child[0], child[1]'s subtree is remembered as the place to go on
  * from if nothing later turns up below.
  */
-const struct rtmgr_node *rtmgr_trie_next(const struct rtmgr_node *n, int fam,
+const struct rtmgr_node *rtmgr_trie_next(const struct rtmgr_net *rn,
+					 const struct rtmgr_node *n, int fam,
 					 const u8 *addr, u8 plen)
 {
 	const struct rtmgr_node *later = NULL, *c, *r;
@@ -432,28 +519,28 @@ const struct rtmgr_node *rtmgr_trie_next(const struct rtmgr_node *n, int fam,
 		cmp = key_cmp(n->key, n->plen, addr, plen, fam);
 		if (cmp > 0) {
 			/* n and all below it come after (addr, plen) */
-			r = rtmgr_trie_first(n);
-			return r ? r : rtmgr_trie_first(later);
+			r = rtmgr_trie_first(rn, n);
+			return r ? r : rtmgr_trie_first(rn, later);
 		}
 		if (cmp == 0) {
-			r = rtmgr_trie_first(rderef(n->child[0]));
+			r = rtmgr_trie_first(rn, rderef(rn, n->child[0]));
 			if (!r)
-				r = rtmgr_trie_first(rderef(n->child[1]));
-			return r ? r : rtmgr_trie_first(later);
+				r = rtmgr_trie_first(rn, rderef(rn, n->child[1]));
+			return r ? r : rtmgr_trie_first(rn, later);
 		}
 		if (n->plen >= plen ||
 		    common_bits(n->key, addr, n->plen) != n->plen)
 			break;	/* n's whole subtree lies before (addr, plen) */
 		if (!bit_at(addr, n->plen)) {
-			c = rderef(n->child[1]);
+			c = rderef(rn, n->child[1]);
 			if (c)
 				later = c;
-			n = rderef(n->child[0]);
+			n = rderef(rn, n->child[0]);
 		} else {
-			n = rderef(n->child[1]);
+			n = rderef(rn, n->child[1]);
 		}
 	}
-	return rtmgr_trie_first(later);
+	return rtmgr_trie_first(rn, later);
 }
 
 /* Free a whole trie without recursion: rotate left children up, free down the right. */
@@ -461,8 +548,11 @@ static void trie_free(struct rtmgr_net *rn, int fam, struct rtmgr_node *n)
 {
 	struct rtmgr_node *l, *next;
 	struct rtmgr_route *r;
+	unsigned int steps = 0;
 
 	while (n) {
+		if (++steps % RTMGR_WALK_BATCH == 0)
+			cond_resched();
 		l = wderef(rn, n->child[0]);
 		if (l) {
 			RCU_INIT_POINTER(n->child[0], wderef(rn, l->child[1]));
@@ -472,8 +562,10 @@ static void trie_free(struct rtmgr_net *rn, int fam, struct rtmgr_node *n)
 		}
 		next = wderef(rn, n->child[1]);
 		r = wderef(rn, n->route);
-		if (r)
+		if (r) {
+			devices_put(rn, r, r->nh_count);
 			rtmgr_route_retire(rn, r);
+		}
 		node_free(rn, fam, n);
 		n = next;
 	}
@@ -491,14 +583,15 @@ void rtmgr_tables_free_all(struct rtmgr_net *rn)
 		for (fam = 0; fam < RTMGR_NFAM; fam++) {
 			trie_free(rn, fam, wderef(rn, t->root[fam]));
 			RCU_INIT_POINTER(t->root[fam], NULL);
-			rn->routes[fam] -= t->count[fam];
-			t->count[fam] = 0;
+			count_add(rn, t, fam, -(int)t->count[fam]);
 		}
 		table_put_if_empty(rn, t);
 	}
-	WARN_ON_ONCE(rn->memory || rn->routes[0] || rn->routes[1]);
+	WARN_ON_ONCE(rn->memory || rn->routes[0] || rn->routes[1] ||
+		     !xa_empty(&rn->devices));
 	mutex_unlock(&rn->lock);
 	xa_destroy(&rn->tables);
+	xa_destroy(&rn->devices);
 }
 
 int rtmgr_table_init(void)

@@ -72,7 +72,7 @@ import struct
 import threading
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from typing import Callable, Iterable, Iterator, Optional, Union
 
@@ -820,14 +820,30 @@ class Client:
                 return int(m.count)
         raise _make_error(_errno.EBADMSG, "no count in the answer", op)
 
-    def stats(self) -> Stats:
-        """The module's counters for this network namespace."""
+    def stats(self, *, tables: bool = True) -> Stats:
+        """The module's counters for this network namespace.
+
+        ``tables=True`` also lists the routes of every (table, family): a
+        multipart answer of one message per pair, retried if the tables
+        changed under it.  ``tables=False`` asks for the totals alone (one
+        small message whatever the number of tables), for pollers.
+        """
         op = _Op("stats")
-        p = self._call(op, nl.build_stats)
-        for m in p.replies:
-            if m.stats is not None:
-                return m.stats
-        raise _make_error(_errno.EBADMSG, "no statistics in the answer", op)
+        if not tables:
+            for m in self._call(op, nl.build_stats).replies:
+                if m.stats is not None:
+                    return m.stats
+            raise _make_error(_errno.EBADMSG, "no statistics in the answer", op)
+        for _ in range(DUMP_ATTEMPTS):
+            p = self._call(op, lambda seq: nl.build_stats(seq, tables=True), multi=True)
+            parts = [m.stats for m in p.replies if m.stats is not None]
+            if not parts:
+                raise _make_error(_errno.EBADMSG, "no statistics in the answer", op)
+            if not any(m.dump_intr for m in p.replies):
+                break
+        # the totals come first, then one (table, family) per message
+        rows = tuple(t for s in parts[1:] for t in s.tables)
+        return replace(parts[0], tables=rows)
 
     def dump(self, filter: Optional[Filter] = None, *, consistent: bool = False) -> Iterator[Route]:
         """Every route passing ``filter``, in the kernel's order, as it arrives.

@@ -167,6 +167,14 @@ class TableStats:
 
 @dataclass(frozen=True)
 class Stats:
+    """The module's counters for one network namespace.
+
+    ``tables`` lists the routes per (table, family) only when they were
+    asked for (``Client.stats(tables=True)``); ``table_count`` is always the
+    number of such pairs.  ``errors`` counts refused requests; reads that
+    found no route are ``misses``, not errors.
+    """
+
     routes4: int
     routes6: int
     tables: tuple[TableStats, ...]
@@ -175,6 +183,8 @@ class Stats:
     requests: int
     errors: int
     max_routes: int
+    misses: int = 0
+    table_count: int = 0
 
 
 @dataclass(frozen=True)

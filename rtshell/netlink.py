@@ -454,10 +454,10 @@ def build_lookup_many(seq: int, addrs: Sequence[Address], table: int = model.TAB
     return _take(buf, n)
 
 
-def build_stats(seq: int, *, ack: bool = False) -> bytes:
-    """GETSTATS."""
+def build_stats(seq: int, *, ack: bool = False, tables: bool = False) -> bytes:
+    """GETSTATS: the totals; ``tables``: a dump, then one message per (table, family)."""
     buf = ffi.new("uint8_t[]", 32)
-    n = lib.rtm_build_stats(buf, 32, seq, 1 if ack else 0)
+    n = lib.rtm_build_stats(buf, 32, seq, 1 if ack else 0, 1 if tables else 0)
     if n < 0:
         raise _fail("stats")
     return _take(buf, n)
@@ -651,6 +651,8 @@ def _stats_from_c(s, tables) -> Stats:
         requests=s.requests,
         errors=s.errors,
         max_routes=s.max_routes,
+        misses=s.misses,
+        table_count=s.tables,
     )
 
 

@@ -165,7 +165,7 @@ def stats_json(st: Stats) -> dict[str, Any]:
         "tables": [{"table": names.table_name(t.table), "table_id": t.table,
                     "family": t.family, "routes": t.routes} for t in st.tables],
         "memory": st.memory, "generation": st.generation, "requests": st.requests,
-        "errors": st.errors, "max_routes": st.max_routes,
+        "errors": st.errors, "misses": st.misses, "max_routes": st.max_routes,
     }
 
 
@@ -333,7 +333,8 @@ def stats_table(st: Stats) -> Table:
     table.add_column("value", justify="right")
     for key, val in (("IPv4 routes", st.routes4), ("IPv6 routes", st.routes6),
                      ("max routes", st.max_routes), ("memory (bytes)", st.memory),
-                     ("generation", st.generation), ("requests", st.requests), ("errors", st.errors)):
+                     ("generation", st.generation), ("requests", st.requests),
+                     ("errors (refused)", st.errors), ("misses (read, no route)", st.misses)):
         table.add_row(key, f"{val:,}")
     for ts in st.tables:
         table.add_row(f"table {names.table_name(ts.table)} IPv{ts.family}", f"{ts.routes:,}")
@@ -552,7 +553,7 @@ class Output:
             self.line(f"routes6 {st.routes6}")
             for ts in st.tables:
                 self.line(f"table {names.table_name(ts.table)} family {ts.family} routes {ts.routes}")
-            for key in ("memory", "generation", "requests", "errors", "max_routes"):
+            for key in ("memory", "generation", "requests", "errors", "misses", "max_routes"):
                 self.line(f"{key} {getattr(st, key)}")
         else:
             self.show(stats_table(st))

@@ -224,7 +224,7 @@ class LiveFeed:
                             dump.close()
                     if now >= next_stats:
                         next_stats = now + STATS_EVERY
-                        st = self.ex.client.stats()
+                        st = self.ex.client.stats(tables=False)
                         self.state.set_counts(st.routes4, st.routes6, st.max_routes)
                 except Exception as exc:
                     self.state.set_connection(f"! {one_line(exc)}")
@@ -244,7 +244,7 @@ class LiveFeed:
         try:
             client = self.ex.client
             self._sub = client.subscribe(self.on_event, None, resync=True)
-            st = client.stats()
+            st = client.stats(tables=False)
             self.state.set_counts(st.routes4, st.routes6, st.max_routes)
             self.state.set_connection(None)
         except Exception as exc:

@@ -265,7 +265,7 @@ class FakeClient:
             if filter is None or filter.matches(r):
                 yield r
 
-    def stats(self):
+    def stats(self, *, tables=True):
         self._log("stats")
         with self.lock:
             routes = list(self.table.values())
@@ -273,9 +273,9 @@ class FakeClient:
         return Stats(
             routes4=sum(1 for r in routes if r.family == 4),
             routes6=sum(1 for r in routes if r.family == 6),
-            tables=tuple(TableStats(t, f, n) for (t, f), n in sorted(per.items())),
+            tables=tuple(TableStats(t, f, n) for (t, f), n in sorted(per.items())) if tables else (),
             memory=len(routes) * 128, generation=self.seq, requests=self.requests,
-            errors=self.errors, max_routes=self.max_routes)
+            errors=self.errors, max_routes=self.max_routes, table_count=len(per))
 
     # -- notifications --
     def subscribe(self, callback, filter=None, *, resync=False):

@@ -54,7 +54,8 @@
  *        APPEND          append to an existing route only, ENOENT if absent
  *     Errors: EEXIST, ENOENT, EINVAL (malformed), ENODEV (no such device in
  *     the caller's namespace), ENOSPC (the namespace holds max_routes
- *     routes), E2BIG (more than RTMGR_MAX_NEXTHOPS next hops), EPERM.
+ *     routes), E2BIG (more than RTMGR_MAX_NEXTHOPS next hops), EPERM,
+ *     ENOMEM (with ECHO: no memory for the echo; nothing changed).
  *     Answer: ACK; with ECHO also the resulting route as RTMGR_MSG_NEWROUTE.
  *     Also the answer to GETROUTE, an element of a dump and a notification.
  *
@@ -101,8 +102,15 @@
  *     filter and RTMGR_A_COUNT, when at least one route went.
  *
  * RTMGR_MSG_GETSTATS  request: counters of the caller's namespace.
- *     Unprivileged.  hdr all zero; no attributes.
- *     Answer: one RTMGR_MSG_GETSTATS carrying RTMGR_A_STATS_* attributes.
+ *     Unprivileged.  hdr all zero; no attributes.  flags: ACK, DUMP.
+ *     Answer: one RTMGR_MSG_GETSTATS whose RTMGR_A_STATS nest holds the
+ *        totals (ROUTES4, ROUTES6, MEMORY, GENERATION, REQUESTS, ERRORS,
+ *        MISSES, MAX_ROUTES, TABLES), whatever the number of tables.
+ *     With NLM_F_DUMP: that message first, then one NLM_F_MULTI
+ *        RTMGR_MSG_GETSTATS per (table, family) holding routes, in table
+ *        order, each with an RTMGR_A_STATS nest holding one
+ *        RTMGR_A_STATS_TABLE and nothing else; then NLMSG_DONE.  A change
+ *        meanwhile sets NLM_F_DUMP_INTR as in route dumps.
  *
  * Notifications
  * -------------
@@ -112,7 +120,11 @@
  * now), DELROUTE (removed route, as it was), FLUSH (filter and count).  The
  * nlmsg_pid and nlmsg_seq of a notification are those of the request that
  * caused it (0 and 0 when the kernel caused it, e.g. a device went away).
- * Failed requests send nothing.
+ * Failed requests send nothing.  A notification the kernel had no memory
+ * for is reported to every listener as ENOBUFS from recv() (unless it set
+ * NETLINK_NO_ENOBUFS), as for any overrun: dump the table again.
+ *
+ * While the module is loading, every request is refused with EAGAIN.
  */
 #ifndef _UAPI_LINUX_RTMGR_H
 #define _UAPI_LINUX_RTMGR_H
@@ -176,8 +188,11 @@ enum rtmgr_attr {
 	RTMGR_A_GATEWAY,	/* binary: 4 or 16 bytes, same family as dst */
 	RTMGR_A_OIF,		/* u32: output interface index */
 	RTMGR_A_METRIC,		/* u32: priority; lower wins; default 0 */
-	RTMGR_A_MULTIPATH,	/* nested: RTMGR_A_NEXTHOP, ... (up to
-				 * RTMGR_MAX_NEXTHOPS); unicast only */
+	RTMGR_A_MULTIPATH,	/* nested: RTMGR_A_MP_NEXTHOP, ... (up to
+				 * RTMGR_MAX_NEXTHOPS); unicast only.  This
+				 * attribute and each RTMGR_A_MP_NEXTHOP in it
+				 * must carry NLA_F_NESTED in nla_type, or
+				 * the request is refused (EINVAL) */
 	RTMGR_A_CREATED,	/* u64: when the route was created,
 				 * ns since the Unix epoch (replies only) */
 	RTMGR_A_CHANGED,	/* u64: when its value last changed (replies) */
@@ -191,7 +206,10 @@ enum rtmgr_attr {
 };
 #define RTMGR_A_MAX (__RTMGR_A_MAX - 1)
 
-/* Inside RTMGR_A_MULTIPATH: one nested RTMGR_A_NEXTHOP per next hop. */
+/*
+ * Inside RTMGR_A_MULTIPATH: one RTMGR_A_MP_NEXTHOP per next hop, each
+ * (like RTMGR_A_MULTIPATH itself) with NLA_F_NESTED set in its type.
+ */
 enum rtmgr_multipath_attr {
 	RTMGR_A_MP_UNSPEC,
 	RTMGR_A_MP_NEXTHOP,	/* nested: RTMGR_A_NH_* */
@@ -213,14 +231,19 @@ enum rtmgr_stats_attr {
 	RTMGR_A_STATS_UNSPEC,
 	RTMGR_A_STATS_ROUTES4,		/* u32: IPv4 routes, all tables */
 	RTMGR_A_STATS_ROUTES6,		/* u32: IPv6 routes, all tables */
-	RTMGR_A_STATS_TABLE,		/* nested: RTMGR_A_TS_*, one per
-					 * (table, family) holding routes */
+	RTMGR_A_STATS_TABLE,		/* nested: RTMGR_A_TS_*; alone in
+					 * each later message of a dump */
 	RTMGR_A_STATS_MEMORY,		/* u64: bytes of route memory */
 	RTMGR_A_STATS_GENERATION,	/* u64: bumped by every change */
 	RTMGR_A_STATS_REQUESTS,		/* u64: requests handled */
-	RTMGR_A_STATS_ERRORS,		/* u64: requests refused */
+	RTMGR_A_STATS_ERRORS,		/* u64: requests refused (misses
+					 * of reads are counted apart) */
 	RTMGR_A_STATS_MAX_ROUTES,	/* u32: the max_routes limit */
 	RTMGR_A_STATS_PAD,
+	RTMGR_A_STATS_MISSES,		/* u64: reads (GETROUTE, LOOKUP) that
+					 * found no route; not in ERRORS */
+	RTMGR_A_STATS_TABLES,		/* u32: (table, family) pairs holding
+					 * routes: the TABLE entries of a dump */
 	__RTMGR_A_STATS_MAX
 };
 #define RTMGR_A_STATS_MAX (__RTMGR_A_STATS_MAX - 1)
