@@ -241,8 +241,10 @@ def test_stats(wire, dummy0):
         wire.add(r4(f"10.{i}.0.0/16", oif=dummy0))
     wire.add(Route(dst=N4("2001:db8:1::/48"), oif=dummy0, table=42))
     s = wire.stats()
-    assert (s.routes4, s.routes6) == (10, 1)
-    assert {(t.table, t.family, t.routes) for t in s.tables} == {(254, 4, 10), (42, 6, 1)}
+    assert (s.routes4, s.routes6, s.table_count, s.tables) == (10, 1, 2, ())
+    out = wire.exchange(nl.build_stats(wire.next_seq(), tables=True))
+    assert [m.kind for m in out] == ["stats"] * 3 + ["done"]
+    assert [(t.table, t.family, t.routes) for m in out[1:3] for t in m.stats.tables] == [(42, 6, 1), (254, 4, 10)]
     assert s.memory > 0 and s.generation > base.generation
     assert s.requests > base.requests
     wire.add(r4("10.0.0.0/16", oif=dummy0))  # EEXIST
