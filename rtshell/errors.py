@@ -106,7 +106,8 @@ class ModuleNotLoaded(RtmgrError):
     default_errno = _errno.EPROTONOSUPPORT
     advice = (
         "the rtmgr module is not loaded (netlink protocol 31 is not registered): "
-        "run `make load` on a host that loads modules, or `make shell` to work in the VM"
+        "load it as root (`modprobe rtmgr`, or `insmod rtmgr.ko`; in a checkout `make load`, "
+        "or `make shell` to work in the VM)"
     )
 
 

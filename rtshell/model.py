@@ -47,15 +47,76 @@ def family_of(obj: Union[Address, Network]) -> int:
     return obj.version
 
 
+U32_MAX = 0xFFFFFFFF
+WEIGHT_MAX = P.RTMGR_WEIGHT_MAX
+_NETWORKS = (IPv4Network, IPv6Network)
+_ADDRESSES = (IPv4Address, IPv6Address)
+
+
+def _set(obj, name: str, value) -> None:
+    object.__setattr__(obj, name, value)  # a frozen dataclass coercing its input
+
+
+def _as_network(value, what: str) -> Network:
+    if isinstance(value, _NETWORKS):
+        return value
+    if isinstance(value, str):
+        return parse_prefix_family(value)
+    raise TypeError(f"{what} must be a prefix such as '10.0.0.0/8' or an ip_network, "
+                    f"not {type(value).__name__}")
+
+
+def _as_address(value, what: str) -> Optional[Address]:
+    if value is None or isinstance(value, _ADDRESSES):
+        return value
+    if isinstance(value, str):
+        try:
+            return ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError(f"{what} {value!r} is not an IPv4 or IPv6 address") from None
+    raise TypeError(f"{what} must be an address such as '10.99.0.2' or an ip_address, "
+                    f"not {type(value).__name__}")
+
+
+def _check_int(value, what: str) -> None:
+    """Types here; ranges where the request is built (bindings/rtm_build.c),
+    whose error names the request."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an integer, not {type(value).__name__}")
+
+
+def _check_oif(value, what: str = "oif") -> None:
+    if value is not None:
+        _check_int(value, f"{what} (an interface index)")
+
+
 @dataclass(frozen=True)
 class NextHop:
+    """One next hop: a gateway, a device (interface index) or both."""
+
     gateway: Optional[Address] = None
     oif: Optional[int] = None
     weight: int = 1
 
+    def __post_init__(self):
+        if self.gateway is not None and not isinstance(self.gateway, _ADDRESSES):
+            _set(self, "gateway", _as_address(self.gateway, "next-hop gateway"))
+        _check_oif(self.oif, "next-hop oif")
+        _check_int(self.weight, "next-hop weight")
+
 
 @dataclass(frozen=True)
 class Route:
+    """A route: its key (table, family, dst) and its value.
+
+    Built from Python values (strings are parsed: ``Route(dst="10.0.0.0/8",
+    gateway="10.99.0.2")``) or from `ip route` words with :meth:`parse`.
+    A value of the wrong type, or a string that is no address, raises
+    TypeError or ValueError here; a number out of range or a gateway of the
+    other family is refused (InvalidRequest, a ValueError naming the
+    request) when the request is built.
+    """
+
     dst: Network
     table: int = TABLE_MAIN
     type: RouteType = RouteType.UNICAST
@@ -66,6 +127,42 @@ class Route:
     nexthops: tuple[NextHop, ...] = ()
     created: Optional[int] = field(default=None, compare=False)
     changed: Optional[int] = field(default=None, compare=False)
+
+    def __post_init__(self):
+        if not isinstance(self.dst, _NETWORKS):
+            _set(self, "dst", _as_network(self.dst, "dst"))
+        if self.gateway is not None and not isinstance(self.gateway, _ADDRESSES):
+            _set(self, "gateway", _as_address(self.gateway, "gateway"))
+        if type(self.type) is not RouteType:
+            _set(self, "type", RouteType(self.type))
+        for name in ("table", "metric", "proto"):
+            _check_int(getattr(self, name), name)
+        _check_oif(self.oif)
+        if type(self.nexthops) is not tuple:
+            _set(self, "nexthops", tuple(self.nexthops))
+        for hop in self.nexthops:
+            if not isinstance(hop, NextHop):
+                raise TypeError(f"nexthops must hold NextHop objects, not {type(hop).__name__}")
+
+    @classmethod
+    def parse(cls, text: str, *, devices=None) -> "Route":
+        """A route from the words of `ip route add` after the verb.
+
+        ``Route.parse("10.0.0.0/8 via 10.99.0.2 dev eth0 metric 10 table 100")``.
+        Device names are resolved through ``devices`` (a
+        :class:`rtshell.names.Devices`; by default this namespace's).  A
+        ValueError names the word to blame.
+        """
+        from rtshell import names
+        from rtshell.commands.executor import Context
+        from rtshell.commands.registry import parse
+        from rtshell.commands.routes import build_route
+
+        ctx = Context(devices if devices is not None else names.Devices())
+        parsed = parse(f"route add {text}", ctx)
+        if parsed is None:
+            raise ValueError("no route in an empty line")
+        return build_route(parsed)
 
     @property
     def family(self) -> int:
@@ -123,6 +220,22 @@ class Filter:
     metric: Optional[int] = None
     prefix: Optional[Network] = None
     match: Match = Match.EXACT
+
+    def __post_init__(self):
+        if self.prefix is not None and not isinstance(self.prefix, _NETWORKS):
+            _set(self, "prefix", _as_network(self.prefix, "prefix"))
+        if self.gateway is not None and not isinstance(self.gateway, _ADDRESSES):
+            _set(self, "gateway", _as_address(self.gateway, "gateway"))
+        if self.family not in (None, 4, 6):
+            raise ValueError(f"family must be 4, 6 or None, not {self.family!r}")
+        if self.type is not None and type(self.type) is not RouteType:
+            _set(self, "type", RouteType(self.type))
+        if type(self.match) is not Match:
+            _set(self, "match", Match(self.match))
+        for name in ("table", "metric", "proto"):
+            if getattr(self, name) is not None:
+                _check_int(getattr(self, name), name)
+        _check_oif(self.oif)
 
     def matches(self, route: Route) -> bool:
         """The same test the kernel applies (kernel/dump.c: filter_match)."""

@@ -14,10 +14,7 @@ import re
 
 from rtshell import names
 from rtshell.commands import grammar
-from rtshell.model import parse_prefix
-
-U32_MAX = 2**32 - 1
-WEIGHT_MAX = 256
+from rtshell.model import U32_MAX, WEIGHT_MAX, parse_prefix
 
 
 class _All:

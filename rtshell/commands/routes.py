@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from rtshell import names
+from rtshell import protocol as P
 from rtshell.commands.grammar import Group, Opt, Pos, Syntax
 from rtshell.commands.kinds import ALL
 from rtshell.commands.registry import Parsed, command
@@ -21,7 +22,7 @@ from rtshell.model import (
     Filter, Match, NextHop, Route, RouteType, parse_prefix_family,
 )
 
-MAX_NEXTHOPS = 32  # RTMGR_MAX_NEXTHOPS
+MAX_NEXTHOPS = P.RTMGR_MAX_NEXTHOPS
 DEFAULT_PROTO = names.DEFAULT_PROTOS["boot"]  # what `ip route add` records
 
 FAMILY = (

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rtshell import errors, netlink as nl, protocol as P
-from rtshell.model import Filter, Match, NextHop, Route, RouteType
+from rtshell.model import Filter, Match, NextHop, Route, RouteType, route_from_wire
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -148,7 +148,10 @@ def test_builder_refusals():
         Route(dst=net("10.0.0.0/8"), nexthops=tuple(NextHop(addr("10.0.0.1"), i + 1, 256) for i in range(P.RTMGR_MAX_NEXTHOPS))),
     )
     with pytest.raises(errors.InvalidRequest) as exc:
-        nl.build_route(nl.NEWROUTE, nl.ADD_FLAGS, 1, Route(dst=net("10.0.0.0/8"), gateway=addr("fe80::1")))
+        # Route() refuses this itself; the C builder is the second line, for unchecked objects
+        unchecked = route_from_wire(net("10.0.0.0/8"), 254, RouteType.UNICAST, 0, 0, addr("fe80::1"),
+                                    None, (), None, None)
+        nl.build_route(nl.NEWROUTE, nl.ADD_FLAGS, 1, unchecked)
     assert isinstance(exc.value, ValueError) and "different families" in str(exc.value)
     with pytest.raises(errors.InvalidRequest):  # multipath in a delete: the C builder refuses
         nl.build_route(nl.DELROUTE, nl.DELETE_FLAGS, 1, Route(dst=net("10.0.0.0/8"), nexthops=(NextHop(None, 1),) * 2))

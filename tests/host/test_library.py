@@ -1,0 +1,84 @@
+"""The Python library as a scripting user meets it: the names exported from
+``rtshell``, values checked where a Route or Filter is made, and
+``Route.parse`` taking the words of `ip route`."""
+
+import ipaddress as ip
+from pathlib import Path
+
+import pytest
+
+import rtshell
+from rtshell import netlink as nl
+from rtshell import Filter, Match, NextHop, Route, RouteType
+from rtshell.names import Devices
+
+
+def test_the_public_names_are_exported():
+    for name in rtshell.__all__:
+        assert getattr(rtshell, name) is not None, name
+    assert rtshell.Client.__module__ == "rtshell.client"
+    assert issubclass(rtshell.RouteExists, rtshell.RtmgrError)
+    assert (Path(rtshell.__file__).parent / "py.typed").exists()
+
+
+def test_strings_become_addresses():
+    r = Route(dst="10.0.0.0/8", gateway="10.99.0.2", nexthops=[], type=1)
+    assert r == Route(dst=ip.ip_network("10.0.0.0/8"), gateway=ip.ip_address("10.99.0.2"))
+    assert type(r.nexthops) is tuple and r.type is RouteType.UNICAST
+    assert Route(dst="2001:db8::/32").family == 6
+    assert NextHop("10.99.0.3", 2).gateway == ip.ip_address("10.99.0.3")
+    f = Filter(prefix="10.0.0.0/8", match=1, gateway="10.99.0.2")
+    assert f.prefix == ip.ip_network("10.0.0.0/8") and f.match is Match.ROOT
+
+
+@pytest.mark.parametrize("kw, exc, words", [
+    (dict(dst="10.0.0.1/8"), ValueError, "host bits"),
+    (dict(dst=5), TypeError, "dst must be a prefix"),
+    (dict(dst="10.0.0.0/8", gateway="gw"), ValueError, "not an IPv4 or IPv6 address"),
+    (dict(dst="10.0.0.0/8", gateway=10), TypeError, "gateway must be an address"),
+    (dict(dst="10.0.0.0/8", oif="eth0"), TypeError, "integer"),
+    (dict(dst="10.0.0.0/8", metric="10"), TypeError, "metric must be an integer"),
+    (dict(dst="10.0.0.0/8", oif=True), TypeError, "integer"),
+    (dict(dst="10.0.0.0/8", type=99), ValueError, "RouteType"),
+    (dict(dst="10.0.0.0/8", nexthops=(("10.99.0.2", 2),)), TypeError, "NextHop"),
+])
+def test_a_value_of_the_wrong_kind_is_refused_at_once(kw, exc, words):
+    with pytest.raises(exc, match=words):
+        Route(**kw)
+
+
+@pytest.mark.parametrize("route, words", [
+    (Route(dst="10.0.0.0/8", gateway="2001:db8::1"), "different families"),
+    (Route(dst="10.0.0.0/8", oif=1, metric=-1), "does not fit"),
+    (Route(dst="10.0.0.0/8", nexthops=(NextHop(oif=1, weight=257), NextHop(oif=2))), "weight 257"),
+])
+def test_a_number_out_of_range_is_refused_naming_the_request(route, words):
+    with pytest.raises(rtshell.InvalidRequest, match=words) as exc:
+        nl.build_route(nl.NEWROUTE, nl.ADD_FLAGS, 1, route)
+    assert isinstance(exc.value, ValueError) and str(exc.value).startswith("route add 10.0.0.0/8")
+
+
+@pytest.mark.parametrize("kw, exc", [
+    (dict(family=5), ValueError),
+    (dict(prefix="10.0.0.1/8"), ValueError),
+    (dict(oif="x"), TypeError),
+    (dict(match=7), ValueError),
+])
+def test_a_bad_filter_is_refused(kw, exc):
+    with pytest.raises(exc):
+        Filter(**kw)
+
+
+def test_route_parse_takes_ip_route_words():
+    devices = Devices(lambda: [(7, "eth0"), (8, "eth1")])
+    r = Route.parse("10.1.0.0/16 via 10.99.0.2 dev eth0 metric 10 table 100", devices=devices)
+    assert r == Route(dst="10.1.0.0/16", gateway="10.99.0.2", oif=7, metric=10, table=100,
+                      proto=r.proto)
+    mp = Route.parse("2001:db8::/32 nexthop via fe80::1 dev eth0 weight 2 nexthop dev eth1",
+                     devices=devices)
+    assert mp.nexthops == (NextHop(ip.ip_address("fe80::1"), 7, 2), NextHop(None, 8, 1))
+    assert Route.parse("blackhole default").type is RouteType.BLACKHOLE
+    with pytest.raises(ValueError, match="33"):
+        Route.parse("10.5.0.0/33 dev eth0", devices=devices)
+    with pytest.raises(ValueError):
+        Route.parse("", devices=devices)
