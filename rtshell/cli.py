@@ -72,8 +72,12 @@ def main(argv: Optional[list[str]] = None, *, stdin=None, stdout=None, stderr=No
     from rtshell.commands.executor import default_client_factory
     from rtshell.render import Output
 
+    from rtshell.terminal import Terminal
+
     factory = client_factory or (lambda: default_client_factory(args.timeout))
-    out = Output(output_mode(args, stdout), file=stdout, err=stderr, devices=devices)
+    term = Terminal.of(stdout, stderr)  # on a terminal every write goes through it
+    out = Output(output_mode(args, stdout), file=term.out if term else stdout,
+                 err=(term.err or stderr) if term else stderr, devices=devices)
     ex = Executor(out, devices=devices, client_factory=factory)
     out.devices = ex.devices
     try:
@@ -84,7 +88,7 @@ def main(argv: Optional[list[str]] = None, *, stdin=None, stdout=None, stderr=No
         if _isatty(stdin) and _isatty(stdout):
             from rtshell.repl import Repl
 
-            return Repl(ex).run()
+            return Repl(ex, terminal=term).run()
         return EXIT_OK if ex.run_batch(stdin.read().splitlines(), "stdin", args.force) else EXIT_FAIL
     except KeyboardInterrupt:
         return 130

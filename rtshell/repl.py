@@ -21,19 +21,22 @@ wired together by injection, with:
 
 from __future__ import annotations
 
+import _thread
 import collections
 import functools
 import logging
 import os
+import signal
 import threading
 import time
 from typing import Optional
 
 from prompt_toolkit import PromptSession
-from prompt_toolkit.application import run_in_terminal
+from prompt_toolkit.application import create_app_session, run_in_terminal
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.completion import DynamicCompleter, ThreadedCompleter
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+from prompt_toolkit.output import create_output
 from prompt_toolkit.patch_stdout import patch_stdout
 from prompt_toolkit.styles import Style
 
@@ -43,6 +46,7 @@ from rtshell.commands.executor import error_parts, format_error, one_line
 from rtshell.completion import CompletionEngine, LiveValues, ShellCompleter
 from rtshell.keys import build_key_bindings
 from rtshell.lexer import ShellLexer
+from rtshell.terminal import Terminal
 from rtshell.toolbar import Toolbar, ToolbarState
 from rtshell.validate import check
 
@@ -65,6 +69,7 @@ PRINT_BURST = 40  # notifications printed one by one per drain; the rest summed 
 STATS_EVERY = 2.0  # seconds between counter refreshes
 DEVICES_EVERY = 5.0
 RETRY_EVERY = 5.0  # seconds between attempts to open the client
+PROMPT_RETRIES = 3  # prompts in a row that fail to draw before the shell gives up
 
 
 # -- history -------------------------------------------------------------------
@@ -214,7 +219,10 @@ class LiveFeed:
                     self._connect()
                     self._invalidate()
             else:
-                self._drain()
+                try:
+                    self._drain()
+                except Exception as exc:  # a line that cannot be drawn must not stop the feed
+                    self.state.set_connection(f"! feed: {one_line(exc)}")
                 try:
                     if self.live.stale:
                         dump = self.ex.client.dump()
@@ -288,8 +296,12 @@ def _pending(ex: Executor):
 
 class Repl:
     def __init__(self, ex: Executor, *, history: Optional[History] = None, input=None, output=None,
-                 live_feed: bool = True):
+                 live_feed: bool = True, terminal: Optional[Terminal] = None):
         self.ex = ex
+        self.terminal = terminal
+        if output is None and terminal is not None:
+            output = create_output(terminal.out)  # prompt_toolkit writes through it too
+        self._busy = False  # a command runs (in the main thread)
         self.live = LiveValues(ex.devices)
         self.engine = CompletionEngine(self.live)
         self.state = ToolbarState()
@@ -314,6 +326,40 @@ class Repl:
         self.printer = AbovePrompt(self.session.app, ex.output)
         ex.background = self.printer.print_text
         self.feed = LiveFeed(ex, self.live, self.state, self.printer, self.session.app) if live_feed else None
+        if terminal is not None:
+            terminal.on_gone(self._hang_up)
+
+    # -- the terminal goes --
+
+    def _gone(self) -> bool:
+        return self.terminal is not None and self.terminal.gone
+
+    def _hang_up(self) -> None:
+        """The terminal is gone (from any thread): leave the prompt, or stop
+        the running command at its next clean point as Ctrl-C would."""
+        app = self.session.app
+        loop = getattr(app, "loop", None)
+        if app.is_running and loop is not None:
+            def leave() -> None:
+                if app.is_running and not app.future.done():
+                    app.exit(exception=EOFError)
+
+            try:
+                loop.call_soon_threadsafe(leave)
+            except RuntimeError:  # the loop closed meanwhile
+                pass
+        elif self._busy:
+            _thread.interrupt_main()
+
+    def _say(self, message: str) -> None:
+        """One error line, whatever breaks while saying it."""
+        try:
+            self.ex.output.error(message)
+        except Exception:
+            try:
+                self.ex.output.err.write(f"error: {one_line(message)}\n")
+            except Exception:
+                pass
 
     def _show_rows(self, title: str, rows: list[tuple[str, str]]) -> None:
         """Print '?' help; runs inside run_in_terminal."""
@@ -338,38 +384,72 @@ class Repl:
         return [("class:prompt", "rtshell> ")]
 
     def run(self) -> int:
-        """The loop; returns the exit status (0, or 1 if the last command failed)."""
+        """The loop; returns the exit status (0, or 1 if the last command failed).
+
+        Nothing leaves it but the status: an exception in a command or in
+        drawing the prompt is one error line and the prompt comes back; a
+        terminal that is gone ends it quietly (the history is written line
+        by line as commands are entered).
+        """
         status = 0
         logger = logging.getLogger("rtshell")
         handler = LogToPrinter(self.printer)
         logger.addHandler(handler)
         propagate, logger.propagate = logger.propagate, False
+        hup = self._catch_hangup()
         if self.feed is not None:
             self.feed.start()
         try:
-            with patch_stdout(raw=True):
-                while True:
-                    try:
-                        line = self.session.prompt(self.message)
-                    except KeyboardInterrupt:
-                        continue  # Ctrl-C: a fresh line
-                    except EOFError:
-                        break  # Ctrl-D
-                    try:
-                        status = 0 if self.ex.run_line(line) else 1
-                    except ExitShell:
-                        break
-                    except KeyboardInterrupt:
-                        self.ex.output.error("interrupted")
-                        status = 1
-                    except Exception as exc:  # never die
-                        self.ex.output.error(format_error(line.strip(), error_parts(exc)))
-                        status = 1
+            # print() and the log go above the prompt through the same output
+            with create_app_session(output=self.session.app.output), patch_stdout(raw=True):
+                status = self._loop()
         finally:
             if self.ex.txn:
-                self.ex.output.error(f"left with {len(self.ex.txn)} staged changes not committed (dropped)")
+                self._say(f"left with {len(self.ex.txn)} staged changes not committed (dropped)")
             if self.feed is not None:
                 self.feed.stop()
             logger.removeHandler(handler)
             logger.propagate = propagate
+            if hup is not None:
+                signal.signal(signal.SIGHUP, hup)
         return status
+
+    def _loop(self) -> int:
+        status = 0
+        broken = 0  # prompts in a row that failed to draw
+        while not self._gone():
+            try:
+                line = self.session.prompt(self.message)
+                broken = 0
+            except KeyboardInterrupt:
+                continue  # Ctrl-C: a fresh line
+            except EOFError:
+                break  # Ctrl-D
+            except Exception as exc:
+                broken += 1
+                self._say(f"the prompt failed: {type(exc).__name__}: {one_line(exc)}")
+                if broken >= PROMPT_RETRIES:
+                    self._say("the prompt keeps failing; leaving the shell")
+                    return 1
+                continue
+            self._busy = True
+            try:
+                status = 0 if self.ex.run_line(line) else 1
+            except ExitShell:
+                break
+            except KeyboardInterrupt:
+                self._say("interrupted")
+                status = 1
+            except Exception as exc:  # never die
+                self._say(format_error(line.strip(), error_parts(exc)))
+                status = 1
+            finally:
+                self._busy = False
+        return status
+
+    def _catch_hangup(self):
+        """SIGHUP (the terminal closed) ends the shell as a failed write does;
+        returns the handler to put back, or None."""
+        if self.terminal is None or threading.current_thread() is not threading.main_thread():
+            return None
+        return signal.signal(signal.SIGHUP, lambda signum, frame: self.terminal.hang_up())
