@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=5.0, metavar="S",
                    help="seconds to wait for the kernel (default 5)")
     p.add_argument("--plain", action="store_true", help="plain text even on a terminal")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="a batch on a terminal prints every applied route, not only a progress bar and a summary")
     p.add_argument("--version", action="version", version=f"rtshell {__version__}")
     return p
 
@@ -71,7 +73,6 @@ def main(argv: Optional[list[str]] = None, *, stdin=None, stdout=None, stderr=No
     from rtshell.commands import Executor, ParseError
     from rtshell.commands.executor import default_client_factory
     from rtshell.render import Output
-
     from rtshell.terminal import Terminal
 
     factory = client_factory or (lambda: default_client_factory(args.timeout))
@@ -79,6 +80,7 @@ def main(argv: Optional[list[str]] = None, *, stdin=None, stdout=None, stderr=No
     out = Output(output_mode(args, stdout), file=term.out if term else stdout,
                  err=(term.err or stderr) if term else stderr, devices=devices)
     ex = Executor(out, devices=devices, client_factory=factory)
+    ex.verbose = args.verbose
     out.devices = ex.devices
     try:
         if args.command:

@@ -385,6 +385,7 @@ class Output:
         self.err = err if err is not None else sys.stderr
         self.devices = devices
         self.lock = threading.RLock()
+        self.work = None  # the rtshell.progress.Work whose bar is drawn, if any
         rich = mode == "rich"
         self.console = Console(file=self.file, force_terminal=rich if color is None else color,
                                width=width, highlight=False, soft_wrap=False, emoji=False,
@@ -423,7 +424,20 @@ class Output:
 
     def show(self, renderable: RenderableType) -> None:
         with self.lock:
+            if self.work is not None:  # above the progress bar
+                self.work.print(renderable)
+                return
             self.console.print(renderable)
+            self.file.flush()
+
+    def above(self, ansi: str) -> None:
+        """Background text (ANSI) while no prompt runs: above a progress bar
+        if one is drawn, else straight to the terminal."""
+        with self.lock:
+            if self.work is not None:
+                self.work.print(Text.from_ansi(ansi.rstrip("\n")))
+                return
+            self.file.write(ansi)
             self.file.flush()
 
     # -- answers --
@@ -451,9 +465,11 @@ class Output:
         in JSON mode also one document on stdout so every command answers."""
         with self.lock:
             if self.mode == "rich":
+                # while a progress bar is drawn, above it (the same terminal)
+                show = self.work.print if self.work is not None else self.err_console.print
                 if pointer:
-                    self.err_console.print(Text(pointer, style="dim"))
-                self.err_console.print(Text.assemble(("error: ", "bold red"), message))
+                    show(Text(pointer, style="dim"))
+                show(Text.assemble(("error: ", "bold red"), message))
             else:
                 if pointer and not self.json:
                     self.err.write(pointer + "\n")

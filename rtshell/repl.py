@@ -136,9 +136,7 @@ class AbovePrompt:
                 return
             except RuntimeError:  # the loop closed meanwhile: fall through
                 pass
-        with self.output.lock:
-            self.output.file.write(text)
-            self.output.file.flush()
+        self.output.above(text)
 
     def print_renderable(self, renderable) -> None:
         color = self.output.mode == "rich"

@@ -114,6 +114,7 @@ class Executor:
         self._client_lock = threading.Lock()
         self.txn: Optional[list[Staged]] = None
         self.tracing = False
+        self.verbose = False  # a batch on a terminal prints every success too
         self.batch_depth = 0
         # prints a line of background output (trace) without tearing the
         # foreground: the REPL prints above the prompt, -c/-b to stderr
@@ -247,7 +248,7 @@ class Executor:
             n = int(result or 0)
             self.output.ack(f"{req.text}: {n} route{'s' if n != 1 else ''} deleted",
                             {"command": req.text, "deleted": n})
-        else:
+        elif not self.quiet_acks():
             self.output.ack(req.text, {"command": req.text}, quiet=True)
 
     # -- batches ------------------------------------------------------------
@@ -267,90 +268,75 @@ class Executor:
         return results
 
     def run_batch(self, lines: Iterable[str], source: str = "-", force: bool = False) -> bool:
-        """Run lines like ``ip -batch``: stop at the first failure unless force.
+        """Run lines like ``ip -batch``: stop at the first failure unless force,
+        which reports every failing line and runs all the others.
 
         Consecutive route changes go to the kernel together through
         client.batch().  Without force a group is sent atomically; if line k
         fails, nothing of the group was applied, so the lines before k are
         sent again and the batch stops at k: exactly the lines before the
         failure are applied, as if they had been sent one by one.
+
+        On a terminal a progress bar runs and one summary line ends the
+        batch; success lines of single routes are left out unless verbose.
+        Ctrl-C stops between two groups and says where.
         """
-        ok = True
-        group: list[tuple[str, Parsed]] = []
+        from rtshell.progress import Work, interrupt_point
+
+        lines = lines if isinstance(lines, list) else list(lines)
         self.batch_depth += 1
         try:
-            for lineno, line in enumerate(lines, 1):
-                line = line.rstrip("\n")
-                where = f"{source}:{lineno}: "
-                try:
-                    parsed = self.parse(line)
-                except HelpRequest as req:
-                    self.show_expect(req.expect, line)
-                    continue
-                except ParseError as exc:
-                    if group and not self._flush_group(group, force):
-                        return False
-                    self.parse_error(exc, line, where)
-                    ok = False
-                    if not force:
-                        return False
-                    continue
-                if parsed is None:
-                    continue
-                if (self.txn is None and parsed.spec.mutating and len(parsed.request) == 1
-                        and parsed.request[0].method in ROUTE_METHODS):
-                    group.append((where, parsed))
-                    if len(group) >= BATCH_CHUNK and not self._flush_group(group, force):
-                        ok = False
-                        if not force:
-                            return False
-                    continue
-                if group and not self._flush_group(group, force):
-                    ok = False
-                    if not force:
-                        return False
-                try:
-                    if not self.run(parsed, where):
-                        ok = False
-                        if not force:
-                            return False
-                except ExitShell:  # 'exit' ends the batch, not the shell
-                    return ok
-            if group and not self._flush_group(group, force):
-                ok = False
-            return ok
+            with interrupt_point() as stop, Work(self.output, f"batch {source}", len(lines)) as work:
+                run = _BatchRun(self, source, force, work, stop)
+                ok = run.lines(lines)
         finally:
             self.batch_depth -= 1
+        if run.stopped_at:
+            self.output.error(f"{source}: {work.summary(run.stopped_at)}", {"file": source, "errno": "EINTR"})
+        elif self.output.mode == "rich" and len(lines) > 1:
+            self.output.ack(f"{source}: {work.summary()}")
+        return ok and not run.stopped_at
 
-    def _flush_group(self, group: list[tuple[str, Parsed]], force: bool) -> bool:
+    def quiet_acks(self) -> bool:
+        """A batch on a terminal: single-route success lines are left out."""
+        return self.batch_depth > 0 and not self.verbose and self.output.mode == "rich"
+
+    def _flush_group(self, group: list[tuple[str, Parsed]], force: bool, work=None) -> bool:
         items = list(group)
         group.clear()
         reqs = [p.request[0] for _, p in items]
+        tally = work if work is not None else _NoTally()
         if force:
             results = self.send_batch(reqs, atomic=False)
             ok = True
             for (where, p), req, res in zip(items, reqs, results):
                 if isinstance(res, BaseException):
                     self.report(res, req.text, req.method, where)
+                    tally.fail()
                     ok = False
                 else:
                     self.ack(req, res)
+                    tally.count(req.method)
             return ok
         results = self.send_batch(reqs, atomic=True)
         bad = next((i for i, r in enumerate(results) if isinstance(r, BaseException)), None)
         if bad is None:
             for req, res in zip(reqs, results):
                 self.ack(req, res)
+                tally.count(req.method)
             return True
         if bad:
             again = self.send_batch(reqs[:bad], atomic=True)
             for (where, p), req, res in zip(items[:bad], reqs[:bad], again):
                 if isinstance(res, BaseException):
                     self.report(res, req.text, req.method, where)
+                    tally.fail()
                     return False
                 self.ack(req, res)
+                tally.count(req.method)
         where, p = items[bad]
         self.report(results[bad], reqs[bad].text, reqs[bad].method, where)
+        tally.fail()
         return False
 
     # -- '?' --------------------------------------------------------------------
@@ -449,3 +435,94 @@ def _delete_matches(route, key) -> bool:
         return False
     return True
 
+
+
+class _NoTally:
+    def count(self, verb: str, n: int = 1) -> None:
+        pass
+
+    def fail(self, n: int = 1) -> None:
+        pass
+
+
+class _BatchRun:
+    """One batch file's lines through an executor: the group of route
+    changes waiting to be sent, and where Ctrl-C stopped it."""
+
+    def __init__(self, ex: Executor, source: str, force: bool, work, stop):
+        self.ex = ex
+        self.source = source
+        self.force = force
+        self.work = work
+        self.stop = stop
+        self.group: list[tuple[str, Parsed]] = []
+        self.stopped_at: Optional[str] = None  # 'FILE:LINE' of the first line not run
+        self.ok = True
+
+    def _failed(self) -> bool:
+        """A line failed; True when the batch goes on."""
+        self.ok = False
+        return self.force
+
+    def _send(self) -> bool:
+        """Send the waiting group; True when the batch goes on."""
+        if not self.group:
+            return True
+        n = len(self.group)
+        try:
+            sent = self.ex._flush_group(self.group, self.force, self.work)
+        finally:
+            self.work.advance(n)
+        return sent or self._failed()
+
+    def lines(self, lines: list[str]) -> bool:
+        ex, work = self.ex, self.work
+        for lineno, line in enumerate(lines, 1):
+            where = f"{self.source}:{lineno}: "
+            if self.stop:
+                first = self.group[0][0] if self.group else where
+                self.group.clear()  # not sent: the lines before it are all that ran
+                self.stopped_at = first.rstrip(": ")
+                return False
+            try:
+                parsed = ex.parse(line.rstrip("\n"))
+            except HelpRequest as req:
+                ex.show_expect(req.expect, line)
+                work.advance()
+                continue
+            except ParseError as exc:
+                # the lines before it first, so the errors come in line order
+                if not self._send():
+                    return False
+                ex.parse_error(exc, line, where)
+                work.fail()
+                work.advance()
+                if not self._failed():
+                    return False
+                continue
+            if parsed is None:
+                work.advance()
+                continue
+            if (ex.txn is None and parsed.spec.mutating and len(parsed.request) == 1
+                    and parsed.request[0].method in ROUTE_METHODS):
+                self.group.append((where, parsed))
+                if len(self.group) >= BATCH_CHUNK and not self._send():
+                    return False
+                continue
+            if not self._send():
+                return False
+            try:
+                done = ex.run(parsed, where)
+            except ExitShell:  # 'exit' ends the batch, not the shell
+                work.advance()
+                return self.ok
+            work.advance()
+            if done:
+                work.count(parsed.spec.name)  # 'route flush', 'stats', ...: other commands
+            else:
+                work.fail()
+                if not self._failed():
+                    return False
+        if not self._send():
+            return False
+        return self.ok

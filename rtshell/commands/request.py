@@ -13,6 +13,8 @@ from typing import Any
 
 MUTATING = frozenset({"add", "replace", "change", "append", "delete", "flush"})
 ROUTE_METHODS = ("add", "replace", "change", "append", "delete")
+PAST = {"add": "added", "replace": "replaced", "change": "changed", "append": "appended",
+        "delete": "deleted"}  # for summaries: 'added 50,000 routes'
 
 
 @dataclass(frozen=True)

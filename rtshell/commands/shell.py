@@ -7,7 +7,7 @@ import errno
 import os
 import time
 
-from rtshell.commands.executor import CommandError, ExitShell
+from rtshell.commands.executor import BATCH_CHUNK, CommandError, ExitShell
 from rtshell.commands.grammar import Opt, ParseError, Pos, Syntax, Token, closest
 from rtshell.commands.registry import REGISTRY, Parsed, command, parse_tokens
 from rtshell.commands.request import Request
@@ -115,8 +115,11 @@ def _explain(ex, p: Parsed) -> None:
     ex.output.explain(text, parts)
 
 
-TRACE_SYNTAX = Syntax(positionals=(Pos("state", "choice", "show every message, or stop", required=False,
-                                       choices=("on", "off")),))
+def _on_off(help_text: str) -> Syntax:
+    return Syntax(positionals=(Pos("state", "choice", help_text, required=False, choices=("on", "off")),))
+
+
+TRACE_SYNTAX = _on_off("show every message, or stop")
 
 
 @command("trace", TRACE_SYNTAX, "show every netlink message sent and received, decoded",
@@ -144,6 +147,16 @@ def _trace(ex, p: Parsed) -> None:
         client.trace = None
     ex.tracing = on
     ex.output.info(f"trace {state}", {"trace": on})
+
+
+@command("verbose", _on_off("print every success of a batch, or only its summary"),
+         "a batch on a terminal prints one line per applied route too (off: a progress bar and a summary)",
+         examples=("verbose on", "verbose off"))
+def _verbose(ex, p: Parsed) -> None:
+    state = p.values.get("state")
+    if state is not None:
+        ex.verbose = state == "on"
+    ex.output.info(f"verbose is {'on' if ex.verbose else 'off'}", {"verbose": ex.verbose})
 
 
 # -- transactions ------------------------------------------------------------------------
@@ -212,18 +225,24 @@ SAVE_SYNTAX = Syntax(positionals=(FILE,), options=FILTER_OPTS)
 @command("save", SAVE_SYNTAX, "write the routes (or those passing a filter) to FILE as commands",
          examples=("save /tmp/routes.rt", "save /tmp/t100.rt table 100"))
 def _save(ex, p: Parsed) -> None:
+    from rtshell.progress import Work
     from rtshell.render import route_text
 
     path = os.path.expanduser(p.values["file"])
-    it = ex.client.dump(_filter_or_none(p))
+    flt = _filter_or_none(p)
+    stats = None if flt is not None else ex.client.stats(tables=False)
+    total = None if stats is None else stats.routes4 + stats.routes6  # for the bar
+    it = ex.client.dump(flt)
     tmp = f"{path}.tmp{os.getpid()}"
     n = 0
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
+        with open(tmp, "w", encoding="utf-8") as f, Work(ex.output, f"save {path}", total) as work:
             f.write(f"# rtshell save {time.strftime('%Y-%m-%d %H:%M:%S')} {_text(p)}\n")
             for r in it:
                 f.write("route add " + route_text(r, ex.devices) + "\n")
                 n += 1
+                if n % SAVE_STEP == 0:
+                    work.advance(SAVE_STEP)
         os.replace(tmp, path)
     finally:
         close = getattr(it, "close", None)
@@ -231,7 +250,11 @@ def _save(ex, p: Parsed) -> None:
             close()
         if os.path.exists(tmp):
             os.unlink(tmp)
-    ex.output.ack(f"saved {n} route{'s' if n != 1 else ''} to {path}", {"saved": n, "file": path})
+    ex.output.ack(f"saved {n:,} route{'s' if n != 1 else ''} to {path} in {work.elapsed:.1f} s",
+                  {"saved": n, "file": path})
+
+
+SAVE_STEP = 256  # routes written between two updates of the bar
 
 
 def _read_lines(path: str) -> list[str]:
@@ -246,6 +269,8 @@ def _read_lines(path: str) -> list[str]:
 @command("restore", Syntax(positionals=(FILE,)), "put back the routes of a saved FILE (replacing same keys)",
          examples=("restore /tmp/routes.rt",))
 def _restore(ex, p: Parsed) -> None:
+    from rtshell.progress import Work, interrupt_point
+
     path = p.values["file"]
     lines = _read_lines(path)
     reqs: list[tuple[int, Request]] = []
@@ -262,17 +287,27 @@ def _restore(ex, p: Parsed) -> None:
         if req.method == "add":
             req = Request("replace", req.args, req.text.replace("route add", "route replace", 1))
         reqs.append((lineno, req))
-    failed = 0
-    for start in range(0, len(reqs), 1024):
-        chunk = reqs[start:start + 1024]
-        for (lineno, req), res in zip(chunk, ex.send_batch([r for _, r in chunk], atomic=False)):
-            if isinstance(res, BaseException):
-                ex.report(res, req.text, req.method, f"{path}:{lineno}: ")
-                failed += 1
-    done = len(reqs) - failed
-    if failed:
-        raise CommandError(f"restored {done} of {len(reqs)} routes; {failed} failed")
-    ex.output.ack(f"restored {done} route{'s' if done != 1 else ''} from {path}", {"restored": done})
+    stopped_at = None
+    with interrupt_point() as stop, Work(ex.output, f"restore {path}", len(reqs)) as work:
+        for start in range(0, len(reqs), BATCH_CHUNK):
+            if stop:
+                stopped_at = f"{path}:{reqs[start][0]}"
+                break
+            chunk = reqs[start:start + BATCH_CHUNK]
+            for (lineno, req), res in zip(chunk, ex.send_batch([r for _, r in chunk], atomic=False)):
+                if isinstance(res, BaseException):
+                    ex.report(res, req.text, req.method, f"{path}:{lineno}: ")
+                    work.fail()
+                else:
+                    work.count(req.method)
+            work.advance(len(chunk))
+    done = sum(work.counts.values())
+    said = f"restored {done:,} of {len(reqs):,} routes from {path} in {work.elapsed:.1f} s; {work.failed:,} failed"
+    if stopped_at:
+        raise CommandError(f"interrupted before {stopped_at}: {said}")
+    if work.failed:
+        raise CommandError(said)
+    ex.output.ack(said, {"restored": done, "file": path})
 
 
 BATCH_SYNTAX = Syntax(positionals=(FILE,),

@@ -266,7 +266,7 @@ def test_question_mark_asks_what_may_come_next():
 def test_registry_reads_one_table():
     names = {s.name for s in REGISTRY.specs}
     assert {"route add", "route replace", "route change", "route append", "route del", "route get",
-            "route lookup", "route show", "route flush", "stats", "monitor", "watch", "explain", "trace",
+            "route lookup", "route show", "route flush", "stats", "monitor", "watch", "explain", "trace", "verbose",
             "begin", "diff", "commit", "abort", "save", "restore", "batch", "help", "exit"} == names
     assert REGISTRY.find("route delete").name == "route del"
     assert REGISTRY.find("route ls").name == "route show"
