@@ -103,6 +103,11 @@ STREAM_DEPTH = 8
 DUMP_ATTEMPTS = 5
 #: Receive buffer asked for on the request socket (acks of big batches).
 REQUEST_RCVBUF = 4 << 20
+#: Receive buffer asked for on the notification socket: a batch of 1,024
+#: changes is 1,024 notifications at once (about 1 KiB of truesize each);
+#: the default (~208 KiB) overran on every such batch and each overrun
+#: costs a resync dump of the whole table.
+NOTIFY_RCVBUF = 8 << 20
 #: Receive-buffer bytes one outstanding reply may cost the kernel (skb
 #: truesize of a small ACK, rounded up generously).  Sets the in-flight window.
 REPLY_COST = 2048
@@ -587,7 +592,8 @@ class Client:
     ``rcvbuf``: receive buffer of the request socket (large: a batch's ACKs
     are queued while it is processed; the client keeps no more requests
     outstanding than their answers can fill).  ``notify_rcvbuf``: receive
-    buffer of the notification socket (None: the system default).
+    buffer of the notification socket (None: the system default).  Without
+    CAP_NET_ADMIN the kernel caps both at net.core.rmem_max.
 
     Raises :class:`~rtshell.errors.ModuleNotLoaded` when rtmgr is not loaded.
 
@@ -602,7 +608,7 @@ class Client:
     """
 
     def __init__(self, timeout: float = 5.0, *, rcvbuf: Optional[int] = REQUEST_RCVBUF,
-                 notify_rcvbuf: Optional[int] = None, _socket_factory=None):
+                 notify_rcvbuf: Optional[int] = NOTIFY_RCVBUF, _socket_factory=None):
         self.timeout = float(timeout)
         self.trace: Optional[Callable[[str, bytes], None]] = None
         self._socket_factory = _socket_factory or nl.NetlinkSocket
@@ -1702,12 +1708,19 @@ class Client:
         before: dict = {}
         touched: dict[int, list] = {}
         unknown: list = []
+        # A key that only one add touches needs no read: an add that succeeds
+        # proves the key was absent, one that fails changed nothing (unless a
+        # flush of the same batch may touch it).  A bulk load of new routes
+        # reads nothing.
+        uses = collections.Counter(obj.key for verb, obj in ops if verb != "flush")
+        flushes = any(verb == "flush" for verb, _obj in ops)
         for i, (verb, obj) in enumerate(ops):
             if verb != "flush":
                 touched[i] = [obj.key]
                 if obj.key not in before:
                     before[obj.key] = None
-                    unknown.append(obj.key)
+                    if flushes or verb != "add" or uses[obj.key] > 1:
+                        unknown.append(obj.key)
             else:
                 routes = self._snapshot(obj)
                 touched[i] = [r.key for r in routes]

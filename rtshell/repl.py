@@ -44,6 +44,7 @@ from rtshell import render
 from rtshell.commands import Executor, ExitShell
 from rtshell.commands.executor import error_parts, format_error, one_line
 from rtshell.completion import CompletionEngine, LiveValues, ShellCompleter
+from rtshell.feed import Digest
 from rtshell.keys import build_key_bindings
 from rtshell.lexer import ShellLexer
 from rtshell.terminal import Terminal
@@ -65,7 +66,6 @@ STYLE = Style.from_dict({
     "toolbar.status": "#70c0ff",
 })
 
-PRINT_BURST = 40  # notifications printed one by one per drain; the rest summed up
 STATS_EVERY = 2.0  # seconds between counter refreshes
 DEVICES_EVERY = 5.0
 RETRY_EVERY = 5.0  # seconds between attempts to open the client
@@ -180,7 +180,8 @@ class LiveFeed:
         self._stop = threading.Event()
         self._sub = None
         self._thread = threading.Thread(target=self._run, name="rtshell-live", daemon=True)
-        self.print_events = True
+        self._lock = threading.Lock()  # the digest: the feed thread and the commands
+        self.digest = Digest(self._event_line, lambda pid: render.origin_text(pid, self.ex.own_ports()))
 
     def start(self) -> None:
         self._thread.start()
@@ -203,7 +204,7 @@ class LiveFeed:
             self._wake.set()
             return
         self.state.rate.tick()
-        if self.print_events and not self.ex.foreground_events.is_set():
+        if not self.ex.foreground_events.is_set():
             self._queue.append(ev)
         self._wake.set()
 
@@ -218,7 +219,7 @@ class LiveFeed:
                     self._invalidate()
             else:
                 try:
-                    self._drain()
+                    self._drain(now)
                 except Exception as exc:  # a line that cannot be drawn must not stop the feed
                     self.state.set_connection(f"! feed: {one_line(exc)}")
                 try:
@@ -257,23 +258,41 @@ class LiveFeed:
             parts = error_parts(exc)
             self.state.set_connection(f"not connected: {parts['errno']}")
 
-    def _drain(self) -> None:
+    def _event_line(self, ev):
+        if ev.kind == "resync":  # one line: route show has the routes
+            from rich.text import Text
+
+            return Text.assemble((time.strftime("[%H:%M:%S] "), "dim"), (render.resync_summary(ev), "yellow"))
+        return render.event_line(ev, self.ex.devices, render.origin_text(ev.pid, self.ex.own_ports()))
+
+    def _drain(self, now: float) -> None:
         events = []
         while self._queue:
             events.append(self._queue.popleft())
-        if not events:
+        with self._lock:
+            lines = self.digest.add(events, now) if events else self.digest.tick(now)
+        self._print(lines)
+
+    def _print(self, lines: list) -> None:
+        """Notification lines (renderables) and summaries (strings, stamped)."""
+        if not lines:
             return
-        own = self.ex.own_ports()
-        shown, rest = events[:PRINT_BURST], events[PRINT_BURST:]
         from rich.console import Group
         from rich.text import Text
 
-        lines = [render.event_line(ev, self.ex.devices, render.origin_text(ev.pid, own)) for ev in shown]
-        if rest:
-            kinds = collections.Counter(ev.kind for ev in rest)
-            summary = ", ".join(f"{n} {k}" for k, n in kinds.most_common())
-            lines.append(Text(f"... and {len(rest)} more notifications ({summary})", style="dim"))
-        self.printer.print_renderable(Group(*lines))
+        stamp = time.strftime("[%H:%M:%S] ")
+        self.printer.print_renderable(Group(*(
+            Text.assemble((stamp, "dim"), (line, "bold")) if isinstance(line, str) else line for line in lines)))
+
+    def monitor(self, on: Optional[bool]) -> str:
+        """`terminal monitor` / `terminal no monitor`: the feed on or off; what it says."""
+        now = time.monotonic()
+        with self._lock:
+            if on is None:
+                return f"monitor is {'off' if self.digest.muted else 'on'}"
+            lines = self.digest.unmute(now) if on else self.digest.mute(now)
+        self._print(lines)
+        return "monitor on" if on else "monitor off: route changes are counted, not shown"
 
     def _invalidate(self) -> None:
         app = self.app
@@ -324,6 +343,7 @@ class Repl:
         self.printer = AbovePrompt(self.session.app, ex.output)
         ex.background = self.printer.print_text
         self.feed = LiveFeed(ex, self.live, self.state, self.printer, self.session.app) if live_feed else None
+        ex.feed = self.feed
         if terminal is not None:
             terminal.on_gone(self._hang_up)
 

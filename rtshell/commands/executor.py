@@ -27,6 +27,10 @@ class CommandError(Exception):
     """A failure of the shell itself (no such file, no open transaction)."""
 
 
+class Reported(CommandError):
+    """A failure already told in its own lines: the command fails quietly."""
+
+
 class ExitShell(Exception):
     """`exit`, or Ctrl-D."""
 
@@ -120,7 +124,9 @@ class Executor:
         # foreground: the REPL prints above the prompt, -c/-b to stderr
         self.background = background or self._background_default
         self.last_batch = None
+        self.batch_stopped: Optional[str] = None  # where Ctrl-C stopped the last batch
         self.foreground_events = threading.Event()  # monitor/watch own the screen
+        self.feed = None  # the interactive shell's live feed (repl.LiveFeed), if any
 
     # -- the client -------------------------------------------------------
 
@@ -208,6 +214,8 @@ class Executor:
         except ParseError as exc:  # a command inside a command (explain, batch)
             self.parse_error(exc, parsed.line, where)
             return False
+        except Reported:
+            return False
         except CommandError as exc:
             self.output.error(f"{where}{asked}: {exc}", {"command": asked})
             return False
@@ -284,6 +292,7 @@ class Executor:
         from rtshell.progress import Work, interrupt_point
 
         lines = lines if isinstance(lines, list) else list(lines)
+        self.batch_stopped = None
         self.batch_depth += 1
         try:
             with interrupt_point() as stop, Work(self.output, f"batch {source}", len(lines)) as work:
@@ -291,6 +300,7 @@ class Executor:
                 ok = run.lines(lines)
         finally:
             self.batch_depth -= 1
+        self.batch_stopped = run.stopped_at
         if run.stopped_at:
             self.output.error(f"{source}: {work.summary(run.stopped_at)}", {"file": source, "errno": "EINTR"})
         elif self.output.mode == "rich" and len(lines) > 1:

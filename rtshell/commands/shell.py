@@ -7,7 +7,7 @@ import errno
 import os
 import time
 
-from rtshell.commands.executor import BATCH_CHUNK, CommandError, ExitShell
+from rtshell.commands.executor import BATCH_CHUNK, CommandError, ExitShell, Reported
 from rtshell.commands.grammar import Opt, ParseError, Pos, Syntax, Token, closest
 from rtshell.commands.registry import REGISTRY, Parsed, command, parse_tokens
 from rtshell.commands.request import Request
@@ -157,6 +157,25 @@ def _verbose(ex, p: Parsed) -> None:
     if state is not None:
         ex.verbose = state == "on"
     ex.output.info(f"verbose is {'on' if ex.verbose else 'off'}", {"verbose": ex.verbose})
+
+
+REGISTRY.group("terminal", "this terminal: the live feed of route changes above the prompt")
+
+
+def _feed_switch(ex, on: bool) -> None:
+    if ex.feed is None:
+        raise CommandError("the live feed runs in the interactive shell only (use monitor here)")
+    ex.output.info(ex.feed.monitor(on), {"monitor": on})
+
+
+@command("terminal monitor", NO_ARGS, "print route changes above the prompt (bursts as one line)")
+def _terminal_monitor(ex, p: Parsed) -> None:
+    _feed_switch(ex, True)
+
+
+@command("terminal no monitor", NO_ARGS, "stop printing route changes above the prompt (still counted)")
+def _terminal_no_monitor(ex, p: Parsed) -> None:
+    _feed_switch(ex, False)
 
 
 # -- transactions ------------------------------------------------------------------------
@@ -322,6 +341,8 @@ def _batch(ex, p: Parsed) -> None:
     path = p.values["file"]
     lines = _read_lines(path)
     if not ex.run_batch(lines, source=path, force="force" in p.values):
+        if ex.batch_stopped:
+            raise Reported("interrupted")  # its summary said where
         raise CommandError("the batch had failures (see above)")
 
 

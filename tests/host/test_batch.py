@@ -153,3 +153,13 @@ def test_save_and_restore_on_a_terminal_say_what_they_did_in_one_line(tmp_path):
     said = " ".join(out.text().split())  # a long path wraps the line
     assert re.search(rf"restored 2,000 of 2,000 routes from {path} in \d+\.\d s; 0 failed", said)
     assert "/2000" in out.text()  # the bar
+
+
+def test_an_interrupted_batch_command_says_so_once(tmp_path):
+    client = InterruptingClient()
+    ex, out = terminal_executor(client)
+    path = tmp_path / "b.rt"
+    path.write_text("\n".join(adds(3000)))
+    assert not ex.run_line(f"batch {path}")
+    errors = [line for line in out.text().splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "interrupted before" in errors[0], errors

@@ -706,6 +706,46 @@ def test_atomic_batch_that_succeeds_changes_everything(client, kernel):
     assert len(kernel.table) == 10
 
 
+def count_gets(kernel):
+    """Wrap the fake kernel to count GETROUTE requests; returns the counter."""
+    seen = collections.Counter()
+    one = kernel.one
+
+    def counting(sock, msg, mtype, flags, seq):
+        seen[mtype] += 1
+        return one(sock, msg, mtype, flags, seq)
+
+    kernel.one = counting
+    return seen
+
+
+def test_an_atomic_batch_of_new_routes_reads_nothing_first(client, kernel):
+    seen = count_gets(kernel)
+    kernel.table[route(5).key] = route(5)
+    with pytest.raises(C.BatchError) as info:
+        with client.batch(atomic=True) as b:
+            for i in range(10):
+                b.add(route(i))  # #5 exists: fails, and the other nine are undone
+    assert seen[P.RTMGR_MSG_GETROUTE] == 0
+    assert [i for i, _ in info.value.failures] == [5]
+    assert kernel.table == {route(5).key: route(5)}
+
+
+def test_a_key_added_twice_or_beside_a_flush_is_still_read_and_restored(client, kernel):
+    old = route(1, gw="10.99.0.9")
+    kernel.table[old.key] = old
+    kernel.table[route(7).key] = route(7)
+    seen = count_gets(kernel)
+    with pytest.raises(C.BatchError):
+        with client.batch(atomic=True) as b:
+            b.add(route(1))  # fails: exists
+            b.delete(Route(dst=net(1), type=RouteType.UNSPEC))
+            b.add(route(1))  # succeeds: must come back as old
+            b.add(route(7))  # fails
+    assert seen[P.RTMGR_MSG_GETROUTE] >= 1
+    assert kernel.table == {old.key: old, route(7).key: route(7)}
+
+
 # ---- notifications -----------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 history, and background output above the prompt."""
 
 import io
+import re
 import threading
 import time
 
@@ -224,15 +225,22 @@ def test_live_feed_prints_events_with_their_origin_and_counts(client):
         r.feed.stop()
 
 
-def test_live_feed_sums_up_a_burst(client, monkeypatch):
-    monkeypatch.setattr(replmod, "PRINT_BURST", 3)
+def test_live_feed_sums_up_a_burst_and_can_be_muted(client):
     ex, out, err, _, _ = make(client)
     r = Repl(ex, history=InMemoryHistory(), input=None, output=DummyOutput(), live_feed=True)
     for i in range(10):
         r.feed._queue.append(Event(kind="new", route=route(f"10.{i}.0.0/16", oif=2), pid=0))
-    r.feed._drain()
-    lines = out.getvalue().splitlines()
-    assert len(lines) == 4 and lines[-1] == "... and 7 more notifications (7 new)"
+    r.feed._drain(100.0)
+    assert out.getvalue() == ""  # a burst: nothing yet
+    r.feed._drain(101.5)  # quiet for longer than BURST_GAP: one line
+    (line,) = out.getvalue().splitlines()
+    assert re.fullmatch(r"\[\d\d:\d\d:\d\d\] \+10 routes by kernel in 0\.0 s", line), line
+    assert ex.run_line("terminal no monitor")
+    r.feed.on_event(Event(kind="new", route=route("10.67.0.0/16", oif=2), pid=0))
+    r.feed._drain(time.monotonic())
+    assert "10.67.0.0" not in out.getvalue()
+    assert ex.run_line("terminal monitor")
+    assert re.search(r"monitor back on; 1 notification not shown in \d+ s: \+1 route$", out.getvalue(), re.M)
 
 
 def test_live_feed_reports_a_missing_module():
