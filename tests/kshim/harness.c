@@ -1,0 +1,1341 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kernel/table.c and kernel/dump.c, compiled unmodified against the shim in
+ * tests/kshim/include, driven by random operations from a seed and checked
+ * against a reference model after every one.
+ *
+ *   harness SEED OPS
+ *
+ *   random op ──> table.c / dump.c (the module's code)
+ *       │              │ rtmgr_fill_route(): this file, checks each route
+ *       │              │ a dump emits against the model when it emits it
+ *       └──> model ────┴──> check_all(): every trie node, count, byte of
+ *                           memory, device count and live object agrees
+ *
+ * The model is a hash of (table, family, prefix, length) -> the route the
+ * trie must hold, its attributes and the pointer itself.  Allocation
+ * failures are injected into route sets (which must then change nothing),
+ * dump starts and table_init; dumps resume over many small skbs with writers
+ * (and whole-table flushes) and grace periods in between, and in
+ * cond_resched() inside the walk; readers hold what they found while
+ * writers remove it, so anything freed before a grace period is caught.
+ *
+ * Any mismatch prints what and where, and exits 1; success prints one
+ * "kshim: ..." line of counts.  ASan and UBSan watch every access and LSan
+ * checks for leaks at exit.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/ktime.h>
+#include <linux/slab.h>
+#include <net/netlink.h>
+#include <net/sock.h>
+
+#include "rtmgr.h"
+#include "kshim.h"
+
+#define MAXIF		8		/* devices 1 .. MAXIF; 0 is none */
+#define MODEL_MAX	4096
+#define HASH_SLOTS	16384		/* power of two, > 2 * MODEL_MAX */
+#define DUMP_PORTID	4242
+
+static const u32 table_ids[] = { RTMGR_TABLE_MAIN, 1, 2, 100000, U32_MAX };
+#define NTABLES	(sizeof(table_ids) / sizeof(table_ids[0]))
+
+static unsigned long long seed;
+static unsigned long op_no;
+static const char *op_name = "init";
+
+static struct {
+	unsigned long checks, sets, refused, removes, finds, lookups;
+	unsigned long dumps, dump_skbs, dump_routes, dump_ended_small;
+	unsigned long dump_start_refused, bulk_lookups, flushes, flushed;
+	unsigned long free_alls, hook_writes, bulk_fills, held_reads;
+	unsigned long long size_sum;
+	unsigned int size_max;
+} st;
+
+static void fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "harness: seed %llu, op %lu (%s): ", seed, op_no, op_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+	_exit(1);	/* no leak report about the state it stopped in */
+}
+
+#define CHECK(cond, ...) do {						\
+	st.checks++;							\
+	if (!(cond))							\
+		fail(__VA_ARGS__);					\
+} while (0)
+
+/* ---- randomness ---------------------------------------------------------- */
+
+static u64 rng;
+
+static u64 rnd(void)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * 0x2545F4914F6CDD1DULL;
+}
+
+static unsigned int below(unsigned int n)
+{
+	return rnd() % n;
+}
+
+static bool chance(unsigned int percent)
+{
+	return below(100) < percent;
+}
+
+/* ---- the namespace the code runs in -------------------------------------- */
+
+struct net {
+	int unused;
+};
+
+static struct net the_net;
+static struct sock the_sock = { .sk_net = &the_net };
+static struct rtmgr_net rn;
+static u64 model_gen;
+
+/* netns.c's, for dump.c */
+struct rtmgr_net *rtmgr_net(const struct net *net)
+{
+	if (net != &the_net)
+		fail("rtmgr_net() of a namespace that is not the harness's");
+	return &rn;
+}
+
+static void bump_gen(void)
+{
+	model_gen = model_gen + 1 ?: 1;
+}
+
+/* ---- prefixes ------------------------------------------------------------ */
+
+static unsigned int bit(const u8 *a, unsigned int i)
+{
+	return (a[i / 8] >> (7 - i % 8)) & 1;
+}
+
+static void mask(u8 *a, unsigned int plen)
+{
+	unsigned int i;
+
+	for (i = plen; i < RTMGR_ADDR_MAX * 8; i++)
+		a[i / 8] &= ~(0x80 >> (i % 8));
+}
+
+static bool contains(const u8 *p, unsigned int plen, const u8 *a)
+{
+	unsigned int i;
+
+	for (i = 0; i < plen; i++)
+		if (bit(p, i) != bit(a, i))
+			return false;
+	return true;
+}
+
+/* dump order: table, family, address, length */
+static int key_order(const struct rtmgr_key *a, const struct rtmgr_key *b)
+{
+	int c;
+
+	if (a->table != b->table)
+		return a->table < b->table ? -1 : 1;
+	if (a->fam != b->fam)
+		return a->fam - b->fam;
+	c = memcmp(a->addr, b->addr, RTMGR_ADDR_MAX);
+	return c ? c : (int)a->plen - (int)b->plen;
+}
+
+static const char *key_str(const struct rtmgr_key *k)
+{
+	static char buf[4][96];
+	static unsigned int turn;
+	char *s = buf[turn++ % 4], *p = s;
+	unsigned int i;
+
+	p += sprintf(p, "table %u %s ", k->table, k->fam == RTMGR_FAM6 ? "v6" : "v4");
+	for (i = 0; i < rtmgr_addr_len(k->fam); i++)
+		p += sprintf(p, "%02x", k->addr[i]);
+	sprintf(p, "/%u", k->plen);
+	return s;
+}
+
+static const u8 byte_pool[] = { 0x00, 0x0a, 0x80, 0xc0, 0xff, 0x01, 0x10 };
+
+/* addresses from a small alphabet, so that prefixes nest and collide */
+static void rand_addr(int fam, u8 *a)
+{
+	unsigned int i;
+
+	memset(a, 0, RTMGR_ADDR_MAX);
+	for (i = 0; i < rtmgr_addr_len(fam); i++) {
+		if (fam == RTMGR_FAM6 && i >= 4 && chance(70))
+			continue;
+		a[i] = chance(80) ? byte_pool[below(sizeof(byte_pool))] : (u8)rnd();
+	}
+}
+
+static u8 rand_plen(int fam)
+{
+	unsigned int bits = rtmgr_addr_len(fam) * 8;
+
+	switch (below(10)) {
+	case 0:
+		return bits;
+	case 1:
+		return below(4);
+	case 2: case 3: case 4: case 5:
+		return 8 * below(bits / 8 + 1);
+	default:
+		return below(bits + 1);
+	}
+}
+
+static void rand_key(struct rtmgr_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->table = chance(50) ? RTMGR_TABLE_MAIN : table_ids[below(NTABLES)];
+	k->fam = chance(70) ? RTMGR_FAM4 : RTMGR_FAM6;
+	k->plen = rand_plen(k->fam);
+	rand_addr(k->fam, k->addr);
+	mask(k->addr, k->plen);
+}
+
+/* ---- the model ----------------------------------------------------------- */
+
+struct mroute {
+	struct rtmgr_key	k;
+	struct rtmgr_route	*r;		/* what the trie must hold */
+	u64			created, changed;
+	u32			metric;
+	u8			type, proto, nh_count;
+	u8			added, replaced, seen;	/* in the current dump */
+	struct rtmgr_nh		nh[RTMGR_MAX_NEXTHOPS];
+};
+
+static struct mroute model[MODEL_MAX];
+static unsigned int nmodel;
+static unsigned int slots[HASH_SLOTS];	/* model index + 1; 0: empty */
+static bool dump_active;
+static bool bulk_window;	/* a trie larger than RTMGR_WALK_BATCH exists */
+
+static bool key_eq(const struct rtmgr_key *a, const struct rtmgr_key *b)
+{
+	return a->table == b->table && a->fam == b->fam && a->plen == b->plen &&
+	       !memcmp(a->addr, b->addr, RTMGR_ADDR_MAX);
+}
+
+static unsigned int key_hash(const struct rtmgr_key *k)
+{
+	u32 h = 2166136261u ^ k->table;
+	unsigned int i;
+
+	h = (h ^ (k->fam << 8 | k->plen)) * 16777619u;
+	for (i = 0; i < RTMGR_ADDR_MAX; i++)
+		h = (h ^ k->addr[i]) * 16777619u;
+	return h & (HASH_SLOTS - 1);
+}
+
+static unsigned int *slot_of(const struct rtmgr_key *k)
+{
+	unsigned int h = key_hash(k);
+
+	while (slots[h] && !key_eq(&model[slots[h] - 1].k, k))
+		h = (h + 1) & (HASH_SLOTS - 1);
+	return &slots[h];
+}
+
+static struct mroute *mfind(const struct rtmgr_key *k)
+{
+	unsigned int s = *slot_of(k);
+
+	return s ? &model[s - 1] : NULL;
+}
+
+static struct mroute *madd(const struct rtmgr_key *k)
+{
+	struct mroute *m = &model[nmodel];
+
+	if (nmodel == MODEL_MAX)
+		fail("the model is full");
+	memset(m, 0, sizeof(*m));
+	m->k = *k;
+	m->added = dump_active;
+	*slot_of(k) = ++nmodel;
+	return m;
+}
+
+/* Linear probing: empty the slot, then re-place the rest of its cluster. */
+static void slot_clear(unsigned int h)
+{
+	unsigned int s;
+
+	slots[h] = 0;
+	for (h = (h + 1) & (HASH_SLOTS - 1); (s = slots[h]); h = (h + 1) & (HASH_SLOTS - 1)) {
+		slots[h] = 0;
+		*slot_of(&model[s - 1].k) = s;
+	}
+}
+
+static void mdel(struct mroute *m)
+{
+	unsigned int i = m - model, last = nmodel - 1;
+
+	slot_clear(slot_of(&m->k) - slots);
+	if (i != last) {
+		*slot_of(&model[last].k) = i + 1;
+		model[i] = model[last];
+	}
+	nmodel--;
+}
+
+static void mclear(void)
+{
+	nmodel = 0;
+	memset(slots, 0, sizeof(slots));
+}
+
+static bool same_route(const struct mroute *m, const struct rtmgr_route *r)
+{
+	return r->metric == m->metric && r->type == m->type &&
+	       r->proto == m->proto && r->nh_count == m->nh_count &&
+	       r->created == m->created && r->changed == m->changed &&
+	       !memcmp(r->nh, m->nh, m->nh_count * sizeof(m->nh[0]));
+}
+
+/* The model's longest-prefix match. */
+static struct mroute *mlookup(u32 table, int fam, const u8 *addr)
+{
+	struct mroute *best = NULL;
+	unsigned int i;
+
+	for (i = 0; i < nmodel; i++) {
+		struct mroute *m = &model[i];
+
+		if (m->k.table == table && m->k.fam == fam &&
+		    contains(m->k.addr, m->k.plen, addr) &&
+		    (!best || m->k.plen > best->k.plen))
+			best = m;
+	}
+	return best;
+}
+
+/* The filter semantics of the UAPI header, written out again. */
+static bool mmatch(const struct rtmgr_filter *f, const struct mroute *m)
+{
+	unsigned int alen = rtmgr_addr_len(m->k.fam), i;
+	bool hop = false;
+
+	if ((f->table && f->table != m->k.table) ||
+	    (f->family && f->family != (m->k.fam == RTMGR_FAM6 ? AF_INET6 : AF_INET)) ||
+	    (f->type && f->type != m->type) ||
+	    (f->proto && f->proto != m->proto) ||
+	    (f->has_metric && f->metric != m->metric))
+		return false;
+	if (f->has_oif || f->has_gw) {
+		for (i = 0; i < m->nh_count; i++)
+			hop |= (!f->has_oif || m->nh[i].oif == f->oif) &&
+			       (!f->has_gw || (m->nh[i].has_gw &&
+					       !memcmp(m->nh[i].gw, f->gw, alen)));
+		if (!hop)
+			return false;
+	}
+	if (!f->has_dst)
+		return true;
+	switch (f->match) {
+	case RTMGR_MATCH_ROOT:	/* the route is inside the prefix */
+		return m->k.plen >= f->dst_len && contains(f->dst, f->dst_len, m->k.addr);
+	case RTMGR_MATCH_MATCH:	/* the route contains the prefix */
+		return m->k.plen <= f->dst_len && contains(m->k.addr, m->k.plen, f->dst);
+	default:
+		return m->k.plen == f->dst_len && !memcmp(m->k.addr, f->dst, alen);
+	}
+}
+
+static bool filter_on_attrs(const struct rtmgr_filter *f)
+{
+	return f->type || f->proto || f->has_metric || f->has_oif || f->has_gw;
+}
+
+static bool filter_any(const struct rtmgr_filter *f)
+{
+	return f->table || f->family || f->has_dst || filter_on_attrs(f);
+}
+
+/* ---- the invariants ------------------------------------------------------ */
+
+static unsigned int tindex(u32 id)
+{
+	unsigned int i;
+
+	for (i = 0; i < NTABLES && table_ids[i] != id; i++)
+		;
+	return i;
+}
+
+struct totals {
+	unsigned int nodes[RTMGR_NFAM];
+	u64 route_bytes;
+};
+
+/* One trie: its shape, its order and every route against the model. */
+static unsigned int check_trie(const struct rtmgr_table *t, int fam,
+			       struct totals *tot)
+{
+	const struct rtmgr_node *stack[2 * (RTMGR_ADDR_MAX * 8 + 2)];
+	const struct rtmgr_node *n, *c;
+	const struct rtmgr_route *r;
+	unsigned int bits = rtmgr_addr_len(fam) * 8, sp = 0, routes = 0, b;
+	struct rtmgr_key k, prev;
+	bool have_prev = false;
+	struct mroute *m;
+	u8 masked[RTMGR_ADDR_MAX];
+
+	if ((n = rtmgr_trie_root(&rn, t, fam)))
+		stack[sp++] = n;
+	while (sp) {
+		n = stack[--sp];
+		tot->nodes[fam]++;
+		memset(&k, 0, sizeof(k));
+		k.table = t->id;
+		k.fam = fam;
+		k.plen = n->plen;
+		memcpy(k.addr, n->key, rtmgr_addr_len(fam));
+		memcpy(masked, k.addr, sizeof(masked));
+		mask(masked, k.plen);
+		CHECK(n->plen <= bits && !memcmp(masked, k.addr, sizeof(masked)),
+		      "node %s: length or host bits wrong", key_str(&k));
+		CHECK(!have_prev || key_order(&prev, &k) < 0,
+		      "trie order: %s before %s", key_str(&prev), key_str(&k));
+		prev = k;
+		have_prev = true;
+		r = rtmgr_node_route(&rn, n);
+		for (b = 0; b < 2; b++) {
+			c = rtmgr_trie_child(&rn, n, b);
+			CHECK(!c || (c->plen > n->plen && contains(n->key, n->plen, c->key) &&
+				     bit(c->key, n->plen) == b),
+			      "node %s: child[%u] is not below it", key_str(&k), b);
+		}
+		CHECK(r || (rtmgr_trie_child(&rn, n, 0) && rtmgr_trie_child(&rn, n, 1)),
+		      "node %s: a branch point without two children", key_str(&k));
+		if (r) {
+			m = mfind(&k);
+			CHECK(m, "the trie has %s, the model does not", key_str(&k));
+			CHECK(m->r == r && same_route(m, r),
+			      "route %s is not the one set", key_str(&k));
+			CHECK(kshim_ksize(r), "route %s is not a kmalloc object", key_str(&k));
+			tot->route_bytes += kshim_ksize(r);
+			routes++;
+		}
+		if ((c = rtmgr_trie_child(&rn, n, 1)))
+			stack[sp++] = c;
+		if ((c = rtmgr_trie_child(&rn, n, 0)))
+			stack[sp++] = c;
+	}
+	return routes;
+}
+
+static unsigned long extra_kmalloc;	/* a route dump's cursor, while one runs */
+
+static void check_all(void)
+{
+	unsigned int want[NTABLES][RTMGR_NFAM] = {}, fam_total[RTMGR_NFAM] = {};
+	unsigned long devs[MAXIF + 1] = {}, ndevs = 0, ntables = 0, wanted_tables = 0;
+	struct totals tot = {};
+	struct rtmgr_table *t;
+	unsigned long id;
+	unsigned int i, j, fam;
+	void *e;
+	u64 memory;
+
+	for (i = 0; i < nmodel; i++) {
+		want[tindex(model[i].k.table)][model[i].k.fam]++;
+		fam_total[model[i].k.fam]++;
+		for (j = 0; j < model[i].nh_count; j++)
+			if (model[i].nh[j].oif)
+				devs[model[i].nh[j].oif]++;
+	}
+	rcu_read_lock();
+	xa_for_each(&rn.tables, id, t) {
+		i = tindex(id);
+		CHECK(i < NTABLES && t->id == id, "table %lu: unknown, or id %u", id, t->id);
+		for (fam = 0; fam < RTMGR_NFAM; fam++) {
+			unsigned int n = check_trie(t, fam, &tot);
+
+			CHECK(n == want[i][fam] && t->count[fam] == n,
+			      "table %lu fam %u: %u routes in the trie, count %u, model %u",
+			      id, fam, n, t->count[fam], want[i][fam]);
+		}
+		CHECK(t->count[0] + t->count[1], "table %lu is empty but still there", id);
+		ntables++;
+	}
+	rcu_read_unlock();
+	for (i = 0; i < NTABLES; i++)
+		wanted_tables += want[i][0] + want[i][1] > 0;
+	CHECK(ntables == wanted_tables, "%lu tables, the model has %lu", ntables, wanted_tables);
+	for (fam = 0; fam < RTMGR_NFAM; fam++)
+		CHECK(rn.routes[fam] == fam_total[fam], "fam %u: routes %u, model %u",
+		      fam, rn.routes[fam], fam_total[fam]);
+	memory = tot.route_bytes +
+		 ntables * kshim_cache_object_size("rtmgr_table") +
+		 tot.nodes[0] * kshim_cache_object_size("rtmgr_node4") +
+		 tot.nodes[1] * kshim_cache_object_size("rtmgr_node6");
+	CHECK(rn.memory == memory, "memory %llu, the objects take %llu",
+	      (unsigned long long)rn.memory, (unsigned long long)memory);
+	CHECK(rn.generation == model_gen, "generation %llu, model %llu",
+	      (unsigned long long)rn.generation, (unsigned long long)model_gen);
+
+	xa_for_each(&rn.devices, id, e) {
+		CHECK(id && id <= MAXIF && xa_is_value(e) && xa_to_value(e) == devs[id],
+		      "device %lu: count %lu, model %lu", id,
+		      xa_is_value(e) ? xa_to_value(e) : 0, id <= MAXIF ? devs[id] : 0);
+		ndevs++;
+	}
+	mutex_lock(&rn.lock);
+	for (i = 0; i <= MAXIF + 1; i++) {
+		bool used = i && i <= MAXIF && devs[i];
+
+		ndevs -= used;
+		CHECK(rtmgr_device_used(&rn, i) == used, "rtmgr_device_used(%u) wrong", i);
+	}
+	mutex_unlock(&rn.lock);
+	CHECK(!ndevs, "devices with a count the model does not have");
+
+	if (!kshim_rcu_pending()) {
+		/* nothing waits for a grace period: every live object is in use */
+		CHECK(kshim_cache_live("rtmgr_node4") == tot.nodes[0] &&
+		      kshim_cache_live("rtmgr_node6") == tot.nodes[1] &&
+		      kshim_cache_live("rtmgr_table") == ntables,
+		      "live nodes %lu/%lu, tables %lu; in the tries %u/%u, %lu",
+		      kshim_cache_live("rtmgr_node4"), kshim_cache_live("rtmgr_node6"),
+		      kshim_cache_live("rtmgr_table"), tot.nodes[0], tot.nodes[1], ntables);
+		CHECK(kshim_kmalloc_live() == nmodel + extra_kmalloc,
+		      "%lu kmalloc objects live for %u routes", kshim_kmalloc_live(), nmodel);
+	}
+}
+
+/* ---- writers ------------------------------------------------------------- */
+
+static const u8 gw_pool[][RTMGR_ADDR_MAX] = {
+	{ 10, 0, 0, 1 }, { 10, 0, 0, 2 }, { 192, 168, 1, 1 },
+	{ 0x20, 0x01, 0x0d, 0xb8, [15] = 1 }, { 0xfe, 0x80, [15] = 1 },
+};
+static const u32 metric_pool[] = { 0, 10, 100, 4000000000u };
+
+static void rand_gw(int fam, u8 *gw)
+{
+	memset(gw, 0, RTMGR_ADDR_MAX);
+	memcpy(gw, gw_pool[below(sizeof(gw_pool) / sizeof(gw_pool[0]))],
+	       rtmgr_addr_len(fam));
+}
+
+static void rand_route(int fam, struct mroute *spec)
+{
+	unsigned int i;
+
+	memset(spec, 0, sizeof(*spec));
+	spec->type = chance(80) ? RTMGR_TYPE_UNICAST : RTMGR_TYPE_BLACKHOLE + below(3);
+	spec->proto = below(5);
+	spec->metric = metric_pool[below(4)];
+	if (spec->type == RTMGR_TYPE_UNICAST)
+		spec->nh_count = chance(97) ? 1 + below(3) : 1 + below(RTMGR_MAX_NEXTHOPS);
+	for (i = 0; i < spec->nh_count; i++) {
+		struct rtmgr_nh *h = &spec->nh[i];
+
+		h->has_gw = chance(60);
+		if (h->has_gw)
+			rand_gw(fam, h->gw);
+		h->oif = chance(70) || !h->has_gw ? 1 + below(MAXIF) : 0;
+		h->weight = 1 + below(RTMGR_WEIGHT_MAX);
+	}
+}
+
+enum inject { NO_FAULT, FAULT_NTH, FAULT_RATE };
+
+/* NEWROUTE's part in netlink.c: allocate, fill, rtmgr_route_set, retire. */
+static void do_set(const struct rtmgr_key *k, const struct mroute *spec,
+		   enum inject inject)
+{
+	struct mroute *m = mfind(k);
+	struct rtmgr_route *r, *old = (void *)&old;
+	unsigned long injected;
+	u64 now;
+	int err;
+
+	st.sets++;
+	mutex_lock(&rn.lock);
+	if (inject == FAULT_NTH)
+		kshim_fail_nth(1 + below(6));
+	else if (inject == FAULT_RATE)
+		kshim_fail_rate(300, rnd());
+	r = rtmgr_route_alloc(spec->nh_count);
+	if (!r) {
+		CHECK(kshim_fail_off(), "rtmgr_route_alloc failed, nothing injected");
+		st.refused++;
+		goto out;
+	}
+	CHECK(r->nh_count == spec->nh_count, "rtmgr_route_alloc: nh_count %u", r->nh_count);
+	now = ktime_get_real_ns();
+	r->changed = now;
+	r->created = m ? m->created : now;
+	r->type = spec->type;
+	r->proto = spec->proto;
+	r->metric = spec->metric;
+	memcpy(r->nh, spec->nh, spec->nh_count * sizeof(r->nh[0]));
+	err = rtmgr_route_set(&rn, k, r, &old);
+	injected = kshim_fail_off();
+	if (err) {
+		CHECK(err == -ENOMEM && injected, "rtmgr_route_set(%s): %d with %lu failures injected",
+		      key_str(k), err, injected);
+		CHECK(!old, "a failed rtmgr_route_set set *old");
+		rtmgr_route_free(r);
+		st.refused++;
+		goto out;
+	}
+	CHECK(old == (m ? m->r : NULL), "rtmgr_route_set(%s) replaced %p, the model had %p",
+	      key_str(k), (void *)old, m ? (void *)m->r : NULL);
+	if (m) {
+		m->replaced = 1;
+	} else {
+		m = madd(k);
+		m->created = now;
+	}
+	m->r = r;
+	m->changed = now;
+	m->type = spec->type;
+	m->proto = spec->proto;
+	m->metric = spec->metric;
+	m->nh_count = spec->nh_count;
+	memcpy(m->nh, spec->nh, sizeof(m->nh));
+	bump_gen();
+	if (old)
+		rtmgr_route_retire(&rn, old);
+out:
+	mutex_unlock(&rn.lock);
+}
+
+static void do_remove(const struct rtmgr_key *k)
+{
+	struct mroute *m = mfind(k);
+	struct rtmgr_route *r;
+
+	st.removes++;
+	mutex_lock(&rn.lock);
+	r = rtmgr_route_remove(&rn, k);
+	CHECK(r == (m ? m->r : NULL), "rtmgr_route_remove(%s) gave %p, the model had %p",
+	      key_str(k), (void *)r, m ? (void *)m->r : NULL);
+	if (r) {
+		rtmgr_route_retire(&rn, r);
+		mdel(m);
+		bump_gen();
+	}
+	mutex_unlock(&rn.lock);
+}
+
+/* a key of the model (when there is one), else a random one */
+static void some_key(struct rtmgr_key *k, unsigned int existing_percent)
+{
+	if (nmodel && chance(existing_percent))
+		*k = model[below(nmodel)].k;
+	else
+		rand_key(k);
+}
+
+static void rand_set(enum inject inject)
+{
+	struct mroute spec;
+	struct rtmgr_key k;
+
+	some_key(&k, 40);
+	rand_route(k.fam, &spec);
+	do_set(&k, &spec, inject);
+}
+
+static void rand_remove(void)
+{
+	struct rtmgr_key k;
+
+	some_key(&k, 75);
+	do_remove(&k);
+}
+
+/* what other tasks do while a dump sleeps */
+static void rand_write(void)
+{
+	if (chance(60))
+		rand_set(chance(20) ? FAULT_NTH : NO_FAULT);
+	else
+		rand_remove();
+}
+
+/* cond_resched(): other tasks run, grace periods end */
+static void resched_hook(void)
+{
+	if (!rn.lock.held && dump_active && chance(50)) {
+		rand_write();
+		st.hook_writes++;
+	}
+	if (chance(50))
+		kshim_rcu_barrier();
+}
+
+/* ---- readers ------------------------------------------------------------- */
+
+static void do_find(void)
+{
+	struct rtmgr_route *r;
+	struct rtmgr_key k;
+	struct mroute *m;
+	bool locked = chance(30);
+
+	st.finds++;
+	some_key(&k, 50);
+	m = mfind(&k);
+	if (locked)
+		mutex_lock(&rn.lock);
+	else
+		rcu_read_lock();
+	r = rtmgr_route_find(&rn, &k);
+	CHECK(r == (m ? m->r : NULL), "rtmgr_route_find(%s) gave %p, the model has %p",
+	      key_str(&k), (void *)r, m ? (void *)m->r : NULL);
+	if (locked)
+		mutex_unlock(&rn.lock);
+	else
+		rcu_read_unlock();
+}
+
+/*
+ * A reader that holds what it found (table, node, route) while writers
+ * replace and remove them, then reads it all again before rcu_read_unlock:
+ * anything freed without waiting for a grace period is a use after free.
+ */
+static void do_held_read(void)
+{
+	const struct rtmgr_node *n = NULL, *c;
+	const struct rtmgr_table *t;
+	const struct rtmgr_route *r;
+	struct rtmgr_route snap;
+	struct rtmgr_nh nh[RTMGR_MAX_NEXTHOPS];
+	struct rtmgr_key k;
+	u8 key[RTMGR_ADDR_MAX];
+	unsigned int i, plen = 0;
+
+	st.held_reads++;
+	some_key(&k, 80);
+	rcu_read_lock();
+	t = rtmgr_table_get(&rn, k.table);
+	r = rtmgr_route_find(&rn, &k);
+	if (t)
+		n = rtmgr_trie_exact(&rn, rtmgr_trie_root(&rn, t, k.fam), k.fam, k.addr, k.plen);
+	if (r) {
+		snap = *r;
+		memcpy(nh, r->nh, r->nh_count * sizeof(nh[0]));
+	}
+	if (n) {
+		plen = n->plen;
+		memcpy(key, n->key, rtmgr_addr_len(k.fam));
+	}
+	if (chance(50))
+		do_remove(&k);
+	for (i = below(4); i--;)
+		rand_write();
+	/* routes are immutable, keys never change: all still readable */
+	CHECK(!t || t->id == k.table, "a table changed its id under a reader");
+	CHECK(!r || (r->metric == snap.metric && r->changed == snap.changed &&
+		     r->nh_count == snap.nh_count &&
+		     !memcmp(r->nh, nh, snap.nh_count * sizeof(nh[0]))),
+	      "route %s changed under a reader", key_str(&k));
+	CHECK(!n || (n->plen == plen && !memcmp(n->key, key, rtmgr_addr_len(k.fam))),
+	      "node %s changed under a reader", key_str(&k));
+	for (c = n; c; c = rtmgr_trie_child(&rn, c, below(2)))
+		if ((r = rtmgr_node_route(&rn, c)))
+			CHECK(r->nh_count <= RTMGR_MAX_NEXTHOPS, "a route under a reader is garbage");
+	rcu_read_unlock();
+}
+
+/* an address to look up: inside a route of the model, or anywhere */
+static void rand_lookup_addr(u32 table, int fam, u8 *a)
+{
+	unsigned int i, plen = 0;
+
+	rand_addr(fam, a);
+	for (i = 0; nmodel && i < 4; i++) {
+		const struct mroute *m = &model[below(nmodel)];
+
+		if (m->k.table == table && m->k.fam == fam) {
+			memcpy(a, m->k.addr, RTMGR_ADDR_MAX);
+			plen = m->k.plen;
+			break;
+		}
+	}
+	for (i = plen; i < rtmgr_addr_len(fam) * 8; i++)
+		if (chance(50))
+			a[i / 8] ^= 0x80 >> (i % 8);
+}
+
+static void do_lookup(void)
+{
+	u32 table = table_ids[below(NTABLES)];
+	int fam = chance(70) ? RTMGR_FAM4 : RTMGR_FAM6;
+	const struct rtmgr_route *r = NULL;
+	const struct rtmgr_node *n = NULL;
+	const struct rtmgr_table *t;
+	struct mroute *best;
+	u8 a[RTMGR_ADDR_MAX];
+
+	st.lookups++;
+	rand_lookup_addr(table, fam, a);
+	best = mlookup(table, fam, a);
+	rcu_read_lock();
+	t = rtmgr_table_get(&rn, table);
+	if (t)
+		n = rtmgr_trie_lookup(&rn, rtmgr_trie_root(&rn, t, fam), fam, a, &r);
+	CHECK(!n == !best && (!best || (n->plen == best->k.plen &&
+					!memcmp(n->key, best->k.addr, rtmgr_addr_len(fam)) &&
+					r == best->r)),
+	      "lookup in table %u: got /%d, the model %s", table, n ? n->plen : -1,
+	      best ? key_str(&best->k) : "nothing");
+	rcu_read_unlock();
+}
+
+/* ---- dumps --------------------------------------------------------------- */
+
+/* What rtmgr_fill_route puts in the skb after the nlmsghdr. */
+struct rec {
+	u32	gen;		/* rn.generation when it was filled */
+	u32	table;
+	u8	fam, plen, nh_count, has_key;
+	u8	key[RTMGR_ADDR_MAX];
+};
+
+#define REC_SIZE(nh)	NLMSG_ALIGN(NLMSG_HDRLEN + sizeof(struct rec) + \
+				    (nh) * sizeof(struct rtmgr_nh))
+
+static struct {
+	const struct rtmgr_filter *f;	/* route dump */
+	struct rtmgr_key last;
+	bool have_last;
+	const u8 *addrs;		/* bulk lookup */
+	unsigned int naddrs, next;
+	u32 table, seq;
+	int fam;
+	bool lookup;
+	size_t refused;			/* size of the last message that did not fit */
+} cur;
+
+static void check_dumped_route(u16 flags, u32 table, int fam, const u8 *key,
+			       u8 plen, const struct rtmgr_route *r)
+{
+	struct rtmgr_key k = { .table = table, .fam = fam, .plen = plen };
+	struct mroute *m;
+
+	CHECK(!cur.lookup && cur.f && r && key, "a route dump filled a message without a route");
+	CHECK(flags == (NLM_F_MULTI | (filter_any(cur.f) ? NLM_F_DUMP_FILTERED : 0)),
+	      "dump message flags %#x", flags);
+	memcpy(k.addr, key, rtmgr_addr_len(fam));
+	m = mfind(&k);
+	CHECK(m && m->r == r && same_route(m, r), "dumped %s, which the table does not hold",
+	      key_str(&k));
+	CHECK(mmatch(cur.f, m), "dumped %s, which the filter does not pass", key_str(&k));
+	CHECK(!cur.have_last || key_order(&cur.last, &k) < 0,
+	      "dumped %s after %s", key_str(&k), key_str(&cur.last));
+	cur.last = k;
+	cur.have_last = true;
+	m->seen = 1;
+	st.dump_routes++;
+}
+
+static void check_looked_up(u16 flags, u32 table, int fam, const u8 *key,
+			    u8 plen, const struct rtmgr_route *r, const u8 *addr)
+{
+	unsigned int alen = rtmgr_addr_len(fam);
+	struct mroute *best;
+
+	CHECK(cur.lookup && flags == NLM_F_MULTI && table == cur.table && fam == cur.fam,
+	      "lookup answer for table %u fam %d, flags %#x", table, fam, flags);
+	CHECK(addr && cur.next < cur.naddrs && !memcmp(addr, cur.addrs + cur.next * alen, alen),
+	      "lookup answer %u is not for address %u", cur.next, cur.next);
+	best = mlookup(table, fam, addr);
+	CHECK(best ? r == best->r && key && plen == best->k.plen &&
+		     !memcmp(key, best->k.addr, alen)
+		   : !r && !key && !plen,
+	      "bulk lookup %u: got /%u, the model %s", cur.next, plen,
+	      best ? key_str(&best->k) : "nothing");
+	cur.next++;
+}
+
+/* notify.c's, for dump.c: check the route now, record where it went. */
+int rtmgr_fill_route(struct sk_buff *skb, int msgtype, u32 portid, u32 seq,
+		     u16 flags, u32 table, int fam, const u8 *key, u8 plen,
+		     const struct rtmgr_route *r, const u8 *lookup_addr)
+{
+	size_t size = REC_SIZE(r ? r->nh_count : 0);
+	struct nlmsghdr *nlh;
+	struct rec *rec;
+
+	CHECK(kshim_rcu_depth > 0, "rtmgr_fill_route outside rcu_read_lock()");
+	CHECK(portid == DUMP_PORTID && seq == cur.seq, "message for port %u seq %u", portid, seq);
+	if (skb->end - skb->len < size) {
+		cur.refused = size;
+		return -EMSGSIZE;
+	}
+	if (msgtype == RTMGR_MSG_NEWROUTE)
+		check_dumped_route(flags, table, fam, key, plen, r);
+	else if (msgtype == RTMGR_MSG_LOOKUP)
+		check_looked_up(flags, table, fam, key, plen, r, lookup_addr);
+	else
+		fail("rtmgr_fill_route: message type %d", msgtype);
+	nlh = (struct nlmsghdr *)(skb->data + skb->len);
+	memset(nlh, 0, size);
+	nlh->nlmsg_len = size;
+	nlh->nlmsg_type = msgtype;
+	nlh->nlmsg_flags = flags;
+	nlh->nlmsg_seq = seq;
+	nlh->nlmsg_pid = portid;
+	rec = NLMSG_DATA(nlh);
+	rec->gen = rn.generation;
+	rec->table = table;
+	rec->fam = fam;
+	rec->plen = plen;
+	if ((rec->has_key = !!key))
+		memcpy(rec->key, key, rtmgr_addr_len(fam));
+	if (r) {
+		rec->nh_count = r->nh_count;
+		memcpy(rec + 1, r->nh, r->nh_count * sizeof(r->nh[0]));
+	}
+	skb->len += size;
+	return 0;
+}
+
+/*
+ * NLM_F_DUMP_INTR, as nl_dump_check_consistent sets it: on exactly the
+ * messages whose generation differs from the one before.
+ */
+struct intr {
+	u32	prev;
+	bool	have;
+};
+
+static void check_intr(struct intr *in, const struct nlmsghdr *nlh, u32 gen)
+{
+	bool want = in->have && gen != in->prev;
+
+	CHECK(!!(nlh->nlmsg_flags & NLM_F_DUMP_INTR) == want,
+	      "NLM_F_DUMP_INTR %s on a message of generation %u after %u",
+	      want ? "missing" : "set", gen, in->prev);
+	in->prev = gen;
+	in->have = true;
+}
+
+static void flush_filter(const struct rtmgr_filter *f);
+
+static unsigned int skb_capacity(void)
+{
+	unsigned int dice = below(100);
+
+	if (!dice)
+		return below(REC_SIZE(0));	/* too small for anything */
+	if (bulk_window && dice < 50)
+		return 32768;			/* walks long enough to yield */
+	if (dice < 45)
+		return REC_SIZE(3) * (1 + below(3)) + below(REC_SIZE(1));
+	if (dice < 85)
+		return REC_SIZE(RTMGR_MAX_NEXTHOPS) + below(4096);
+	return 32768;
+}
+
+/*
+ * netlink_dump()'s part: call dump() with fresh skbs until it returns 0
+ * (or an error), then the NLMSG_DONE with its consistency check; between
+ * calls other tasks may change the tables and grace periods may end.
+ */
+static int run_dump(struct netlink_callback *cb,
+		    int (*dump)(struct sk_buff *, struct netlink_callback *),
+		    unsigned int interleave)
+{
+	struct intr in = {};
+	struct nlmsghdr done = {};
+	unsigned int calls, off;
+	int ret;
+
+	for (calls = 0;; calls++) {
+		unsigned int cap = skb_capacity();
+		struct sk_buff skb = { .sk = &the_sock, .end = cap };
+
+		CHECK(calls < 4 * MODEL_MAX + 1000, "the dump does not end");
+		skb.data = malloc(cap ?: 1);
+		cur.refused = 0;
+		ret = dump(&skb, cb);
+		CHECK(!kshim_rcu_depth, "dump() returned inside rcu_read_lock()");
+		st.dump_skbs++;
+		for (off = 0; off < skb.len; off += NLMSG_ALIGN(((struct nlmsghdr *)(skb.data + off))->nlmsg_len)) {
+			struct nlmsghdr *nlh = (struct nlmsghdr *)(skb.data + off);
+
+			check_intr(&in, nlh, ((struct rec *)NLMSG_DATA(nlh))->gen);
+		}
+		free(skb.data);
+		if (ret <= 0)
+			break;
+		CHECK((unsigned int)ret == skb.len, "dump() returned %d with %u bytes", ret, skb.len);
+		while (chance(interleave))
+			rand_write();
+		if (cur.have_last && chance(interleave / 6)) {
+			/* the table the dump is in goes away under it */
+			struct rtmgr_filter f = { .table = cur.last.table };
+
+			flush_filter(&f);
+		}
+		if (chance(50))
+			kshim_rcu_barrier();
+	}
+	nl_dump_check_consistent(cb, &done);
+	check_intr(&in, &done, rn.generation);
+	if (ret) {
+		/* only a message larger than an empty skb ends a dump early */
+		CHECK(ret == -EMSGSIZE && cur.refused, "dump() failed: %d", ret);
+		st.dump_ended_small++;
+	}
+	return ret;
+}
+
+static void rand_filter(struct rtmgr_filter *f)
+{
+	unsigned int bits, i;
+	int fam;
+
+	memset(f, 0, sizeof(*f));
+	if (chance(35))
+		f->table = chance(90) ? table_ids[below(NTABLES)] : 7;
+	f->family = (const u8[]){ AF_UNSPEC, AF_INET, AF_INET, AF_INET6 }[below(4)];
+	if (chance(15))
+		f->type = 1 + below(RTMGR_TYPE_MAX);
+	if (chance(15))
+		f->proto = 1 + below(4);
+	if (chance(10)) {
+		f->has_metric = 1;
+		f->metric = metric_pool[below(4)];
+	}
+	if (chance(15)) {
+		f->has_oif = 1;
+		f->oif = below(MAXIF + 1);
+	}
+	if (!f->family)
+		return;	/* addresses in a filter need a family */
+	fam = rtmgr_fam_index(f->family);
+	bits = rtmgr_addr_len(fam) * 8;
+	if (chance(10)) {
+		f->has_gw = 1;
+		rand_gw(fam, f->gw);
+	}
+	if (!chance(40))
+		return;
+	f->has_dst = 1;
+	f->match = below(RTMGR_MATCH_MAX + 1);
+	f->dst_len = rand_plen(fam);
+	rand_addr(fam, f->dst);
+	for (i = 0; nmodel && i < 4; i++) {
+		const struct mroute *m = &model[below(nmodel)];
+
+		if (m->k.fam != fam)
+			continue;
+		memcpy(f->dst, m->k.addr, RTMGR_ADDR_MAX);
+		if (f->match == RTMGR_MATCH_ROOT)
+			f->dst_len = below(m->k.plen + 1);
+		else if (f->match == RTMGR_MATCH_MATCH)
+			f->dst_len = m->k.plen + below(bits - m->k.plen + 1);
+		else
+			f->dst_len = m->k.plen;
+		break;
+	}
+	mask(f->dst, f->dst_len);
+}
+
+static void dump_begin(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < nmodel; i++)
+		model[i].added = model[i].replaced = model[i].seen = 0;
+	memset(&cur, 0, sizeof(cur));
+	dump_active = true;
+}
+
+static void do_route_dump(void)
+{
+	struct nlmsghdr req = { .nlmsg_seq = 1000 + st.dumps };
+	struct sk_buff req_skb = {};
+	struct netlink_ext_ack extack = {};
+	struct rtmgr_dump_arg arg = { .extack = &extack };
+	struct netlink_callback cb = { .skb = &req_skb, .nlh = &req, .data = &arg };
+	unsigned int i;
+	int err;
+
+	st.dumps++;
+	rand_filter(&arg.filter);
+	if (bulk_window && chance(50))
+		arg.filter.has_dst = 0;	/* visit the whole big trie */
+	NETLINK_CB(&req_skb).portid = DUMP_PORTID;
+	if (chance(5)) {
+		kshim_fail_nth(1);
+		err = rtmgr_dump_routes_start(&cb);
+		CHECK(err == -ENOMEM && kshim_fail_off() == 1 && extack._msg,
+		      "rtmgr_dump_routes_start with no memory: %d", err);
+		st.dump_start_refused++;
+		return;
+	}
+	err = rtmgr_dump_routes_start(&cb);
+	CHECK(!err && cb.data != &arg, "rtmgr_dump_routes_start: %d", err);
+	dump_begin();
+	cur.f = &arg.filter;
+	cur.seq = req.nlmsg_seq;
+	extra_kmalloc = 1;
+	err = run_dump(&cb, rtmgr_dump_routes, chance(50) ? 0 : 30);
+	dump_active = false;
+	rtmgr_dump_done(&cb);
+	extra_kmalloc = 0;
+	if (err)
+		return;
+	/* every route that matched all along, and is still there, was sent */
+	for (i = 0; i < nmodel; i++) {
+		const struct mroute *m = &model[i];
+
+		CHECK(m->seen || m->added || !mmatch(&arg.filter, m) ||
+		      (m->replaced && filter_on_attrs(&arg.filter)),
+		      "the dump left out %s", key_str(&m->k));
+	}
+}
+
+static void do_bulk_lookup(void)
+{
+	struct nlmsghdr req = { .nlmsg_seq = 500000 + st.bulk_lookups };
+	struct sk_buff req_skb = {};
+	struct rtmgr_dump_arg arg = {};
+	struct netlink_callback cb = { .skb = &req_skb, .nlh = &req, .data = &arg };
+	u8 addrs[64 * RTMGR_ADDR_MAX], a[RTMGR_ADDR_MAX];
+	unsigned int i, alen;
+	int err;
+
+	st.bulk_lookups++;
+	NETLINK_CB(&req_skb).portid = DUMP_PORTID;
+	arg.filter.table = table_ids[below(NTABLES)];
+	arg.filter.family = chance(70) ? AF_INET : AF_INET6;
+	arg.naddrs = 1 + below(64);
+	arg.addrs = addrs;
+	alen = rtmgr_addr_len(rtmgr_fam_index(arg.filter.family));
+	for (i = 0; i < arg.naddrs; i++) {
+		rand_lookup_addr(arg.filter.table, rtmgr_fam_index(arg.filter.family), a);
+		memcpy(addrs + i * alen, a, alen);
+	}
+	err = rtmgr_dump_lookup_start(&cb);
+	CHECK(!err && cb.data == cb.ctx, "rtmgr_dump_lookup_start: %d", err);
+	dump_begin();
+	cur.lookup = true;
+	cur.addrs = addrs;
+	cur.naddrs = arg.naddrs;
+	cur.table = arg.filter.table;
+	cur.fam = rtmgr_fam_index(arg.filter.family);
+	cur.seq = req.nlmsg_seq;
+	err = run_dump(&cb, rtmgr_dump_lookup, chance(50) ? 0 : 40);
+	dump_active = false;
+	rtmgr_dump_done(&cb);
+	CHECK(err || cur.next == cur.naddrs, "bulk lookup answered %u of %u", cur.next, cur.naddrs);
+}
+
+/* ---- flush and teardown -------------------------------------------------- */
+
+static void flush_filter(const struct rtmgr_filter *f)
+{
+	unsigned int want = 0, n, i;
+
+	st.flushes++;
+	for (i = 0; i < nmodel; i++)
+		want += mmatch(f, &model[i]);
+	mutex_lock(&rn.lock);
+	n = rtmgr_flush(&rn, f);
+	mutex_unlock(&rn.lock);
+	CHECK(n == want, "rtmgr_flush removed %u routes, the model %u", n, want);
+	for (i = nmodel; i-- > 0;) {
+		if (mmatch(f, &model[i])) {
+			mdel(&model[i]);
+			bump_gen();
+		}
+	}
+	st.flushed += n;
+}
+
+static void do_flush(void)
+{
+	struct rtmgr_filter f;
+
+	do
+		rand_filter(&f);
+	while (!filter_any(&f) && chance(95));
+	flush_filter(&f);
+}
+
+static void do_free_all(void)
+{
+	st.free_alls++;
+	rtmgr_tables_free_all(&rn);
+	CHECK(!rn.memory && !rn.routes[0] && !rn.routes[1] &&
+	      xa_empty(&rn.tables) && xa_empty(&rn.devices),
+	      "after rtmgr_tables_free_all: memory %llu, routes %u/%u",
+	      (unsigned long long)rn.memory, rn.routes[0], rn.routes[1]);
+	kshim_rcu_barrier();
+	CHECK(!kshim_cache_live("rtmgr_node4") && !kshim_cache_live("rtmgr_node6") &&
+	      !kshim_cache_live("rtmgr_table") && !kshim_kmalloc_live(),
+	      "objects left after rtmgr_tables_free_all");
+	mclear();
+	/* the same rtmgr_net, as a fresh namespace would have it */
+	xa_init(&rn.tables);
+	xa_init(&rn.devices);
+}
+
+/* Many routes in one trie, so that walks pass RTMGR_WALK_BATCH. */
+static void do_bulk_fill(void)
+{
+	struct rtmgr_key k = {
+		.table = table_ids[below(NTABLES)],
+		.fam = chance(70) ? RTMGR_FAM4 : RTMGR_FAM6,
+	};
+	unsigned int n = 1100 + below(1500), i, len = rtmgr_addr_len(k.fam);
+	struct mroute spec;
+
+	st.bulk_fills++;
+	while (n-- && nmodel < MODEL_MAX - 200) {
+		k.plen = 16 + below(len * 8 - 15);
+		for (i = 0; i < len; i++)
+			k.addr[i] = rnd();
+		mask(k.addr, k.plen);
+		rand_route(k.fam, &spec);
+		do_set(&k, &spec, NO_FAULT);
+	}
+}
+
+static void table_init_unwinds(void)
+{
+	unsigned int n;
+	int err;
+
+	for (n = 1; n <= 3; n++) {
+		kshim_fail_nth(n);
+		err = rtmgr_table_init();
+		CHECK(err == -ENOMEM && kshim_fail_off() == 1,
+		      "rtmgr_table_init with cache %u failing: %d", n, err);
+		CHECK(kshim_cache_live("rtmgr_node4") == ~0UL &&
+		      kshim_cache_live("rtmgr_node6") == ~0UL &&
+		      kshim_cache_live("rtmgr_table") == ~0UL,
+		      "a failed rtmgr_table_init left a cache");
+	}
+	CHECK(!rtmgr_table_init(), "rtmgr_table_init failed");
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long ops, bulk_at[2], bulk_end = 0;
+	unsigned int target, i;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s SEED OPS\n", argv[0]);
+		return 2;
+	}
+	seed = strtoull(argv[1], NULL, 0);
+	ops = strtoul(argv[2], NULL, 0);
+	rng = seed * 0x9E3779B97F4A7C15ULL + 0x1234567;
+	rnd();
+	target = 100 + below(500);	/* the table size this seed hovers around */
+	bulk_at[0] = ops / 8 + below(ops / 4 + 1);
+	bulk_at[1] = ops / 2 + below(ops / 4 + 1);
+
+	table_init_unwinds();
+	mutex_init(&rn.lock);
+	xa_init(&rn.tables);
+	xa_init(&rn.devices);
+	rn.generation = model_gen = 1;
+	kshim_resched_hook = resched_hook;
+
+	for (op_no = 0; op_no < ops; op_no++) {
+		unsigned int dice = below(100), grow = nmodel < target ? 20 : 0;
+
+		if (op_no == bulk_at[0] || op_no == bulk_at[1]) {
+			op_name = "bulk fill";
+			do_bulk_fill();
+			bulk_window = true;
+			bulk_end = op_no + 150 + below(150);
+		} else if (op_no == bulk_end || !below(8000)) {
+			op_name = "free all";
+			do_free_all();
+			bulk_window = false;
+		} else if (dice < 25 + grow) {
+			op_name = "set";
+			rand_set((const enum inject[]){ NO_FAULT, NO_FAULT, NO_FAULT,
+				 FAULT_NTH, FAULT_NTH, FAULT_RATE }[below(6)]);
+		} else if (dice < 55 - grow / 4) {
+			op_name = "remove";
+			rand_remove();
+		} else if (dice < 63) {
+			op_name = "find";
+			do_find();
+		} else if (dice < 73) {
+			op_name = "lookup";
+			do_lookup();
+		} else if (dice < 85) {
+			op_name = "dump";
+			do_route_dump();
+		} else if (dice < 91) {
+			op_name = "bulk lookup";
+			do_bulk_lookup();
+		} else if (dice < 93) {
+			op_name = "flush";
+			do_flush();
+		} else if (dice < 97) {
+			op_name = "held read";
+			do_held_read();
+		} else {
+			op_name = "set";
+			rand_set(NO_FAULT);
+		}
+		if (chance(30))
+			kshim_rcu_barrier();
+		check_all();
+		st.size_sum += nmodel;
+		if (nmodel > st.size_max)
+			st.size_max = nmodel;
+	}
+	op_name = "teardown";
+	do_free_all();
+	rtmgr_table_exit();
+	CHECK(!kshim_rcu_pending(), "RCU callbacks left after rtmgr_table_exit");
+
+	printf("kshim: seed %llu: %lu ops, %lu checks; %lu sets (%lu refused), %lu removes, "
+	       "%lu finds, %lu lookups, %lu held reads; %lu dumps (%lu routes over %lu skbs, %lu starts refused, "
+	       "%lu ended on a small skb), %lu bulk lookups; %lu flushes (%lu routes), "
+	       "%lu free-alls, %lu bulk fills; routes %llu on average, %u at most; %lu cond_resched (%lu with writers); injected:",
+	       seed, ops, st.checks, st.sets, st.refused, st.removes, st.finds, st.lookups, st.held_reads,
+	       st.dumps, st.dump_routes, st.dump_skbs, st.dump_start_refused,
+	       st.dump_ended_small, st.bulk_lookups, st.flushes, st.flushed, st.free_alls,
+	       st.bulk_fills, st.size_sum / (ops ?: 1), st.size_max, kshim_resched_calls, st.hook_writes);
+	for (i = 0; i < KSHIM_NSITES; i++)
+		printf(" %s=%lu/%lu", kshim_site_name[i], kshim_injected[i], kshim_attempts[i]);
+	printf("\n");
+	return 0;
+}
