@@ -998,7 +998,7 @@ static int run_dump(struct netlink_callback *cb,
 		CHECK((unsigned int)ret == skb.len, "dump() returned %d with %u bytes", ret, skb.len);
 		while (chance(interleave))
 			rand_write();
-		if (cur.have_last && chance(interleave / 6)) {
+		if (cur.have_last && chance(interleave / 15)) {
 			/* the table the dump is in goes away under it */
 			struct rtmgr_filter f = { .table = cur.last.table };
 
@@ -1249,6 +1249,48 @@ static void table_init_unwinds(void)
 	CHECK(!rtmgr_table_init(), "rtmgr_table_init failed");
 }
 
+static void set_maybe_refused(void)
+{
+	rand_set((const enum inject[]){ NO_FAULT, NO_FAULT, NO_FAULT,
+		 FAULT_NTH, FAULT_NTH, FAULT_RATE }[below(6)]);
+}
+
+static void set_plain(void)
+{
+	rand_set(NO_FAULT);
+}
+
+/* The operations, in percent: at the seed's table size, and below it. */
+static const struct op {
+	const char	*name;
+	unsigned int	at, below;
+	void		(*run)(void);
+} ops_table[] = {
+	{ "set",		25, 45, set_maybe_refused },
+	{ "set",		 3,  3, set_plain },
+	{ "remove",		30,  5, rand_remove },
+	{ "find",		 8, 13, do_find },
+	{ "lookup",		10, 10, do_lookup },
+	{ "held read",		 4,  4, do_held_read },
+	{ "dump",		12, 12, do_route_dump },
+	{ "bulk lookup",	 6,  6, do_bulk_lookup },
+	{ "flush",		 2,  2, do_flush },
+};
+
+static const struct op *pick_op(bool growing)
+{
+	unsigned int dice = below(100), i;
+
+	for (i = 0; i < sizeof(ops_table) / sizeof(ops_table[0]) - 1; i++) {
+		unsigned int w = growing ? ops_table[i].below : ops_table[i].at;
+
+		if (dice < w)
+			break;
+		dice -= w;
+	}
+	return &ops_table[i];
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long ops, bulk_at[2], bulk_end = 0;
@@ -1274,8 +1316,6 @@ int main(int argc, char **argv)
 	kshim_resched_hook = resched_hook;
 
 	for (op_no = 0; op_no < ops; op_no++) {
-		unsigned int dice = below(100), grow = nmodel < target ? 20 : 0;
-
 		if (op_no == bulk_at[0] || op_no == bulk_at[1]) {
 			op_name = "bulk fill";
 			do_bulk_fill();
@@ -1285,34 +1325,11 @@ int main(int argc, char **argv)
 			op_name = "free all";
 			do_free_all();
 			bulk_window = false;
-		} else if (dice < 25 + grow) {
-			op_name = "set";
-			rand_set((const enum inject[]){ NO_FAULT, NO_FAULT, NO_FAULT,
-				 FAULT_NTH, FAULT_NTH, FAULT_RATE }[below(6)]);
-		} else if (dice < 55 - grow / 4) {
-			op_name = "remove";
-			rand_remove();
-		} else if (dice < 63) {
-			op_name = "find";
-			do_find();
-		} else if (dice < 73) {
-			op_name = "lookup";
-			do_lookup();
-		} else if (dice < 85) {
-			op_name = "dump";
-			do_route_dump();
-		} else if (dice < 91) {
-			op_name = "bulk lookup";
-			do_bulk_lookup();
-		} else if (dice < 93) {
-			op_name = "flush";
-			do_flush();
-		} else if (dice < 97) {
-			op_name = "held read";
-			do_held_read();
 		} else {
-			op_name = "set";
-			rand_set(NO_FAULT);
+			const struct op *o = pick_op(nmodel < target);
+
+			op_name = o->name;
+			o->run();
 		}
 		if (chance(30))
 			kshim_rcu_barrier();
