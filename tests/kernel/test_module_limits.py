@@ -201,6 +201,25 @@ def test_requests_while_loading_are_refused_until_devices_are_watched():
 
 
 @NEEDS_KO
+def test_a_protocol_held_by_another_module_fails_the_load_with_eaddrinuse():
+    holder = os.path.join(os.path.dirname(os.environ["RTMGR_KO"]), "holder", "rtmgr_holder.ko")
+    rmmod()
+    sh("insmod", holder)
+    try:
+        subprocess.run(["dmesg", "-C"], check=True)
+        load = subprocess.run(["insmod", os.environ["RTMGR_KO"]], capture_output=True, text=True)
+        log = subprocess.run(["dmesg"], capture_output=True, text=True, check=True).stdout
+    finally:
+        sh("rmmod", "rtmgr_holder")
+        sh("insmod", os.environ["RTMGR_KO"])
+    assert load.returncode != 0 and "Address already in use" in load.stderr, load.stderr
+    assert "no netlink socket for protocol 31: another kernel socket holds it" in log, log
+    w = Wire()  # loaded again once the protocol is free
+    assert w.routes() == []
+    w.close()
+
+
+@NEEDS_KO
 def test_load_and_unload_race_socket_opens_and_device_removals():
     stop = threading.Event()
     problems = []
