@@ -69,6 +69,8 @@ STYLE = Style.from_dict({
 STATS_EVERY = 2.0  # seconds between counter refreshes
 DEVICES_EVERY = 5.0
 RETRY_EVERY = 5.0  # seconds between attempts to open the client
+PUBLISH_EVERY = 0.5  # seconds between two rebuilds of the completion index, at least
+PUBLISH_SHARE = 20  # ... and at least this many times what the last one took
 PROMPT_RETRIES = 3  # prompts in a row that fail to draw before the shell gives up
 
 
@@ -209,7 +211,7 @@ class LiveFeed:
         self._wake.set()
 
     def _run(self) -> None:
-        next_stats = next_devices = next_try = 0.0
+        next_stats = next_devices = next_try = next_publish = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
             if self._sub is None:
@@ -241,8 +243,15 @@ class LiveFeed:
             if now >= next_devices:
                 next_devices = now + DEVICES_EVERY
                 self.live.refresh_devices()
-            if self.live.publish():
-                self._invalidate()
+            if now >= next_publish:
+                took = time.monotonic()
+                if self.live.publish():
+                    self._invalidate()
+                # a rebuild of the completion index costs O(routes) and holds
+                # the GIL: keep it to a small share of the time, so a batch
+                # (or typing) on a big table is not slowed by it
+                took = time.monotonic() - took
+                next_publish = time.monotonic() + max(PUBLISH_EVERY, took * PUBLISH_SHARE)
             self._wake.wait(0.5)
             self._wake.clear()
             time.sleep(0.05)  # gather a burst into one drain
