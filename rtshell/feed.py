@@ -64,6 +64,9 @@ class Digest:
         self._line = line  # ev -> a renderable for one notification
         self._origin = origin  # pid -> 'pid 812 (bird)', 'this shell', 'kernel'
         self.bursts: dict[int, Burst] = {}
+        # what was just printed one by one, per origin: a burst that follows
+        # within BURST_GAP counts it too (its first lines came early)
+        self.recent: dict[int, Burst] = {}
         self.muted = False
         self.dropped: collections.Counter = collections.Counter()
         self.muted_since: Optional[float] = None
@@ -82,9 +85,18 @@ class Digest:
             burst = self.bursts.get(pid)
             if burst is None and len(evs) <= QUIET_MAX:
                 out.extend(self._line(ev) for ev in evs)
+                seen = self.recent.get(pid)
+                if seen is None or now - seen.last >= BURST_GAP:
+                    seen = self.recent[pid] = Burst("", now, now, now)
+                seen.last = now
+                for ev in evs:
+                    tally(seen.counts, ev)
                 continue
             if burst is None:
+                seen = self.recent.pop(pid, None)
                 burst = self.bursts[pid] = Burst(self._origin(pid), now, now, now)
+                if seen is not None and now - seen.last < BURST_GAP:
+                    burst.first, burst.counts = seen.first, seen.counts
             burst.last = now
             for ev in evs:
                 tally(burst.counts, ev)
@@ -93,6 +105,9 @@ class Digest:
     def tick(self, now: float, ended_only: bool = True) -> list:
         """Lines for bursts that ended (quiet for BURST_GAP), and notes on long ones."""
         out = []
+        for pid, b in list(self.recent.items()):
+            if now - b.last >= BURST_GAP:
+                del self.recent[pid]
         for pid, b in list(self.bursts.items()):
             if now - b.last >= BURST_GAP:
                 del self.bursts[pid]

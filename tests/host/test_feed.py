@@ -37,6 +37,17 @@ def test_a_burst_is_one_line_when_it_ends_whatever_its_size():
     assert d.add([new(7)], t + 5) == ["line new 10.0.7.0/24"]  # after it: one by one again
 
 
+def test_a_burst_counts_the_lines_printed_just_before_it():
+    d = digest()
+    assert d.add([new(0)], 0.0) == ["line new 10.0.0.0/24"]  # the first drain caught one
+    assert d.add([new(i) for i in range(1, 20000)], 0.3) == []
+    (line,) = d.tick(2.0)
+    assert line == "+20,000 routes by pid 812 (bird) in 0.3 s"
+    assert d.add([new(1)], 10.0) == ["line new 10.0.1.0/24"]
+    assert d.add([new(i) for i in range(50)], 12.0) == []  # long after: a burst of its own
+    assert d.tick(13.5) == ["+50 routes by pid 812 (bird) in 0.0 s"]
+
+
 def test_origins_are_apart_and_a_long_burst_is_noted_as_it_goes():
     d = digest()
     out = d.add([new(i) for i in range(50)] + [new(900, pid=0)], 0.0)

@@ -184,6 +184,54 @@ def test_ctrl_c_during_a_large_show_returns_to_a_working_prompt(client):
         leave(child)
 
 
+NONBLOCKING_SHELL = ("import os, runpy, sys; os.set_blocking(0, False); "  # as QEMU leaves the console
+                     "sys.argv = ['rtshell', '--timeout', '60']; runpy.run_module('rtshell', run_name='__main__')")
+
+
+def test_a_terminal_batch_on_a_nonblocking_console_then_show_watch_and_a_burst(client, tmp_path):
+    from rtshell.model import Route, parse_prefix
+
+    path = tmp_path / "b5k.rt"
+    path.write_text("".join(f"route add 10.{100 + i // 65536}.{i // 256 % 256}.{i % 256}/32 dev dummy0\n"
+                            for i in range(5000)))
+    os.chmod(tmp_path, 0o755)
+    child = pexpect.spawn(sys.executable, ["-c", NONBLOCKING_SHELL], env=ENV, cwd=ROOT, dimensions=(40, 120),
+                          encoding="utf-8", timeout=SLOW)
+    child.logfile_read = open(os.path.join(os.environ.get("RTSHELL_TEST_LOGS", "/tmp"), "test_shell_pty.log"), "a")
+    try:
+        child.expect_exact(PROMPT, timeout=START)
+        time.sleep(2.0)
+        line(child, f"batch {path}")
+        child.expect(r"added 5,000 routes in \d+\.\d s; 0 failed", timeout=600)
+        assert not re.search("ok " + SGR + "route add", child.before)  # no line per route on a terminal
+        child.expect_exact(PROMPT)
+        line(child, "stats")
+        child.expect(r"IPv4 routes" + SGR + r"[\s\x1b\[0-9;m]*5,000")
+        child.expect(r"errors \(refused\)" + SGR + r"[\s\x1b\[0-9;m]*0\b")
+        child.expect_exact(PROMPT)
+        line(child, "route show")
+        child.expect(r"10\.100\.0\.\d+/32")
+        child.sendintr()
+        child.expect("interrupted")
+        child.expect_exact(PROMPT)
+        line(child, "watch")
+        child.expect(r"watch all tables" + SGR + r"\s+" + SGR + r"5,000 routes")
+        child.sendintr()
+        child.expect_exact(PROMPT)
+        dev = _ifindex("dummy1")
+        with client.batch() as b:  # another process: 20,000 routes at once
+            for i in range(20000):
+                b.add(Route(parse_prefix(f"10.{i // 256}.{i % 256}.0/24"), oif=dev))
+        child.expect(r"\+20,000 routes by (pid \d+ \(\S+\)|port \d+) in \d+\.\d s")
+        line(child, "route get 10.3.7.0/24")  # and the shell answers
+        child.expect(r"10\.3\.7\.0/24")
+        child.expect_exact(PROMPT)
+        assert "Traceback" not in child.before
+    finally:
+        leave(child)
+    assert len(list(client.dump())) == 25000
+
+
 def test_ctrl_c_cancels_the_line_and_ctrl_d_leaves(shell):
     shell.send("route add 10.61.0.0/16 dev dummy0")
     shell.sendintr()
