@@ -2,6 +2,6 @@
 
 import sys
 
-from rtshell.cli import main
+from rtshell.cli import run
 
-sys.exit(main())
+sys.exit(run())

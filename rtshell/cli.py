@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from typing import Optional
 
@@ -54,6 +55,20 @@ def _isatty(f) -> bool:
         return f.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def run(argv: Optional[list[str]] = None, **kw) -> int:
+    """The process entry (the ``rtshell`` command, ``python -m rtshell``).
+
+    Output into a pipe whose reader has gone (``rtshell -c 'route show' |
+    head -1``) ends the process as it ends ``ip``: by SIGPIPE, silently,
+    with the status a shell expects (141), instead of a Python error.  A
+    terminal keeps Python's default: the interactive shell never dies of a
+    signal a write can raise.
+    """
+    if not _isatty(kw.get("stdout") or sys.stdout):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    return main(argv, **kw)
 
 
 def main(argv: Optional[list[str]] = None, *, stdin=None, stdout=None, stderr=None,
@@ -151,4 +166,4 @@ def _run_batch(ex, path: str, force: bool, stdin, stderr) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -30,7 +30,7 @@ def main() -> int:
     if opts.nonblock:
         os.set_blocking(0, False)
     client = FakeClient(table(opts.routes))
-    from rtshell.cli import main as rtshell
+    from rtshell.cli import run as rtshell
 
     return rtshell(opts.args, client_factory=lambda: client, devices=fake_devices())
 

@@ -332,3 +332,24 @@ def test_dash_j_on_one_line_of_the_shell(client):
     assert ex.run_line("-j explain route add 10.1.0.0/16 dev lo")
     assert "hex" in json.loads(out.getvalue().splitlines()[-1])["requests"][0]
     assert not ex.run_line("-j")
+
+
+# -- a pipe whose reader goes ---------------------------------------------------------------
+
+
+def test_a_closed_pipe_ends_rtshell_as_it_ends_ip():
+    """`rtshell -c 'route show' | head -1`: killed by SIGPIPE, nothing on stderr."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(here)))
+    child = subprocess.Popen([sys.executable, os.path.join(here, "fake_shell.py"), "--routes", "20000", "--",
+                              "-c", "route show"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    first = child.stdout.readline()
+    child.stdout.close()  # head -1 leaves
+    err = child.stderr.read()
+    assert child.wait(60) == -signal.SIGPIPE
+    assert first.startswith(b"10.0.0.0/24 dev dummy0") and err == b""
