@@ -50,7 +50,7 @@ ADVICE = {
 METHOD_ADVICE = {
     ("change", E.ENOENT): "use add or replace",
     ("append", E.ENOENT): "use add, or append without a missing route",
-    ("get", E.ENOENT): "no route has exactly this prefix; try route lookup ADDR or route show match PREFIX",
+    ("get", E.ENOENT): "no route has exactly this prefix; route get ADDR (no /LEN) finds the route an address takes",
     ("delete", E.ESRCH): "no route with that key matches (check table, via, dev, metric)",
 }
 

@@ -221,20 +221,37 @@ command("route del", _change_syntax("live_prefix", groups=False),
 
 # -- route get / lookup ----------------------------------------------------------------
 
-GET_SYNTAX = Syntax(positionals=(Pos("dst", "live_prefix", "the route's prefix", meta="PREFIX"),),
-                    options=(TABLE,) + FAMILY)
+GET_SYNTAX = Syntax(positionals=(Pos("dst", "live_prefix", "an address, or a route's prefix", meta="ADDR|PREFIX"),),
+                    options=(TABLE,) + FAMILY + (
+                        Opt("fibmatch", "fibmatch", None, "show the route that matches (what an address always does)"),))
+
+GET_HELP = ("As `ip route get`: an address (no /LEN) is looked up, longest prefix first, and the route "
+            "that matches is shown (`fibmatch` is accepted and changes nothing); a PREFIX/LEN is read "
+            "exactly, and answers ENOENT when no route has that very prefix (`route show exact PREFIX` "
+            "lists it too).")
+
+
+def _is_address(p: Parsed) -> bool:
+    """`route get 10.1.2.3`: an address as typed, not PREFIX/LEN nor default."""
+    tok = p.where.get("dst")
+    text = tok.text if tok is not None else ""
+    return "/" not in text and text != "default"
 
 
 def _get_request(p: Parsed, ctx) -> tuple[Request, ...]:
     family = _family(p, {"dst": p.values["dst"]})
     dst = p.values["dst"]
+    table = p.values.get("table", names.DEFAULT_TABLES["main"])
+    if _is_address(p):
+        return (Request("lookup", (dst.network_address, table), _text(p)),)
     if dst == "default":
         dst = parse_prefix_family("default", family)
-    return (Request("get", (dst, p.values.get("table", names.DEFAULT_TABLES["main"])), _text(p)),)
+    return (Request("get", (dst, table), _text(p)),)
 
 
-@command("route get", GET_SYNTAX, "show the route with exactly this prefix", request=_get_request,
-         examples=("route get 10.0.0.0/8", "route get default -6"))
+@command("route get", GET_SYNTAX, "the route an address takes (longest prefix), or the route with this PREFIX/LEN",
+         request=_get_request, help=GET_HELP,
+         examples=("route get 10.1.2.3", "route get 10.0.0.0/8", "route get default -6"))
 def _route_get(ex, p: Parsed) -> None:
     (req,) = p.request
     ex.output.route(ex.call(req))

@@ -138,7 +138,18 @@ def test_get(run):
     assert run("-c", "route get 10.0.0.0/8") == 0
     assert run.out == "10.0.0.0/8 via 10.99.0.2 proto boot\n"
     assert run("-c", "route get 10.1.0.0/16") == 1
-    assert "ENOENT" in run.err and "route lookup" in run.err
+    assert "ENOENT" in run.err and "route get ADDR" in run.err
+
+
+def test_get_of_an_address_is_the_route_it_takes_as_ip_route_get(run):
+    assert run("-c", "route get 10.1.2.3") == 0
+    assert run.out == "10.0.0.0/8 via 10.99.0.2 proto boot\n"
+    assert run("-c", "route get 10.1.2.3 fibmatch") == 0
+    assert run.out == "10.0.0.0/8 via 10.99.0.2 proto boot\n"
+    assert run("-c", "route get 10.1.2.3/32") == 1  # a prefix: read exactly
+    assert "ENOENT" in run.err
+    assert run("-c", "route get 192.0.2.1") == 1
+    assert "ENETUNREACH" in run.err
 
 
 def test_flush_counts(run, client):

@@ -198,7 +198,7 @@ ERROR_CASES = [
     ("route add 10.0.0.0/8 nexthop dev dummy0 weight 0", "0 out of range 1..256", "0"),
     ("route add 10.0.0.0/8 nexthop dev dummy0 weight 257", "257 out of range 1..256", "257"),
     ("route add 10.0.0.0/8 nexthop via 2001:db8::1", "is IPv6, but 10.0.0.0/8 is IPv4", "2001:db8::1"),
-    ("route get", "missing PREFIX", ""),
+    ("route get", "missing ADDR|PREFIX", ""),
     ("route get 10.0.0.0/8 via 10.0.0.1", "unexpected 'via'", "via"),
     ("route lookup", "missing ADDR", ""),
     ("route lookup 10.0.0.0/8", "not an IPv4 or IPv6 address", "10.0.0.0/8"),

@@ -327,3 +327,19 @@ def render_all(client):
 
     devices = Devices()
     return [route_text(r, devices) for r in client.dump()]
+
+
+def test_route_get_of_an_address_agrees_with_route_lookup(client):
+    from rtshell.model import Route, parse_prefix
+
+    dev = _ifindex("dummy0")
+    for text in ("10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "2001:db8::/32"):
+        client.add(Route(parse_prefix(text), oif=dev))
+    for addr in ("10.1.2.3", "10.1.9.9", "10.200.0.1", "2001:db8::7"):
+        done = cli("-j", "-c", f"route get {addr}")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["dst"] == str(client.lookup(addr).dst)
+    done = cli("-c", "route get 10.1.2.3/32")  # a prefix is read exactly
+    assert done.returncode == 1 and "ENOENT" in done.stderr
+    done = cli("-c", "route get 192.0.2.1")
+    assert done.returncode == 1 and "ENETUNREACH" in done.stderr
