@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import _thread
 import collections
+import contextlib
+import contextvars
 import functools
 import logging
 import os
@@ -115,29 +117,73 @@ def make_history(path: Optional[str] = None) -> History:
 
 
 class AbovePrompt:
-    """Prints ANSI text above the prompt, from any thread."""
+    """Prints ANSI text above the prompt, from any thread.
+
+    While the prompt runs, text goes through prompt_toolkit's
+    run_in_terminal (the prompt is erased, the text printed, the prompt
+    drawn again); otherwise it is written straight to the terminal.  The
+    REPL says when a prompt starts and ends (:meth:`prompting`); text that
+    comes while a prompt is starting but not yet running is held and
+    written before its first draw, so no line ever lands on a drawn prompt
+    behind prompt_toolkit's back.
+    """
 
     def __init__(self, app, output: render.Output):
         self.app = app  # session.app, handed over explicitly
         self.output = output
+        self._lock = threading.Lock()
+        self._prompting = False
+        self._held: list[str] = []
+        # the main thread's context: run_in_terminal finds the running app
+        # through the app session there (a callback scheduled from another
+        # thread would run in that thread's context, see no app, and write
+        # on top of the drawn prompt)
+        self._context: Optional[contextvars.Context] = None
+
+    @contextlib.contextmanager
+    def prompting(self):
+        """Around one session.prompt(); yields its pre_run callback."""
+        with self._lock:
+            self._prompting = True
+            self._context = contextvars.copy_context()
+        try:
+            yield self._write_held
+        finally:
+            with self._lock:
+                self._prompting = False
+                held, self._held = self._held, []
+            for text in held:
+                self.output.above(text)
+
+    def _write_held(self) -> None:
+        """pre_run: the app runs, nothing is drawn yet."""
+        with self._lock:
+            held, self._held = self._held, []
+        for text in held:
+            self.output.above(text)
 
     def print_ansi(self, text: str) -> None:
         if not text.endswith("\n"):
             text += "\n"
-        app = self.app
-        loop = getattr(app, "loop", None)
-        if app.is_running and loop is not None:
-            out = app.output
+        with self._lock:
+            if self._prompting:
+                app = self.app
+                loop = getattr(app, "loop", None)
+                if app.is_running and loop is not None:
+                    out = app.output
 
-            def write() -> None:
-                out.write_raw(text)
-                out.flush()
+                    def write() -> None:
+                        out.write_raw(text)
+                        out.flush()
 
-            try:
-                loop.call_soon_threadsafe(functools.partial(run_in_terminal, write))
+                    try:
+                        loop.call_soon_threadsafe(functools.partial(run_in_terminal, write),
+                                                  context=self._context.copy())
+                        return
+                    except RuntimeError:  # the loop closed meanwhile
+                        pass
+                self._held.append(text)  # the prompt starts or ends: written when it is clear
                 return
-            except RuntimeError:  # the loop closed meanwhile: fall through
-                pass
         self.output.above(text)
 
     def print_renderable(self, renderable) -> None:
@@ -446,7 +492,8 @@ class Repl:
         broken = 0  # prompts in a row that failed to draw
         while not self._gone():
             try:
-                line = self.session.prompt(self.message)
+                with self.printer.prompting() as pre_run:
+                    line = self.session.prompt(self.message, pre_run=pre_run)
                 broken = 0
             except KeyboardInterrupt:
                 continue  # Ctrl-C: a fresh line

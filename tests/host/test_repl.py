@@ -177,6 +177,7 @@ def test_notification_appears_above_the_prompt_while_typing(client):
     vt = Vt100_Output(buf, lambda: Size(rows=40, columns=120), term="xterm")
     ex, out, err, _, _ = make(client)
     seen = threading.Event()
+    shown = []  # the screen just after the notification
     with create_pipe_input() as inp:
         r = Repl(ex, history=InMemoryHistory(), input=inp, output=vt, live_feed=True)
 
@@ -189,6 +190,8 @@ def test_notification_appears_above_the_prompt_while_typing(client):
             client.inject(Event(kind="new", route=route("10.8.0.0/16", oif=2), pid=0, seq=0))
             while "10.8.0.0/16" not in buf.getvalue() and time.monotonic() < deadline:
                 time.sleep(0.02)
+            time.sleep(0.5)
+            shown.append(buf.getvalue())
             seen.set()
             inp.send_text("ow\r")
             time.sleep(0.3)
@@ -201,6 +204,8 @@ def test_notification_appears_above_the_prompt_while_typing(client):
     assert seen.is_set()
     screen = buf.getvalue()
     assert "+ 10.8.0.0/16 dev dummy0 proto boot" in screen and "by kernel" in screen
+    after = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown[0][shown[0].index("10.8.0.0/16"):])
+    assert "rtshell> " in after and "route sh" in after  # the prompt drawn again below it, with the line typed
     assert "10.0.0.0/8 via 10.99.0.2" in out.getvalue()  # the line typed around it still ran
 
 
