@@ -311,11 +311,12 @@ class Executor:
         """A batch on a terminal: single-route success lines are left out."""
         return self.batch_depth > 0 and not self.verbose and self.output.mode == "rich"
 
-    def _flush_group(self, group: list[tuple[str, Parsed]], force: bool, work=None) -> bool:
+    def _flush_group(self, group: list[tuple[str, Parsed]], force: bool, tally) -> bool:
+        """Send a batch's waiting route changes; tally (a progress.Work)
+        counts what was done and what failed."""
         items = list(group)
         group.clear()
         reqs = [p.request[0] for _, p in items]
-        tally = work if work is not None else _NoTally()
         if force:
             results = self.send_batch(reqs, atomic=False)
             ok = True
@@ -445,14 +446,6 @@ def _delete_matches(route, key) -> bool:
         return False
     return True
 
-
-
-class _NoTally:
-    def count(self, verb: str, n: int = 1) -> None:
-        pass
-
-    def fail(self, n: int = 1) -> None:
-        pass
 
 
 class _BatchRun:
