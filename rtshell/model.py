@@ -323,21 +323,24 @@ def parse_prefix(text: str) -> Network:
         raise ValueError("'default' needs a family: use parse_prefix_family")
     if not text:
         raise ValueError("empty prefix")
-    if "/" in text:
-        addr_text, _, len_text = text.partition("/")
-        try:
-            addr = ipaddress.ip_address(addr_text)
-        except ValueError:
-            raise ValueError(f"{text!r} is not a prefix: {addr_text!r} is not an address") from None
-        width = addr.max_prefixlen
-        if not len_text.isdigit() or int(len_text) > width:
-            raise ValueError(f"prefix length {len_text!r} out of range 0..{width} for IPv{addr.version}")
+    addr_text, slash, len_text = text.partition("/")
     try:
-        net = ipaddress.ip_network(text, strict=False)
-    except ValueError as exc:
-        raise ValueError(f"{text!r} is not a prefix: {exc}") from None
-    addr = ipaddress.ip_address(text.split("/")[0])
-    if addr != net.network_address:
+        addr = ipaddress.ip_address(addr_text)  # parsed once: a batch reads many of these
+    except ValueError:
+        if slash:
+            raise ValueError(f"{text!r} is not a prefix: {addr_text!r} is not an address") from None
+        try:
+            ipaddress.ip_network(text, strict=False)
+        except ValueError as exc:
+            raise ValueError(f"{text!r} is not a prefix: {exc}") from None
+        raise ValueError(f"{text!r} is not a prefix") from None
+    width = addr.max_prefixlen
+    if slash and (not len_text.isdigit() or int(len_text) > width):
+        raise ValueError(f"prefix length {len_text!r} out of range 0..{width} for IPv{addr.version}")
+    plen = int(len_text) if slash else width
+    net_class = ipaddress.IPv4Network if addr.version == 4 else ipaddress.IPv6Network
+    net = net_class((int(addr), plen), strict=False)
+    if int(net.network_address) != int(addr):
         raise ValueError(f"{text} has host bits set (did you mean {net}?)")
     return net
 

@@ -24,6 +24,7 @@ next.  So the shell, ``-c``, batch files and completion cannot disagree.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple, Optional
 
@@ -70,8 +71,13 @@ class HelpRequest(Exception):
         self.prefix = prefix
 
 
+_WORDS = re.compile(r"\S+")
+
+
 def tokenize(line: str) -> list[Token]:
     """Split on blanks; quotes group words ('my file'); '#' starts a comment."""
+    if '"' not in line and "'" not in line and "#" not in line:  # most lines: words only
+        return [Token(m.group(), m.start(), m.end()) for m in _WORDS.finditer(line)]
     tokens: list[Token] = []
     i, n = 0, len(line)
     while i < n:
