@@ -55,6 +55,10 @@ class Burst:
     noted: float
     counts: collections.Counter = field(default_factory=collections.Counter)
 
+    def text(self, ending: str = "") -> str:
+        """'+100,000 routes by pid 812 (bird) in 3.2 s'"""
+        return f"{changes_text(self.counts)} by {self.origin} in {self.last - self.first:.1f} s{ending}"
+
 
 class Digest:
     """Notifications in, lines out (``line(ev)`` renders one notification;
@@ -111,7 +115,7 @@ class Digest:
         for pid, b in list(self.bursts.items()):
             if now - b.last >= BURST_GAP:
                 del self.bursts[pid]
-                out.append(f"{changes_text(b.counts)} by {b.origin} in {b.last - b.first:.1f} s")
+                out.append(b.text())
             elif not ended_only and now - b.noted >= BURST_NOTE:
                 b.noted = now
                 rate = sum(b.counts[k] for k in ("new", "del")) / max(now - b.first, 1e-9)
@@ -122,8 +126,7 @@ class Digest:
         """Stop printing: bursts under way are said now, the rest is counted."""
         if self.muted:
             return []
-        out = [f"{changes_text(b.counts)} by {b.origin} in {b.last - b.first:.1f} s (then muted)"
-               for b in self.bursts.values()]
+        out = [b.text(" (then muted)") for b in self.bursts.values()]
         self.bursts.clear()
         self.muted, self.muted_since = True, now
         self.dropped.clear()

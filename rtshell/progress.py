@@ -72,10 +72,6 @@ class Work:
             self._bar.stop()
             self._bar = None
 
-    @property
-    def drawing(self) -> bool:
-        return self._bar is not None
-
     def advance(self, n: int = 1) -> None:
         self.done += n
         if self._bar is not None:

@@ -147,17 +147,13 @@ class AbovePrompt:
             self._prompting = True
             self._context = contextvars.copy_context()
         try:
-            yield self._write_held
+            yield self._write_held  # pre_run: the app runs, nothing is drawn yet
         finally:
-            with self._lock:
-                self._prompting = False
-                held, self._held = self._held, []
-            for text in held:
-                self.output.above(text)
+            self._write_held(prompting=False)
 
-    def _write_held(self) -> None:
-        """pre_run: the app runs, nothing is drawn yet."""
+    def _write_held(self, prompting: bool = True) -> None:
         with self._lock:
+            self._prompting = prompting
             held, self._held = self._held, []
         for text in held:
             self.output.above(text)
@@ -314,10 +310,8 @@ class LiveFeed:
             self.state.set_connection(f"not connected: {parts['errno']}")
 
     def _event_line(self, ev):
-        if ev.kind == "resync":  # one line: route show has the routes
-            from rich.text import Text
-
-            return Text.assemble((time.strftime("[%H:%M:%S] "), "dim"), (render.resync_summary(ev), "yellow"))
+        if ev.kind == "resync":  # one line, stamped like a summary: route show has the routes
+            return render.resync_summary(ev)
         return render.event_line(ev, self.ex.devices, render.origin_text(ev.pid, self.ex.own_ports()))
 
     def _drain(self, now: float) -> None:

@@ -311,45 +311,6 @@ class Executor:
         """A batch on a terminal: single-route success lines are left out."""
         return self.batch_depth > 0 and not self.verbose and self.output.mode == "rich"
 
-    def _flush_group(self, group: list[tuple[str, Parsed]], force: bool, tally) -> bool:
-        """Send a batch's waiting route changes; tally (a progress.Work)
-        counts what was done and what failed."""
-        items = list(group)
-        group.clear()
-        reqs = [p.request[0] for _, p in items]
-        if force:
-            results = self.send_batch(reqs, atomic=False)
-            ok = True
-            for (where, p), req, res in zip(items, reqs, results):
-                if isinstance(res, BaseException):
-                    self.report(res, req.text, req.method, where)
-                    tally.fail()
-                    ok = False
-                else:
-                    self.ack(req, res)
-                    tally.count(req.method)
-            return ok
-        results = self.send_batch(reqs, atomic=True)
-        bad = next((i for i, r in enumerate(results) if isinstance(r, BaseException)), None)
-        if bad is None:
-            for req, res in zip(reqs, results):
-                self.ack(req, res)
-                tally.count(req.method)
-            return True
-        if bad:
-            again = self.send_batch(reqs[:bad], atomic=True)
-            for (where, p), req, res in zip(items[:bad], reqs[:bad], again):
-                if isinstance(res, BaseException):
-                    self.report(res, req.text, req.method, where)
-                    tally.fail()
-                    return False
-                self.ack(req, res)
-                tally.count(req.method)
-        where, p = items[bad]
-        self.report(results[bad], reqs[bad].text, reqs[bad].method, where)
-        tally.fail()
-        return False
-
     # -- '?' --------------------------------------------------------------------
 
     def expect_rows(self, exp: Expect) -> list[tuple[str, str]]:
@@ -473,10 +434,51 @@ class _BatchRun:
             return True
         n = len(self.group)
         try:
-            sent = self.ex._flush_group(self.group, self.force, self.work)
+            sent = self._send_group()
         finally:
             self.work.advance(n)
         return sent or self._failed()
+
+    def _send_group(self) -> bool:
+        """The waiting route changes through client.batch(); False when one failed.
+        With force every one is tried; without, the group is atomic and the
+        lines before the first failure are sent again (see run_batch)."""
+        ex, work = self.ex, self.work
+        items = list(self.group)
+        self.group.clear()
+        reqs = [p.request[0] for _, p in items]
+        if self.force:
+            results = ex.send_batch(reqs, atomic=False)
+            ok = True
+            for (where, p), req, res in zip(items, reqs, results):
+                if isinstance(res, BaseException):
+                    ex.report(res, req.text, req.method, where)
+                    work.fail()
+                    ok = False
+                else:
+                    ex.ack(req, res)
+                    work.count(req.method)
+            return ok
+        results = ex.send_batch(reqs, atomic=True)
+        bad = next((i for i, r in enumerate(results) if isinstance(r, BaseException)), None)
+        if bad is None:
+            for req, res in zip(reqs, results):
+                ex.ack(req, res)
+                work.count(req.method)
+            return True
+        if bad:
+            again = ex.send_batch(reqs[:bad], atomic=True)
+            for (where, p), req, res in zip(items[:bad], reqs[:bad], again):
+                if isinstance(res, BaseException):
+                    ex.report(res, req.text, req.method, where)
+                    work.fail()
+                    return False
+                ex.ack(req, res)
+                work.count(req.method)
+        where, p = items[bad]
+        ex.report(results[bad], reqs[bad].text, reqs[bad].method, where)
+        work.fail()
+        return False
 
     def lines(self, lines: list[str]) -> bool:
         ex, work = self.ex, self.work
