@@ -72,6 +72,13 @@ class Work:
             self._bar.stop()
             self._bar = None
 
+    def phase(self, description: str, total: Optional[int]) -> None:
+        """The next part of the same work (read, then send): the bar starts
+        over; the clock and the tally go on."""
+        self.done = 0
+        if self._bar is not None:
+            self._bar.update(self._task, description=description, total=total, completed=0, rate="")
+
     def advance(self, n: int = 1) -> None:
         self.done += n
         if self._bar is not None:

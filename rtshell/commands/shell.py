@@ -293,21 +293,28 @@ def _restore(ex, p: Parsed) -> None:
     path = p.values["file"]
     lines = _read_lines(path)
     reqs: list[tuple[int, Request]] = []
-    for lineno, line in enumerate(lines, 1):
-        try:
-            inner = ex.parse(line)
-        except ParseError as exc:
-            raise CommandError(f"{path}:{lineno}: {exc.message}" + (f" (at '{exc.word}')" if exc.word else ""))
-        if inner is None:
-            continue
-        req = inner.request[0] if inner.request else None
-        if req is None or req.method not in ("add", "replace", "append"):
-            raise CommandError(f"{path}:{lineno}: only route add/replace lines can be restored")
-        if req.method == "add":
-            req = Request("replace", req.args, req.text.replace("route add", "route replace", 1))
-        reqs.append((lineno, req))
     stopped_at = None
-    with interrupt_point() as stop, Work(ex.output, f"restore {path}", len(reqs)) as work:
+    # one clock and one bar for both parts: reading every line first (a bad
+    # line changes nothing), then sending
+    with interrupt_point() as stop, Work(ex.output, f"reading {path}", len(lines)) as work:
+        for lineno, line in enumerate(lines, 1):
+            if stop:
+                raise CommandError(f"interrupted while reading {path}:{lineno}; nothing was changed")
+            try:
+                inner = ex.parse(line)
+            except ParseError as exc:
+                raise CommandError(f"{path}:{lineno}: {exc.message}" + (f" (at '{exc.word}')" if exc.word else ""))
+            if lineno % SAVE_STEP == 0:
+                work.advance(SAVE_STEP)
+            if inner is None:
+                continue
+            req = inner.request[0] if inner.request else None
+            if req is None or req.method not in ("add", "replace", "append"):
+                raise CommandError(f"{path}:{lineno}: only route add/replace lines can be restored")
+            if req.method == "add":
+                req = Request("replace", req.args, req.text.replace("route add", "route replace", 1))
+            reqs.append((lineno, req))
+        work.phase(f"restore {path}", len(reqs))
         for start in range(0, len(reqs), BATCH_CHUNK):
             if stop:
                 stopped_at = f"{path}:{reqs[start][0]}"

@@ -163,3 +163,25 @@ def test_an_interrupted_batch_command_says_so_once(tmp_path):
     assert not ex.run_line(f"batch {path}")
     errors = [line for line in out.text().splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "interrupted before" in errors[0], errors
+
+
+def test_restore_times_and_shows_its_reading_too(tmp_path):
+    """Reading the file is most of a restore's time: the summary counts it."""
+    import time
+
+    client = FakeClient([route(f"10.{i // 256}.{i % 256}.0/24", oif=2) for i in range(600)])
+    ex, out = terminal_executor(client)
+    path = tmp_path / "all.rt"
+    assert ex.run_line(f"save {path}")
+    parse = ex.parse
+
+    def slow_parse(line):
+        time.sleep(0.001)
+        return parse(line)
+
+    ex.parse = slow_parse
+    assert ex.run_line(f"restore {path}")
+    said = " ".join(out.text().split())
+    assert "reading " in said  # the first part's bar
+    seconds = float(re.search(r"restored 600 of 600 routes from \S+ in (\d+\.\d) s", said).group(1))
+    assert seconds >= 0.6
