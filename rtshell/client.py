@@ -1984,9 +1984,10 @@ def _event_of(m) -> Optional[Event]:
     """A notification message as an Event (None for anything else)."""
     if m.kind == "route" and m.route is not None:
         kind = "new" if m.type == P.RTMGR_MSG_NEWROUTE else "del"
-        return Event(kind=kind, route=m.route, pid=m.pid, seq=m.seq)
+        return Event(kind=kind, route=m.route, pid=m.pid, seq=m.seq, time=time.time())
     if m.kind == "flush":
-        return Event(kind="flush", filter=m.filter, count=int(m.count or 0), pid=m.pid, seq=m.seq)
+        return Event(kind="flush", filter=m.filter, count=int(m.count or 0), pid=m.pid, seq=m.seq,
+                     time=time.time())
     return None
 
 

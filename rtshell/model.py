@@ -310,6 +310,7 @@ class Event:
     count: int = 1
     pid: int = 0  # port id of the requester; 0 when the kernel itself acted
     seq: int = 0
+    time: Optional[float] = field(default=None, compare=False)  # when the client received it (epoch s)
 
 
 def parse_prefix(text: str) -> Network:
