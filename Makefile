@@ -25,7 +25,7 @@ $(STAMP): setup.py pyproject.toml MANIFEST.in bindings/*.c bindings/*.h \
 		bindings/build_ffi.py kernel/uapi/linux/rtmgr.h
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip 'setuptools>=77' 'cffi>=1.15'
-	$(PY) -m pip install -q --no-build-isolation -e '.[test,vm]'
+	$(PY) -m pip install -q --no-build-isolation -e '.[shell,test,vm]'
 	@touch $@
 
 venv: deps $(STAMP)
