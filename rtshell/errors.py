@@ -21,6 +21,7 @@ class RtmgrError(OSError):
     the request of the attribute the kernel blamed (or None).
     """
 
+    errno: int  # never None here, unlike OSError's
     default_errno = _errno.EIO
     advice: Optional[str] = None
 
@@ -52,7 +53,7 @@ class RtmgrError(OSError):
             text += f"; {self.advice}"
         return text
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[RtmgrError], tuple[object, ...]]:
         return (type(self), (self.errno, self.ext_ack, self.request, self.offset))
 
 
