@@ -8,6 +8,7 @@ line that does not parse is a failing line: 1).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shlex
 import signal
@@ -17,6 +18,9 @@ from typing import Optional
 from rtshell import __version__
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+SHELL_DEPS = ("prompt_toolkit", "rich")  # the `shell` extra: the library needs neither
+SHELL_DEPS_MISSING = "rtshell: the shell needs prompt_toolkit and rich: pip install 'rtshell[shell]'"
 
 
 EXAMPLES = """\
@@ -133,11 +137,23 @@ def run(argv: Optional[list[str]] = None, **kw) -> int:
     head -1``) ends the process as it ends ``ip``: by SIGPIPE, silently,
     with the status a shell expects (141), instead of a Python error.  A
     terminal keeps Python's default: the interactive shell never dies of a
-    signal a write can raise.
+    signal a write can raise.  Without the `shell` extra it says what to
+    install, in one line.
     """
+    if not all(_importable(name) for name in SHELL_DEPS):
+        print(SHELL_DEPS_MISSING, file=kw.get("stderr") or sys.stderr)
+        return EXIT_FAIL
     if not _isatty(kw.get("stdout") or sys.stdout):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     return main(argv, **kw)
+
+
+def _importable(name: str) -> bool:
+    """Whether a top-level module is there to import, without importing it."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:  # an import hook that refuses it
+        return False
 
 
 def main(argv: Optional[list[str]] = None, *, stdin=None, stdout=None, stderr=None,

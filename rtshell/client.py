@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import collections
 import errno as _errno
+import functools
 import itertools
 import logging
 import os
@@ -74,7 +75,8 @@ import time
 import weakref
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
-from typing import Callable, Iterable, Iterator, Optional, Union
+from types import TracebackType
+from typing import Callable, Generator, Iterable, Iterator, Literal, Optional, Union, overload
 
 from rtshell import errors
 from rtshell import netlink as nl
@@ -84,6 +86,7 @@ from rtshell.model import (
     Event,
     Filter,
     LookupResult,
+    Network,
     Route,
     RouteType,
     Stats,
@@ -93,7 +96,12 @@ from rtshell.model import (
 log = logging.getLogger(__name__)
 
 Address = Union[IPv4Address, IPv6Address]
-Key = tuple  # Route.key: (table, family, dst)
+Key = tuple[int, int, Network]  # Route.key: (table, family, dst)
+# a request to number and send: (what it asks, build(seq) -> its bytes, multipart?)
+_Request = tuple["_Op", Callable[[int], bytes], bool]
+# a batch request: (verb, Route), or ("flush", Filter or None)
+_RouteVerb = Literal["add", "replace", "change", "append", "delete"]
+_Item = Union[tuple[_RouteVerb, Route], tuple[Literal["flush"], Optional[Filter]]]
 
 #: Seconds a receive call blocks before the thread checks whether to stop.
 POLL_INTERVAL = 0.2
@@ -140,7 +148,10 @@ class BatchError(errors.RtmgrError):
     that themselves failed (the table may then differ from before the batch).
     """
 
-    def __init__(self, results, failures, undone=(), undo_failures=(), atomic=False):
+    def __init__(self, results: Iterable[Optional[errors.RtmgrError]],
+                 failures: Iterable[tuple[int, errors.RtmgrError]], undone: Iterable[str] = (),
+                 undo_failures: Iterable[tuple[str, errors.RtmgrError]] = (),
+                 atomic: bool = False) -> None:
         self.results = list(results)
         self.failures = list(failures)
         self.undone = list(undone)
@@ -167,7 +178,7 @@ class BatchError(errors.RtmgrError):
     def __str__(self) -> str:
         return self._summary()
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[errors.RtmgrError], tuple[object, ...]]:
         return (type(self), (self.results, self.failures, self.undone, self.undo_failures,
                              self.atomic))
 
@@ -217,10 +228,10 @@ class ResyncEvent(Event):
 #: whose thousand requests fail names the same device a thousand times, and
 #: each if_indextoname() is a socket, an ioctl and a close.
 DEV_NAME_TTL = 1.0
-_DEV_NAMES: dict = {}  # ifindex -> (when, name)
+_DEV_NAMES: dict[int, tuple[float, str]] = {}  # ifindex -> (when, name)
 
 
-def _dev(oif: Optional[int]) -> str:
+def _dev(oif: int) -> str:
     now = time.monotonic()
     hit = _DEV_NAMES.get(oif)
     if hit is not None and now - hit[0] < DEV_NAME_TTL:
@@ -291,7 +302,7 @@ class _Op:
 
     __slots__ = ("verb", "obj", "table")
 
-    def __init__(self, verb: str, obj=None, table: Optional[int] = None):
+    def __init__(self, verb: str, obj: object = None, table: Optional[int] = None) -> None:
         self.verb = verb
         self.obj = obj
         self.table = table
@@ -300,10 +311,10 @@ class _Op:
         verb, obj = self.verb, self.obj
         if isinstance(obj, Route):
             return f"route {verb} {route_text(obj)}"
-        if verb in ("show", "flush"):
+        if verb in ("show", "flush") and (obj is None or isinstance(obj, Filter)):
             rest = filter_text(obj)
             return f"route {verb} {rest}".rstrip()
-        if verb == "lookup-many":
+        if verb == "lookup-many" and isinstance(obj, list):
             return f"route lookup {len(obj)} addresses table {self.table}"
         if verb == "stats":
             return "stats"
@@ -322,7 +333,8 @@ def _dump_interrupted(op: _Op) -> "DumpInterrupted":
                            op.describe())
 
 
-def _make_error(err: int, ext_ack: Optional[str], op: Optional[_Op], offset=None) -> errors.RtmgrError:
+def _make_error(err: int, ext_ack: Optional[str], op: Optional[_Op],
+                offset: Optional[int] = None) -> errors.RtmgrError:
     return errors.error_for(err, ext_ack, op.describe() if op is not None else None, offset)
 
 
@@ -335,10 +347,11 @@ class _Chunk:
 
     __slots__ = ("routes", "intr_at", "end")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.routes: list[Route] = []
         self.intr_at: Optional[int] = None  # first route of a flagged message
-        self.end = None  # None: more to come; True: NLMSG_DONE; or an exception
+        # None: more to come; True: NLMSG_DONE; or the error that ended it
+        self.end: Union[None, bool, errors.RtmgrError] = None
 
 
 class _Pending:
@@ -347,14 +360,15 @@ class _Pending:
     __slots__ = ("seq", "order", "op", "multi", "ack", "replies", "error",
                  "done", "stream", "sent_at", "weight")
 
-    def __init__(self, seq: int, order: int, op: _Op, multi: bool, stream: Optional["_Stream"] = None):
+    def __init__(self, seq: int, order: int, op: _Op, multi: bool,
+                 stream: Optional[_Stream] = None) -> None:
         self.seq = seq
         self.order = order  # position in send order (seq wraps, this does not)
         self.op = op
         self.multi = multi  # a multipart (dump) request: ends with NLMSG_DONE
         self.ack = True  # asked for NLM_F_ACK: ends with the ACK, else with its one reply
-        self.replies: list = []
-        self.error: Optional[BaseException] = None
+        self.replies: list[nl.Message] = []
+        self.error: Optional[errors.RtmgrError] = None
         self.done = False
         self.stream = stream
         self.sent_at: Optional[float] = None
@@ -377,25 +391,25 @@ class _Run(_Pending):
 
     __slots__ = ("first", "items", "base", "count", "errors")
 
-    def __init__(self, first: int, order: int, items: list, base: int):
+    def __init__(self, first: int, order: int, items: list[_Item], base: int) -> None:
         super().__init__(0, order, _Op("batch"), False)
         self.first = first
         self.items = items
         self.base = base
         self.count = 0
-        self.errors: dict[int, BaseException] = {}
+        self.errors: dict[int, errors.RtmgrError] = {}
         self.weight = 0  # requests sent
 
     def op_at(self, i: int) -> _Op:
         verb, obj = self.items[self.base + i]
         return _Op(verb, obj)
 
-    def results(self) -> list[Optional[BaseException]]:
+    def results(self) -> list[Optional[errors.RtmgrError]]:
         """One entry per request: None (applied) or its error."""
         errs, shared = self.errors, self.error
         if not errs and shared is None:
             return [None] * self.count
-        out: list[Optional[BaseException]] = []
+        out: list[Optional[errors.RtmgrError]] = []
         for i in range(self.count):
             e = errs.get(i)
             if e is None and shared is not None:
@@ -408,7 +422,7 @@ class _Run(_Pending):
 class _Stream:
     """A bounded queue of chunks between the receiver and a dump's consumer."""
 
-    def __init__(self, depth: int):
+    def __init__(self, depth: int) -> None:
         self.cv = threading.Condition()
         self.chunks: collections.deque[_Chunk] = collections.deque()
         self.depth = depth
@@ -466,7 +480,7 @@ class _Outgoing:
 
     __slots__ = ("data", "pendings")
 
-    def __init__(self, data: bytes, pendings: list[_Pending]):
+    def __init__(self, data: bytes, pendings: list[_Pending]) -> None:
         self.data = data
         self.pendings = pendings
 
@@ -478,8 +492,8 @@ class _Outgoing:
 class Subscription:
     """A registered notification callback; ``close()`` (or ``with``) ends it."""
 
-    def __init__(self, client: "Client", callback: Callable[[Event], None],
-                 filter: Optional[Filter], resync: bool):
+    def __init__(self, client: Client, callback: Callable[[Event], None],
+                 filter: Optional[Filter], resync: bool) -> None:
         self._client = client
         self.callback = callback
         self.filter = filter
@@ -487,6 +501,11 @@ class Subscription:
         self.closed = False
         self.errors = 0  # exceptions raised by the callback (logged, not fatal)
         self._first: Optional[ResyncEvent] = None  # initial event, delivered by the notifier
+
+    @overload
+    def wants(self, event: ResyncEvent) -> ResyncEvent: ...
+    @overload
+    def wants(self, event: Event) -> Optional[Event]: ...
 
     def wants(self, event: Event) -> Optional[Event]:
         """The event as this subscriber should see it (filtered), or None."""
@@ -513,7 +532,7 @@ class Subscription:
     def __enter__(self) -> "Subscription":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -524,7 +543,7 @@ class _Monitor:
     without ``close()`` is collected and unsubscribes itself.
     """
 
-    def __init__(self, client: "Client", filter: Optional[Filter], resync: bool, depth: int):
+    def __init__(self, client: Client, filter: Optional[Filter], resync: bool, depth: int) -> None:
         self._client = client
         self._cv = threading.Condition()
         self._events: collections.deque[Event] = collections.deque()
@@ -571,7 +590,7 @@ class _Monitor:
     def __enter__(self) -> "_Monitor":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __del__(self) -> None:
@@ -608,7 +627,8 @@ class Client:
     """
 
     def __init__(self, timeout: float = 5.0, *, rcvbuf: Optional[int] = REQUEST_RCVBUF,
-                 notify_rcvbuf: Optional[int] = NOTIFY_RCVBUF, _socket_factory=None):
+                 notify_rcvbuf: Optional[int] = NOTIFY_RCVBUF,
+                 _socket_factory: Optional[Callable[..., nl.NetlinkSocket]] = None) -> None:
         self.timeout = float(timeout)
         self.trace: Optional[Callable[[str, bytes], None]] = None
         self._socket_factory = _socket_factory or nl.NetlinkSocket
@@ -647,7 +667,7 @@ class Client:
         # notifications, under _sub_lock
         self._sub_lock = threading.RLock()
         self._subs: list[Subscription] = []
-        self._nsock = None
+        self._nsock: Optional[nl.NetlinkSocket] = None
         self._notifier: Optional[threading.Thread] = None
         self._model: Optional[dict[Key, Route]] = None  # the table, while resync is wanted
         self._model_backlog: Optional[list[Event]] = None  # events while the model is built
@@ -722,7 +742,7 @@ class Client:
     def __enter__(self) -> "Client":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # ---- the route API ---------------------------------------------------
@@ -743,7 +763,12 @@ class Client:
         """Add next hops to a unicast route (which becomes multipath), or create it."""
         return self._change(P.RTMGR_MSG_NEWROUTE, _flags_for("append"), "append", route, echo)
 
-    def delete(self, target: Union[Route, Filter], echo: bool = False):
+    @overload
+    def delete(self, target: Route, echo: bool = False) -> Optional[Route]: ...
+    @overload
+    def delete(self, target: Filter, echo: bool = False) -> int: ...
+
+    def delete(self, target: Union[Route, Filter], echo: bool = False) -> Union[Route, int, None]:
         """Delete a route, or every route passing a Filter.
 
         Route: dst and table name the route; gateway, oif, metric, and a type
@@ -765,21 +790,21 @@ class Client:
         routes = [m.route for m in p.replies if m.route is not None]
         return routes[-1] if routes else None
 
-    def get(self, dst, table: int = TABLE_MAIN) -> Route:
+    def get(self, dst: Union[Network, str], table: int = TABLE_MAIN) -> Route:
         """The route with exactly this key; RouteNotFound if there is none."""
-        dst = _network(dst)
-        op = _Op("get", dst, table)
-        p = self._call(op, lambda seq: nl.build_get(seq, dst, table))
+        prefix = _network(dst)
+        op = _Op("get", prefix, table)
+        p = self._call(op, lambda seq: nl.build_get(seq, prefix, table))
         for m in p.replies:
             if m.route is not None:
                 return m.route
         raise _make_error(_errno.EBADMSG, "no route in the answer", op)
 
-    def lookup(self, addr, table: int = TABLE_MAIN) -> Route:
+    def lookup(self, addr: Union[Address, str], table: int = TABLE_MAIN) -> Route:
         """The longest-prefix match of ``addr``; NoRoute if nothing matches."""
-        addr = ip_address(addr)
-        op = _Op("lookup", addr, table)
-        p = self._call(op, lambda seq: nl.build_lookup(seq, addr, table))
+        address = ip_address(addr)
+        op = _Op("lookup", address, table)
+        p = self._call(op, lambda seq: nl.build_lookup(seq, address, table))
         for m in p.replies:
             res = _lookup_of(m)
             if res is not None:
@@ -788,42 +813,44 @@ class Client:
                 return res.route
         raise _make_error(_errno.EBADMSG, "no lookup answer", op)
 
-    def lookup_many(self, addrs: Iterable, table: int = TABLE_MAIN) -> list[LookupResult]:
+    def lookup_many(self, addrs: Iterable[Union[Address, str]],
+                    table: int = TABLE_MAIN) -> list[LookupResult]:
         """Longest-prefix matches of many addresses, in their order.
 
         One bulk (``NLM_F_DUMP``) request per family and per
         ``RTMGR_MAX_LOOKUP_ADDRS`` addresses.  Each answer is an exact
         longest-prefix match at the moment it was computed.
         """
-        addrs = [ip_address(a) for a in addrs]
-        results: list[Optional[LookupResult]] = [None] * len(addrs)
+        wanted = [ip_address(a) for a in addrs]
+        results: list[Optional[LookupResult]] = [None] * len(wanted)
         limit = P.RTMGR_MAX_LOOKUP_ADDRS
         for version in (4, 6):
-            idx = [i for i, a in enumerate(addrs) if a.version == version]
+            idx = [i for i, a in enumerate(wanted) if a.version == version]
             for start in range(0, len(idx), limit):
                 part = idx[start:start + limit]
-                chunk = [addrs[i] for i in part]
+                chunk = [wanted[i] for i in part]
                 op = _Op("lookup-many", chunk, table)
-                p = self._call(op, lambda seq, chunk=chunk: nl.build_lookup_many(seq, chunk, table),
+                p = self._call(op, functools.partial(nl.build_lookup_many, addrs=chunk, table=table),
                                multi=True)
                 answers = [r for r in (_lookup_of(m) for m in p.replies) if r is not None]
                 if len(answers) != len(chunk):
                     raise _make_error(_errno.EBADMSG,
                                       f"{len(answers)} answers for {len(chunk)} addresses", op)
                 for i, res in zip(part, answers):
-                    if res.addr != addrs[i]:
+                    if res.addr != wanted[i]:
                         raise _make_error(_errno.EBADMSG,
-                                          f"answer for {res.addr} where {addrs[i]} was asked", op)
+                                          f"answer for {res.addr} where {wanted[i]} was asked", op)
                     results[i] = res
-        return results  # type: ignore[return-value]
+        # every address has its answer by now (or an error was raised)
+        return [res for res in results if res is not None]
 
     def flush(self, filter: Optional[Filter] = None) -> int:
         """Delete every route passing ``filter`` (None: every route); the count."""
         op = _Op("flush", filter)
         p = self._call(op, lambda seq: nl.build_flush(seq, filter, True))
         for m in p.replies:
-            if m.kind == "flush":
-                return int(m.count)
+            if m.kind == "flush" and m.count is not None:
+                return m.count
         raise _make_error(_errno.EBADMSG, "no count in the answer", op)
 
     def stats(self, *, tables: bool = True) -> Stats:
@@ -989,8 +1016,8 @@ class Client:
                 return
             groups = 1 << (P.RTMGR_GRP_ROUTE - 1)
             self._nsock = self._socket_factory(groups=groups, rcvbuf=self._notify_rcvbuf)
-            self._notifier = threading.Thread(target=self._notify_loop, name="rtshell-notify",
-                                              daemon=True)
+            self._notifier = threading.Thread(target=self._notify_loop, args=(self._nsock,),
+                                              name="rtshell-notify", daemon=True)
             self._notifier.start()
 
     def _build_model(self) -> None:
@@ -1013,7 +1040,7 @@ class Client:
             with self._sub_lock:
                 self._model_backlog = []
                 self._model_stale = False
-            model: Optional[dict] = None
+            model: Optional[dict[Key, Route]] = None
             try:
                 model = {r.key: r for r in self._snapshot(None)}
             finally:
@@ -1028,14 +1055,13 @@ class Client:
                 return
         raise _dump_interrupted(_Op("show", None))
 
-    def _notify_loop(self) -> None:
-        sock = self._nsock
+    def _notify_loop(self, sock: nl.NetlinkSocket) -> None:
         while not self._stopping.is_set():
             self._deliver_firsts()
             try:
                 buf = sock.recv(POLL_INTERVAL, queued=True)
             except errors.Overrun:
-                self._drain()
+                self._drain(sock)
                 self._resync()
                 continue
             except OSError as exc:
@@ -1057,7 +1083,7 @@ class Client:
         if events:
             self._dispatch_events(events)
 
-    def _drain(self) -> None:
+    def _drain(self, sock: nl.NetlinkSocket) -> None:
         """After an overrun: take in every event still queued, before the resync dump.
 
         The kernel reports ENOBUFS before the messages queued ahead of the
@@ -1068,7 +1094,6 @@ class Client:
         applying them after the dump is right.  Bounded by ``timeout`` under
         a flood.
         """
-        sock = self._nsock
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline and not self._stopping.is_set():
             try:
@@ -1098,7 +1123,8 @@ class Client:
             firsts = [s for s in self._subs if s._first is not None]
         for sub in firsts:
             first, sub._first = sub._first, None
-            self._deliver(sub, first, initial=True)
+            if first is not None:  # unless delivered meanwhile, before an event
+                self._deliver(sub, first, initial=True)
 
     def _deliver(self, sub: Subscription, event: Event, initial: bool = False) -> None:
         if sub.closed:
@@ -1159,7 +1185,7 @@ class Client:
         self._seq = self._seq % (SEQ_MODULO - 1) + 1
         return self._seq
 
-    def _submit(self, items: list[tuple], stream: Optional[_Stream] = None,
+    def _submit(self, items: list[_Request], stream: Optional[_Stream] = None,
                 capture: bool = False) -> list[_Pending]:
         """Number, build, register and queue requests; their records, in order.
 
@@ -1177,7 +1203,7 @@ class Client:
             self._queue_out(pendings, outgoing)
         return pendings
 
-    def _build(self, items: list[tuple], stream: Optional[_Stream], capture: bool,
+    def _build(self, items: list[_Request], stream: Optional[_Stream], capture: bool,
                outgoing: list[_Outgoing]) -> list[_Pending]:
         """Number and build requests (under _send_lock); their buffers go to ``outgoing``."""
         pendings: list[_Pending] = []
@@ -1229,7 +1255,7 @@ class Client:
             raise p.error
         return p
 
-    def _stream(self, op: _Op, build: Callable[[int], bytes]) -> Iterator[_Chunk]:
+    def _stream(self, op: _Op, build: Callable[[int], bytes]) -> Generator[_Chunk, None, None]:
         """A multipart request whose chunks are handed over as they arrive."""
         stream = _Stream(STREAM_DEPTH)
         self._acquire_dump_slot(op, stream)
@@ -1260,15 +1286,15 @@ class Client:
                 self._abandon(p)
                 stream.abort(None)
 
-    def _stall_error(self, p: _Pending) -> BaseException:
+    def _stall_error(self, p: _Pending) -> errors.RtmgrError:
         """The kernel sent nothing for ``timeout``: give up on the dump and its slot."""
         err = _make_error(_errno.ETIMEDOUT, f"no dump data for {self.timeout:g} s", p.op)
         self._abandon(p)
         self._release_dump_slot(p.seq)
         return err
 
-    def _thread_streams(self) -> set:
-        streams = getattr(self._local, "streams", None)
+    def _thread_streams(self) -> set[_Stream]:
+        streams: Optional[set[_Stream]] = getattr(self._local, "streams", None)
         if streams is None:
             streams = self._local.streams = set()
         return streams
@@ -1380,7 +1406,7 @@ class Client:
                 p.done = True
                 self._cv.notify_all()
 
-    def _finish(self, p: _Pending, error: Optional[BaseException] = None) -> None:
+    def _finish(self, p: _Pending, error: Optional[errors.RtmgrError] = None) -> None:
         """Resolve a request (under _cv; the caller notifies the waiters)."""
         if p.done:
             return
@@ -1411,10 +1437,12 @@ class Client:
                 items = [item]
                 size = len(item.data)
                 n = sum(p.weight for p in item.pendings)
-                while self._outq and self._outq[0] is not None \
-                        and size + len(self._outq[0].data) <= SEND_CHUNK \
-                        and n + sum(p.weight for p in self._outq[0].pendings) <= self._per_send:
-                    nxt = self._outq.popleft()
+                while self._outq:
+                    nxt = self._outq[0]
+                    if nxt is None or size + len(nxt.data) > SEND_CHUNK \
+                            or n + sum(p.weight for p in nxt.pendings) > self._per_send:
+                        break
+                    self._outq.popleft()
                     items.append(nxt)
                     size += len(nxt.data)
                     n += sum(p.weight for p in nxt.pendings)
@@ -1484,9 +1512,9 @@ class Client:
                 continue
             self._dispatch(msgs)
 
-    def _dispatch(self, msgs) -> None:
+    def _dispatch(self, msgs: list[nl.Message]) -> None:
         """Match a receive buffer's messages to requests (receiver thread)."""
-        chunks: dict[int, tuple[_Pending, _Chunk]] = {}
+        chunks: dict[int, tuple[_Pending, _Stream, _Chunk]] = {}
         with self._cv:
             self._rx_progress += 1
             # an error inside a batch run, or a dropped reply, resolves nothing a
@@ -1499,7 +1527,7 @@ class Client:
                     run = self._run_of(m.seq) if self._runs else None
                     if run is not None and m.kind == "error":
                         i = m.seq - run.first
-                        run.errors[i] = _make_error(m.error, m.ext_ack, run.op_at(i), m.offset)
+                        run.errors[i] = m.exception(run.op_at(i).describe())
                     else:
                         self._drop(m)
                     continue
@@ -1513,14 +1541,14 @@ class Client:
                 if p.stream is not None:
                     entry = chunks.get(p.seq)
                     if entry is None:
-                        entry = chunks[p.seq] = (p, _Chunk())
-                    chunk = entry[1]
+                        entry = chunks[p.seq] = (p, p.stream, _Chunk())
+                    chunk = entry[2]
                     if m.dump_intr and chunk.intr_at is None:
                         chunk.intr_at = len(chunk.routes)
                     if m.kind == "route" and m.route is not None:
                         chunk.routes.append(m.route)
                     elif m.kind == "error" or (m.kind == "done" and m.error):
-                        chunk.end = _make_error(m.error, m.ext_ack, p.op, m.offset)
+                        chunk.end = m.exception(p.op.describe())
                     elif m.kind == "done":
                         chunk.end = True
                     elif m.kind == "malformed":
@@ -1537,7 +1565,7 @@ class Client:
                     continue
                 if m.kind == "error" or (m.kind == "done" and m.error):
                     del self._pending[p.seq]
-                    self._finish(p, _make_error(m.error, m.ext_ack, p.op, m.offset))
+                    self._finish(p, m.exception(p.op.describe()))
                 elif final:
                     if m.kind in _ANSWERS:
                         p.replies.append(m)
@@ -1555,11 +1583,11 @@ class Client:
                     self._release_dump_slot(p.seq)
             if wake:
                 self._cv.notify_all()
-        for p, chunk in chunks.values():
-            if not p.stream.put(chunk, self.timeout, self._stopping):
+        for p, stream, chunk in chunks.values():
+            if not stream.put(chunk, self.timeout, self._stopping):
                 if chunk.end is None:
                     self._abandon(p)
-                p.stream.abort(None if p.stream.closed else
+                stream.abort(None if stream.closed else
                                _make_error(_errno.ETIMEDOUT,
                                            f"dump consumer idle for {self.timeout:g} s: dump abandoned",
                                            p.op))
@@ -1571,11 +1599,11 @@ class Client:
                 return run
         return None
 
-    def _end_run(self, run: _Run, m) -> None:
+    def _end_run(self, run: _Run, m: nl.Message) -> None:
         """The answer of a run's last request: the run is over (under _cv)."""
         i = run.seq - run.first
         if m.kind == "error" or (m.kind == "done" and m.error):
-            run.errors[i] = _make_error(m.error, m.ext_ack, run.op_at(i), m.offset)
+            run.errors[i] = m.exception(run.op_at(i).describe())
         elif m.kind == "malformed":
             run.errors[i] = _make_error(_errno.EBADMSG, _malformed_text(m), run.op_at(i))
         lost = None
@@ -1590,7 +1618,7 @@ class Client:
         if self._overrun_order is not None:
             self._fail_lost(run.order)
 
-    def _drop(self, m) -> None:
+    def _drop(self, m: nl.Message) -> None:
         """A reply to no current request (under _cv): late, or of an abandoned dump."""
         self.dropped += 1
         p = self._abandoned.get(m.seq)
@@ -1602,6 +1630,8 @@ class Client:
     def _fail_lost(self, order: int) -> None:
         """After an overrun: single-reply requests sent before ``order`` lost their reply."""
         floor = self._overrun_order
+        if floor is None:
+            return
         for q in list(self._pending.values()):
             if not q.multi and q.sent_at is not None and q.order < order and q.order <= floor:
                 del self._pending[q.seq]
@@ -1614,7 +1644,7 @@ class Client:
 
     # ---- batches ----------------------------------------------------------
 
-    def _send_batch_items(self, items: list[tuple]) -> list[_Pending]:
+    def _send_batch_items(self, items: list[_Item]) -> list[_Pending]:
         """Number, pack and queue batch requests ``(verb, obj)``, in order.
 
         ``verb`` is add, replace, change, append or delete (``obj`` a
@@ -1645,14 +1675,15 @@ class Client:
             run: Optional[_Run] = None
             last = 0  # seq of the run's last packed request
             try:
-                for idx, (verb, obj) in enumerate(items):
-                    if verb == "flush":
+                for idx, item in enumerate(items):
+                    if item[0] == "flush":
+                        flt = item[1]
                         if run is not None:
                             self._seal(run, last, idx, builder, outgoing)
                             run = None
                         self._seq = seq
                         records.extend(self._build(
-                            [(_Op("flush", obj), (lambda s, f=obj: nl.build_flush(s, f, True)), False)],
+                            [(_Op("flush", flt), functools.partial(nl.build_flush, filter=flt, ack=True), False)],
                             None, True, outgoing))
                         seq = self._seq
                         continue
@@ -1663,17 +1694,18 @@ class Client:
                     if run is None:
                         run = _Run(seq, next(self._order), items, idx)
                         records.append(run)
+                    verb, route = item
                     msg_type, flags = flags_of[verb]
                     try:
-                        if not put(msg_type, flags, seq, obj):
+                        if not put(msg_type, flags, seq, route):
                             # the buffer is full: it ends the run, this request starts the next
                             self._seal(run, last, idx, builder, outgoing)
                             run = _Run(seq, next(self._order), items, idx)
                             records.append(run)
-                            put(msg_type, flags, seq, obj)  # an empty buffer takes it, or EMSGSIZE
+                            put(msg_type, flags, seq, route)  # an empty buffer takes it, or EMSGSIZE
                     except (errors.RtmgrError, ValueError, TypeError, KeyError, AttributeError) as exc:
                         run.errors[idx - run.base] = exc if isinstance(exc, errors.RtmgrError) else \
-                            errors.InvalidRequest(_errno.EINVAL, str(exc), _Op(verb, obj).describe())
+                            errors.InvalidRequest(_errno.EINVAL, str(exc), _Op(verb, route).describe())
                         continue
                     last = seq
                 if run is not None:
@@ -1698,39 +1730,41 @@ class Client:
         else:  # nothing of it could be built: answered already
             run.done = True
 
-    def _batch_snapshot(self, ops: list[tuple]) -> tuple[dict, dict]:
+    def _batch_snapshot(self, ops: list[_Item]) -> tuple[dict[Key, Optional[Route]], dict[int, list[Key]]]:
         """What each request of an atomic batch may overwrite.
 
         Returns (before, touched): ``before[key]`` is the route the key held
         (None: absent); ``touched[i]`` the keys request i may change.  The
         gets are pipelined like a batch.
         """
-        before: dict = {}
-        touched: dict[int, list] = {}
-        unknown: list = []
+        before: dict[Key, Optional[Route]] = {}
+        touched: dict[int, list[Key]] = {}
+        unknown: list[Key] = []
         # A key that only one add touches needs no read: an add that succeeds
         # proves the key was absent, one that fails changed nothing (unless a
         # flush of the same batch may touch it).  A bulk load of new routes
         # reads nothing.
-        uses = collections.Counter(obj.key for verb, obj in ops if verb != "flush")
+        uses = collections.Counter(item[1].key for item in ops if item[0] != "flush")
         flushes = any(verb == "flush" for verb, _obj in ops)
-        for i, (verb, obj) in enumerate(ops):
-            if verb != "flush":
-                touched[i] = [obj.key]
-                if obj.key not in before:
-                    before[obj.key] = None
-                    if flushes or verb != "add" or uses[obj.key] > 1:
-                        unknown.append(obj.key)
+        for i, item in enumerate(ops):
+            if item[0] != "flush":
+                verb, route = item
+                touched[i] = [route.key]
+                if route.key not in before:
+                    before[route.key] = None
+                    if flushes or verb != "add" or uses[route.key] > 1:
+                        unknown.append(route.key)
             else:
-                routes = self._snapshot(obj)
+                routes = self._snapshot(item[1])
                 touched[i] = [r.key for r in routes]
                 for r in routes:
                     before.setdefault(r.key, r)
         unknown = [k for k in unknown if before[k] is None]
         pendings: list[_Pending] = []
         for start in range(0, len(unknown), Batch.SEND_RUN):
-            gets = [(_Op("get", dst, table), (lambda seq, d=dst, t=table: nl.build_get(seq, d, t)), False)
-                    for (table, _family, dst) in unknown[start:start + Batch.SEND_RUN]]
+            gets: list[_Request] = [
+                (_Op("get", dst, table), functools.partial(nl.build_get, dst=dst, table=table), False)
+                for (table, _family, dst) in unknown[start:start + Batch.SEND_RUN]]
             pendings.extend(self._submit(gets))
         self._wait_all(pendings)
         for key, p in zip(unknown, pendings):
@@ -1742,7 +1776,7 @@ class Client:
         return before, touched
 
     @staticmethod
-    def _rcvbuf_of(sock) -> int:
+    def _rcvbuf_of(sock: nl.NetlinkSocket) -> int:
         """The receive buffer the kernel actually granted (for the in-flight window)."""
         try:
             with socket.socket(fileno=os.dup(sock.fileno())) as s:
@@ -1785,11 +1819,11 @@ class Batch:
     #: Requests collected before a non-atomic batch hands a run to the sender.
     SEND_RUN = 1024
 
-    def __init__(self, client: Client, atomic: bool = False, raise_on_error: bool = True):
+    def __init__(self, client: Client, atomic: bool = False, raise_on_error: bool = True) -> None:
         self.client = client
         self.atomic = atomic
         self.raise_on_error = raise_on_error
-        self._items: list[tuple] = []  # (verb, obj) not yet sent (atomic: all of them)
+        self._items: list[_Item] = []  # (verb, obj) not yet sent (atomic: all of them)
         self._sent = 0  # requests handed to the client so far
         self._records: list[_Pending] = []  # runs and flushes sent, in order
         self.results: list[Optional[errors.RtmgrError]] = []
@@ -1799,7 +1833,7 @@ class Batch:
 
     # requests
     def add(self, route: Route) -> None:
-        # _queue("add", route), inline: this runs once per route
+        # _queue(("add", route)), inline: this runs once per route
         if self._done:
             raise RuntimeError("batch already committed")
         items = self._items
@@ -1808,33 +1842,33 @@ class Batch:
             self._send_items()
 
     def replace(self, route: Route) -> None:
-        self._queue("replace", route)
+        self._queue(("replace", route))
 
     def change(self, route: Route) -> None:
-        self._queue("change", route)
+        self._queue(("change", route))
 
     def append(self, route: Route) -> None:
-        self._queue("append", route)
+        self._queue(("append", route))
 
     def delete(self, target: Union[Route, Filter]) -> None:
         """Delete a route (match fields as :meth:`Client.delete`), or flush a Filter."""
         if isinstance(target, Filter):
             self.flush(target)
         else:
-            self._queue("delete", target)
+            self._queue(("delete", target))
 
     def flush(self, filter: Optional[Filter] = None) -> None:
-        self._queue("flush", filter)
+        self._queue(("flush", filter))
 
     def __len__(self) -> int:
         """Requests queued so far."""
         return self._sent + len(self._items)
 
-    def _queue(self, verb: str, obj) -> None:
+    def _queue(self, item: _Item) -> None:
         if self._done:
             raise RuntimeError("batch already committed")
         items = self._items
-        items.append((verb, obj))
+        items.append(item)
         if len(items) >= self.SEND_RUN and not self.atomic:
             self._send_items()
 
@@ -1854,8 +1888,8 @@ class Batch:
             return self.results
         self._done = True
         client = self.client
-        before: dict = {}
-        touched: dict[int, list] = {}
+        before: dict[Key, Optional[Route]] = {}
+        touched: dict[int, list[Key]] = {}
         if self.atomic:
             before, touched = client._batch_snapshot(self._items)
         self._send_items()
@@ -1868,14 +1902,14 @@ class Batch:
             raise BatchError(self.results, failures, self.undone, self.undo_failures, self.atomic)
         return self.results
 
-    def _undo(self, before: dict, touched: dict) -> None:
+    def _undo(self, before: dict[Key, Optional[Route]], touched: dict[int, list[Key]]) -> None:
         """Bring every key a successful request touched back to its state before."""
-        keys: dict = {}
+        keys: dict[Key, list[int]] = {}
         for i, err in enumerate(self.results):
             if err is None:
                 for key in touched.get(i, ()):
                     keys.setdefault(key, []).append(i)
-        items = []
+        items: list[tuple[Literal["delete", "replace"], Route, str]] = []
         for key, idx in keys.items():
             old = before.get(key)
             table, _family, dst = key
@@ -1900,7 +1934,8 @@ class Batch:
     def __enter__(self) -> "Batch":
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> Optional[bool]:
+    def __exit__(self, exc_type: Optional[type[BaseException]], exc: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
         if exc_type is None:
             self.commit()
             return None
@@ -1941,9 +1976,9 @@ _RUN_FLAGS = {
 }
 
 
-def _batch_results(records: list[_Pending]) -> list[Optional[BaseException]]:
+def _batch_results(records: list[_Pending]) -> list[Optional[errors.RtmgrError]]:
     """One entry per request of the records _send_batch_items returned."""
-    out: list[Optional[BaseException]] = []
+    out: list[Optional[errors.RtmgrError]] = []
     for p in records:
         if type(p) is _Run:
             out.extend(p.results())
@@ -1952,12 +1987,12 @@ def _batch_results(records: list[_Pending]) -> list[Optional[BaseException]]:
     return out
 
 
-def _network(dst):
+def _network(dst: Union[Network, str]) -> Network:
     """A prefix given as text or as an ipaddress network."""
     return ip_network(dst) if isinstance(dst, str) else dst
 
 
-def _is_final(p: _Pending, m) -> bool:
+def _is_final(p: _Pending, m: nl.Message) -> bool:
     """Is ``m`` the last message the kernel sends for request ``p``?"""
     if m.kind in ("error", "done"):
         return True
@@ -1966,7 +2001,7 @@ def _is_final(p: _Pending, m) -> bool:
     return m.kind == "ack" or (not p.ack and m.kind in _ANSWERS)
 
 
-def _lookup_of(m) -> Optional[LookupResult]:
+def _lookup_of(m: nl.Message) -> Optional[LookupResult]:
     """The LookupResult a LOOKUP reply carries, or None for other messages."""
     if m.kind != "lookup":
         return None
@@ -1976,11 +2011,11 @@ def _lookup_of(m) -> Optional[LookupResult]:
     return None
 
 
-def _malformed_text(m) -> str:
+def _malformed_text(m: nl.Message) -> str:
     return f"malformed reply: {getattr(m, 'reason', None) or 'unparseable message'}"
 
 
-def _event_of(m) -> Optional[Event]:
+def _event_of(m: nl.Message) -> Optional[Event]:
     """A notification message as an Event (None for anything else)."""
     if m.kind == "route" and m.route is not None:
         kind = "new" if m.type == P.RTMGR_MSG_NEWROUTE else "del"
@@ -1996,7 +2031,7 @@ def _same_route(a: Route, b: Route) -> bool:
     return a == b and a.changed == b.changed
 
 
-def _apply(model: dict, event: Event) -> None:
+def _apply(model: dict[Key, Route], event: Event) -> None:
     """Apply a notification to a table kept as {key: Route}."""
     if event.kind == "new" and event.route is not None:
         model[event.route.key] = event.route

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional
 
-from rtshell import names
+from rtshell import errors, names
 from rtshell.commands.grammar import Expect, HelpRequest, ParseError
 from rtshell.commands.kinds import Converter
 from rtshell.commands.lenient import LeftOut
@@ -46,7 +46,7 @@ ADVICE = {
     E.E2BIG: "at most 32 next hops",
     E.ENETUNREACH: "no route matches",
     E.ETIMEDOUT: "the kernel did not answer in time",
-    E.EPROTONOSUPPORT: "load the module (make load, or make shell for the VM)",
+    E.EPROTONOSUPPORT: errors.load_advice(),
 }
 
 METHOD_ADVICE = {
