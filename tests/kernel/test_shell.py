@@ -313,6 +313,37 @@ def test_save_and_restore(client, tmp_path):
         "prohibit 10.91.0.0/16 table 300 proto boot"])
 
 
+def test_the_kernels_own_fib_restored_from_ip_route_show(client, tmp_path):
+    """What ip route show prints of this VM's FIB, pasted into rtmgr: refused
+    word by word, then taken with --lenient, the FIB's words dropped."""
+    import ipaddress
+
+    for i in range(3):
+        subprocess.run(["ip", "route", "add", f"10.{120 + i}.0.0/16", "via", "10.99.0.2", "dev", "dummy0",
+                        "proto", "static", "metric", str(10 + i)], check=True)
+    try:
+        shown = subprocess.run(["ip", "route", "show", "table", "main"], capture_output=True, text=True,
+                               check=True).stdout
+        path = tmp_path / "main.txt"
+        path.write_text(shown)
+        fib = {ipaddress.ip_network(line.split()[0] if line.split()[0] != "default" else "0.0.0.0/0")
+               for line in shown.splitlines() if line and not line[0].isspace()}
+        strict = cli("-c", f"restore {path}")
+        assert strict.returncode == 1 and "attribute of the kernel's FIB" in strict.stderr
+        assert list(client.dump()) == []  # a bad line changes nothing
+        done = cli("restore", str(path), "--lenient")
+        assert done.returncode == 0, done.stderr
+        assert "dropped words rtmgr routes do not have: scope" in done.stderr
+        assert {r.dst for r in client.dump()} == fib
+        route = client.get(ipaddress.ip_network("10.121.0.0/16"))
+        assert route.metric == 11 and route.proto == 4 and str(route.gateway) == "10.99.0.2"
+        shown_by_us = cli("r", "sh", "exact", "10.121.0.0/16")  # argv, abbreviated, as ip takes it
+        assert shown_by_us.stdout == "10.121.0.0/16 via 10.99.0.2 dev dummy0 metric 11 proto static\n"
+    finally:
+        for i in range(3):
+            subprocess.run(["ip", "route", "del", f"10.{120 + i}.0.0/16"], check=False)
+
+
 # -- helpers -------------------------------------------------------------------------------------------
 
 
