@@ -106,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true",
                    help="a batch on a terminal prints every applied route, not only a progress bar and a summary")
     p.add_argument("-V", "--version", action="version", version=f"rtshell {__version__}")
+    p.add_argument("--completion", choices=("bash", "zsh"),
+                   help="print the completion script for that shell (eval \"$(rtshell --completion bash)\")")
+    p.add_argument("--complete", metavar="LINE", help=argparse.SUPPRESS)  # the scripts ask it
+    p.add_argument("--man", action="store_true", help="print the manual page rtshell(1) (roff)")
     return p
 
 
@@ -166,6 +170,16 @@ def main(argv: Optional[list[str]] = None, *, stdin=None, stdout=None, stderr=No
         args = parser.parse_args(ip_spelling(list(sys.argv[1:] if argv is None else argv)))
     except SystemExit as exc:  # argparse: usage errors are 2, --help/--version 0
         return int(exc.code or 0)
+    if args.completion or args.complete is not None or args.man:
+        from rtshell import docgen
+
+        if args.man:
+            stdout.write(docgen.man_page(parser))
+        elif args.completion:
+            stdout.write(docgen.SCRIPTS[args.completion])
+        else:
+            stdout.write("".join(w + "\n" for w in docgen.complete(args.complete, parser)))
+        return EXIT_OK
     if args.command_words and args.command_words[0] == "--":
         args.command_words = args.command_words[1:]
     if args.command_words:
