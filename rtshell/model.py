@@ -181,6 +181,13 @@ class Route:
             raise ValueError("no route in an empty line")
         return build_route(parsed)
 
+    def __str__(self) -> str:
+        """The route in ip's words, devices by their names here: ``Route.parse`` reads it back."""
+        from rtshell import names
+        from rtshell.words import route_text
+
+        return route_text(self, names.Devices() if self.oif is not None or self.nexthops else None)
+
     @property
     def family(self) -> int:
         return self.dst.version

@@ -35,6 +35,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rtshell import names
+from rtshell.words import dev_name as _dev, nexthop_text, prefix_text, route_text  # noqa: F401  (render's API too)
 from rtshell.model import Event, Filter, LookupResult, Match, Route, RouteType, Stats
 
 CHUNK = 256  # rows per streamed table chunk
@@ -50,50 +51,6 @@ TYPE_STYLE = {
 
 
 # -- text forms --------------------------------------------------------------
-
-
-def _dev(devices: Optional[names.Devices], oif: Optional[int]) -> Optional[str]:
-    if oif is None:
-        return None
-    return devices.name(oif) if devices is not None else f"if{oif}"
-
-
-def nexthop_text(hop, devices=None, weight: bool = True) -> str:
-    parts = []
-    if hop.gateway is not None:
-        parts.append(f"via {hop.gateway}")
-    if hop.oif is not None:
-        parts.append(f"dev {_dev(devices, hop.oif)}")
-    if weight:
-        parts.append(f"weight {hop.weight}")
-    return " ".join(parts)
-
-
-def route_text(route: Route, devices=None) -> str:
-    """The route in ``ip route`` words; the grammar parses it back."""
-    parts = []
-    if route.type not in (RouteType.UNICAST, RouteType.UNSPEC):
-        parts.append(names.type_name(route.type))
-    parts.append(prefix_text(route.dst))
-    if route.gateway is not None:
-        parts.append(f"via {route.gateway}")
-    if route.oif is not None:
-        parts.append(f"dev {_dev(devices, route.oif)}")
-    if route.metric:
-        parts.append(f"metric {route.metric}")
-    if route.table != names.DEFAULT_TABLES["main"]:
-        parts.append(f"table {names.table_name(route.table)}")
-    if route.proto:
-        parts.append(f"proto {names.proto_name(route.proto)}")
-    if route.family == 6 and route.dst.prefixlen == 0 and all(h.gateway is None for h in route.all_nexthops()):
-        parts.append("-6")  # 'default' with no IPv6 address to tell the family
-    for hop in route.nexthops:
-        parts.append("nexthop " + nexthop_text(hop, devices))
-    return " ".join(parts)
-
-
-def prefix_text(net) -> str:
-    return str(net) if net.prefixlen else "default"
 
 
 def filter_text(flt: Optional[Filter], devices=None) -> str:

@@ -6,11 +6,14 @@ import ipaddress as ip
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
+from fakes import fake_devices
 import rtshell
 from rtshell import netlink as nl
 from rtshell import Filter, Match, NextHop, Route, RouteType
 from rtshell.names import Devices
+from rtshell.words import route_text
 
 
 def test_the_public_names_are_exported():
@@ -82,3 +85,42 @@ def test_route_parse_takes_ip_route_words():
         Route.parse("10.5.0.0/33 dev eth0", devices=devices)
     with pytest.raises(ValueError):
         Route.parse("", devices=devices)
+
+
+# -- str(route) and Route.parse: one language both ways ------------------------------------------
+
+
+_v4 = st.builds(lambda a, n: ip.IPv4Network((a, n), strict=False), st.integers(0, 2**32 - 1), st.integers(0, 32))
+_v6 = st.builds(lambda a, n: ip.IPv6Network((a, n), strict=False), st.integers(0, 2**128 - 1), st.integers(0, 128))
+
+
+@st.composite
+def routes(draw):
+    dst = draw(st.one_of(_v4, _v6))
+    rtype = draw(st.sampled_from([RouteType.UNICAST, RouteType.BLACKHOLE, RouteType.UNREACHABLE, RouteType.PROHIBIT]))
+    kw = dict(table=draw(st.sampled_from([254, 100, 255, 4294967295])), metric=draw(st.integers(0, 2**32 - 1)),
+              proto=draw(st.sampled_from([3, 4, 186, 255])), type=rtype)
+    if rtype is RouteType.UNICAST:
+        gw = (st.builds(ip.IPv4Address, st.integers(1, 2**32 - 1)) if dst.version == 4
+              else st.builds(ip.IPv6Address, st.integers(1, 2**128 - 1)))
+        hops = draw(st.lists(st.tuples(st.one_of(st.none(), gw), st.sampled_from([None, 2, 3]),
+                                       st.integers(1, 256)), min_size=1, max_size=4, unique_by=lambda h: h[:2])
+                    .filter(lambda hs: all(g is not None or o is not None for g, o, _ in hs)))
+        if len(hops) == 1:
+            kw.update(gateway=hops[0][0], oif=hops[0][1])
+        else:
+            kw["nexthops"] = tuple(NextHop(g, o, w) for g, o, w in hops)
+    return Route(dst=dst, **kw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(routes())
+def test_a_route_in_words_parses_back_to_itself(route):
+    devices = fake_devices()
+    assert Route.parse(route_text(route, devices), devices=devices) == route
+
+
+def test_str_of_a_route_is_its_ip_words():
+    r = Route.parse("10.0.0.0/8 via 10.99.0.2 metric 5 table 100")
+    assert str(r) == "10.0.0.0/8 via 10.99.0.2 metric 5 table 100 proto boot"
+    assert Route.parse(str(r)) == r
