@@ -570,7 +570,7 @@ def test_batch_asks_one_ack_per_sendmsg(kernel):
         for flags in sends:  # only the last request of each buffer asks for an ACK
             assert [bool(f & P.NLM_F_ACK) for f in flags] == [False] * (len(flags) - 1) + [True]
         assert len(kernel.table) == 300 and b.results == [None] * 300
-        assert c.pending == 0 and c._inflight == 0 and not c._runs
+        assert c.pending == 0 and c._core.inflight == 0 and not c._core.runs
     finally:
         c.close()
 
@@ -586,7 +586,7 @@ def test_batch_where_every_request_fails_reports_each(kernel):
         assert all(isinstance(e, errors.RouteExists) for e in b.results) and len(b.results) == 200
         want = [f"route add {route(i).dst} via 10.99.0.2 table 254" for i in range(200)]
         assert [e.request for e in b.results] == want
-        assert c._inflight == 0 and not c._runs
+        assert c._core.inflight == 0 and not c._core.runs
     finally:
         c.close()
 
@@ -646,7 +646,7 @@ def test_batch_unanswered_run_times_out_per_request(client, kernel):
     kernel.silent = False
     client.timeout = 2.0
     client.add(route(9))  # still usable; the late nothing never comes
-    assert client._inflight == 0
+    assert client._core.inflight == 0
 
 
 def test_batch_run_answered_after_an_overrun_is_unknown(client, kernel):
@@ -953,7 +953,7 @@ def test_threads_running_batches_on_one_client_each_get_their_own_results(kernel
         for t, results in got.items():
             assert [i for i, e in enumerate(results) if e is not None] == taken[t]
             assert all(results[i].request.startswith(f"route add {net(t * 1000 + i)} ") for i in taken[t])
-        assert len(kernel.table) == 4 * 300 and c._inflight == 0 and not c._runs
+        assert len(kernel.table) == 4 * 300 and c._core.inflight == 0 and not c._core.runs
     finally:
         c.close()
 
