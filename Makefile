@@ -21,11 +21,11 @@ deps:
 	@scripts/install-host-deps
 
 # Reinstalls only when what the package is built from changed.
-$(STAMP): setup.cfg setup.py pyproject.toml MANIFEST.in bindings/*.c bindings/*.h \
+$(STAMP): setup.py pyproject.toml MANIFEST.in bindings/*.c bindings/*.h \
 		bindings/build_ffi.py kernel/uapi/linux/rtmgr.h
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip setuptools wheel 'cffi>=1.15'
-	$(PY) -m pip install -q --no-build-isolation -e '.[test,vm]'
+	$(PY) -m pip install -q --upgrade pip 'setuptools>=77' 'cffi>=1.15'
+	$(PY) -m pip install -q --no-build-isolation -e '.[shell,test,vm]'
 	@touch $@
 
 venv: deps $(STAMP)

@@ -70,6 +70,7 @@ from __future__ import annotations
 
 import collections
 import errno as _errno
+import functools
 import itertools
 import logging
 import os
@@ -80,7 +81,9 @@ import time
 import weakref
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
-from typing import Callable, Iterable, Iterator, Optional, Union
+from types import TracebackType
+from typing import (TYPE_CHECKING, Any, Callable, Generator, Iterable, Iterator, Literal, Optional,
+                    Protocol, TypeVar, Union, overload)
 
 from rtshell import errors
 from rtshell import netlink as nl
@@ -90,6 +93,7 @@ from rtshell.model import (
     Event,
     Filter,
     LookupResult,
+    Network,
     Route,
     RouteType,
     Stats,
@@ -99,7 +103,34 @@ from rtshell.model import (
 log = logging.getLogger(__name__)
 
 Address = Union[IPv4Address, IPv6Address]
-Key = tuple  # Route.key: (table, family, dst)
+Key = tuple[int, int, Network]  # Route.key: (table, family, dst)
+# a request to number and send: (what it asks, build(seq) -> its bytes, multipart?)
+_Request = tuple["_Op", Callable[[int], bytes], bool]
+# a batch request: (verb, Route), or ("flush", Filter or None)
+_RouteVerb = Literal["add", "replace", "change", "append", "delete"]
+_Item = Union[tuple[_RouteVerb, Route], tuple[Literal["flush"], Optional[Filter]]]
+# a plan's step: (the client method performing it, its arguments...)
+_Step = tuple[Any, ...]
+_T = TypeVar("_T")
+# a plan: yields steps, is sent each step's outcome, returns the call's result
+_Plan = Generator[_Step, Any, _T]
+
+
+class _Waiter(Protocol):
+    """What the core resolves: an asyncio future, as rtshell.aio sets one."""
+
+    def done(self) -> bool: ...
+
+    def set_result(self, result: None, /) -> None: ...
+
+
+class _HasRestarts(Protocol):
+    """A client, as a dump's reader counts its restarts."""
+
+    dump_restarts: int
+
+
+_SortKey = tuple[int, int, int, int]  # model.sort_key
 
 #: Seconds a receive call blocks before the thread checks whether to stop.
 POLL_INTERVAL = 0.2
@@ -146,7 +177,10 @@ class BatchError(errors.RtmgrError):
     that themselves failed (the table may then differ from before the batch).
     """
 
-    def __init__(self, results, failures, undone=(), undo_failures=(), atomic=False):
+    def __init__(self, results: Iterable[Optional[errors.RtmgrError]],
+                 failures: Iterable[tuple[int, errors.RtmgrError]], undone: Iterable[str] = (),
+                 undo_failures: Iterable[tuple[str, errors.RtmgrError]] = (),
+                 atomic: bool = False) -> None:
         self.results = list(results)
         self.failures = list(failures)
         self.undone = list(undone)
@@ -173,7 +207,7 @@ class BatchError(errors.RtmgrError):
     def __str__(self) -> str:
         return self._summary()
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[errors.RtmgrError], tuple[object, ...]]:
         return (type(self), (self.results, self.failures, self.undone, self.undo_failures,
                              self.atomic))
 
@@ -223,10 +257,10 @@ class ResyncEvent(Event):
 #: whose thousand requests fail names the same device a thousand times, and
 #: each if_indextoname() is a socket, an ioctl and a close.
 DEV_NAME_TTL = 1.0
-_DEV_NAMES: dict = {}  # ifindex -> (when, name)
+_DEV_NAMES: dict[int, tuple[float, str]] = {}  # ifindex -> (when, name)
 
 
-def _dev(oif: Optional[int]) -> str:
+def _dev(oif: int) -> str:
     now = time.monotonic()
     hit = _DEV_NAMES.get(oif)
     if hit is not None and now - hit[0] < DEV_NAME_TTL:
@@ -297,7 +331,7 @@ class _Op:
 
     __slots__ = ("verb", "obj", "table")
 
-    def __init__(self, verb: str, obj=None, table: Optional[int] = None):
+    def __init__(self, verb: str, obj: object = None, table: Optional[int] = None) -> None:
         self.verb = verb
         self.obj = obj
         self.table = table
@@ -306,10 +340,10 @@ class _Op:
         verb, obj = self.verb, self.obj
         if isinstance(obj, Route):
             return f"route {verb} {route_text(obj)}"
-        if verb in ("show", "flush"):
+        if verb in ("show", "flush") and (obj is None or isinstance(obj, Filter)):
             rest = filter_text(obj)
             return f"route {verb} {rest}".rstrip()
-        if verb == "lookup-many":
+        if verb == "lookup-many" and isinstance(obj, list):
             return f"route lookup {len(obj)} addresses table {self.table}"
         if verb == "stats":
             return "stats"
@@ -328,7 +362,8 @@ def _dump_interrupted(op: _Op) -> "DumpInterrupted":
                            op.describe())
 
 
-def _make_error(err: int, ext_ack: Optional[str], op: Optional[_Op], offset=None) -> errors.RtmgrError:
+def _make_error(err: int, ext_ack: Optional[str], op: Optional[_Op],
+                offset: Optional[int] = None) -> errors.RtmgrError:
     return errors.error_for(err, ext_ack, op.describe() if op is not None else None, offset)
 
 
@@ -341,10 +376,11 @@ class _Chunk:
 
     __slots__ = ("routes", "intr_at", "end")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.routes: list[Route] = []
         self.intr_at: Optional[int] = None  # first route of a flagged message
-        self.end = None  # None: more to come; True: NLMSG_DONE; or an exception
+        # None: more to come; True: NLMSG_DONE; or the error that ended it
+        self.end: Union[None, bool, errors.RtmgrError] = None
 
 
 class _Pending:
@@ -353,19 +389,20 @@ class _Pending:
     __slots__ = ("seq", "order", "op", "multi", "ack", "replies", "error",
                  "done", "stream", "sent_at", "weight", "waiter")
 
-    def __init__(self, seq: int, order: int, op: _Op, multi: bool, stream: Optional["_Stream"] = None):
+    def __init__(self, seq: int, order: int, op: _Op, multi: bool,
+                 stream: Optional[_Stream] = None) -> None:
         self.seq = seq
         self.order = order  # position in send order (seq wraps, this does not)
         self.op = op
         self.multi = multi  # a multipart (dump) request: ends with NLMSG_DONE
         self.ack = True  # asked for NLM_F_ACK: ends with the ACK, else with its one reply
-        self.replies: list = []
-        self.error: Optional[BaseException] = None
+        self.replies: list[nl.Message] = []
+        self.error: Optional[errors.RtmgrError] = None
         self.done = False
         self.stream = stream
         self.sent_at: Optional[float] = None
         self.weight = 1  # answers it may bring (flow control); a run: its requests
-        self.waiter = None  # a future the I/O side awaits; resolved when the request is
+        self.waiter: Optional[_Waiter] = None  # a future the I/O side awaits; resolved when the request is
 
 
 class _Run(_Pending):
@@ -384,25 +421,25 @@ class _Run(_Pending):
 
     __slots__ = ("first", "items", "base", "count", "errors")
 
-    def __init__(self, first: int, order: int, items: list, base: int):
+    def __init__(self, first: int, order: int, items: list[_Item], base: int) -> None:
         super().__init__(0, order, _Op("batch"), False)
         self.first = first
         self.items = items
         self.base = base
         self.count = 0
-        self.errors: dict[int, BaseException] = {}
+        self.errors: dict[int, errors.RtmgrError] = {}
         self.weight = 0  # requests sent
 
     def op_at(self, i: int) -> _Op:
         verb, obj = self.items[self.base + i]
         return _Op(verb, obj)
 
-    def results(self) -> list[Optional[BaseException]]:
+    def results(self) -> list[Optional[errors.RtmgrError]]:
         """One entry per request: None (applied) or its error."""
         errs, shared = self.errors, self.error
         if not errs and shared is None:
             return [None] * self.count
-        out: list[Optional[BaseException]] = []
+        out: list[Optional[errors.RtmgrError]] = []
         for i in range(self.count):
             e = errs.get(i)
             if e is None and shared is not None:
@@ -415,7 +452,7 @@ class _Run(_Pending):
 class _Stream:
     """A bounded queue of chunks between the receiver and a dump's consumer."""
 
-    def __init__(self, depth: int):
+    def __init__(self, depth: int) -> None:
         self.cv = threading.Condition()
         self.chunks: collections.deque[_Chunk] = collections.deque()
         self.depth = depth
@@ -473,25 +510,29 @@ class _Outgoing:
 
     __slots__ = ("data", "pendings")
 
-    def __init__(self, data: bytes, pendings: list[_Pending]):
+    def __init__(self, data: bytes, pendings: list[_Pending]) -> None:
         self.data = data
         self.pendings = pendings
 
 
-def _coalesce(outq: collections.deque, per_send: int) -> list[_Outgoing]:
+def _coalesce(outq: collections.deque[Optional[_Outgoing]], per_send: int) -> list[_Outgoing]:
     """Take the next buffers of ``outq`` that go in one sendmsg: the first, and
     those after it up to SEND_CHUNK bytes and ``per_send`` answers (a None,
     the threaded sender's stop mark, is left in place)."""
-    item = outq.popleft()
-    items = [item]
-    size = len(item.data)
-    n = sum(p.weight for p in item.pendings)
-    while outq and outq[0] is not None and size + len(outq[0].data) <= SEND_CHUNK \
-            and n + sum(p.weight for p in outq[0].pendings) <= per_send:
-        item = outq.popleft()
-        items.append(item)
-        size += len(item.data)
-        n += sum(p.weight for p in item.pendings)
+    first = outq.popleft()
+    assert first is not None
+    items = [first]
+    size = len(first.data)
+    n = sum(p.weight for p in first.pendings)
+    while outq:
+        nxt = outq[0]
+        if nxt is None or size + len(nxt.data) > SEND_CHUNK \
+                or n + sum(p.weight for p in nxt.pendings) > per_send:
+            break
+        outq.popleft()
+        items.append(nxt)
+        size += len(nxt.data)
+        n += sum(p.weight for p in nxt.pendings)
     return items
 
 
@@ -519,7 +560,7 @@ class _Core:
     its ``waiter`` future (if the caller set one) resolved.
     """
 
-    def __init__(self, per_send: int):
+    def __init__(self, per_send: int) -> None:
         self.per_send = per_send  # requests in one sendmsg
         self.seq = 0
         self.order = itertools.count(1)
@@ -533,8 +574,8 @@ class _Core:
         # progress, _RESERVED while one is being sent, None when free;
         # the stream reading it; a future resolved when it is freed
         self.dump_owner: Optional[int] = None
-        self.dump_stream = None
-        self.dump_waiter = None
+        self.dump_stream: Optional[_Stream] = None
+        self.dump_waiter: Optional[_Waiter] = None
         self.dropped = 0  # replies that matched no request (late or abandoned)
 
     @property
@@ -548,7 +589,7 @@ class _Core:
         self.seq = self.seq % (SEQ_MODULO - 1) + 1
         return self.seq
 
-    def build(self, items: list[tuple], stream, capture: bool,
+    def build(self, items: list[_Request], stream: Optional[_Stream], capture: bool,
               outgoing: list[_Outgoing]) -> list[_Pending]:
         """Number and build requests ``(op, build, multi)``; their buffers go to ``outgoing``.
 
@@ -573,7 +614,7 @@ class _Core:
             pendings.append(p)
         return pendings
 
-    def pack(self, items: list[tuple], outgoing: list[_Outgoing]) -> list[_Pending]:
+    def pack(self, items: list[_Item], outgoing: list[_Outgoing]) -> list[_Pending]:
         """Number and pack batch requests ``(verb, obj)``, in order.
 
         ``verb`` is add, replace, change, append or delete (``obj`` a
@@ -601,14 +642,16 @@ class _Core:
         run: Optional[_Run] = None
         last = 0  # seq of the run's last packed request
         try:
-            for idx, (verb, obj) in enumerate(items):
-                if verb == "flush":
+            for idx, item in enumerate(items):
+                if item[0] == "flush":
+                    flt = item[1]
                     if run is not None:
                         self._seal(run, last, idx, outgoing)
                         run = None
                     self.seq = seq
                     records.extend(self.build(
-                        [(_Op("flush", obj), (lambda s, f=obj: nl.build_flush(s, f, True)), False)],
+                        [(_Op("flush", flt), functools.partial(nl.build_flush, filter=flt, ack=True),
+                          False)],
                         None, True, outgoing))
                     seq = self.seq
                     continue
@@ -619,17 +662,18 @@ class _Core:
                 if run is None:
                     run = _Run(seq, next(self.order), items, idx)
                     records.append(run)
+                verb, route = item
                 msg_type, flags = flags_of[verb]
                 try:
-                    if not put(msg_type, flags, seq, obj):
+                    if not put(msg_type, flags, seq, route):
                         # the buffer is full: it ends the run, this request starts the next
                         self._seal(run, last, idx, outgoing)
                         run = _Run(seq, next(self.order), items, idx)
                         records.append(run)
-                        put(msg_type, flags, seq, obj)  # an empty buffer takes it, or EMSGSIZE
+                        put(msg_type, flags, seq, route)  # an empty buffer takes it, or EMSGSIZE
                 except (errors.RtmgrError, ValueError, TypeError, KeyError, AttributeError) as exc:
                     run.errors[idx - run.base] = exc if isinstance(exc, errors.RtmgrError) else \
-                        errors.InvalidRequest(_errno.EINVAL, str(exc), _Op(verb, obj).describe())
+                        errors.InvalidRequest(_errno.EINVAL, str(exc), _Op(verb, route).describe())
                     continue
                 last = seq
             if run is not None:
@@ -645,6 +689,7 @@ class _Core:
     def _seal(self, run: _Run, last: int, end: int, outgoing: list[_Outgoing]) -> None:
         """End a run at item ``end``: its buffer, ACK asked of request ``last``."""
         builder = self.builder
+        assert builder is not None
         run.count = end - run.base
         if len(builder):
             run.weight = len(builder)
@@ -677,7 +722,7 @@ class _Core:
     def send_failed(self, records: list[_Pending], exc: OSError) -> list[_Pending]:
         """The sendmsg carrying records failed: fail them; those that were waiting."""
         err = getattr(exc, "errno", None) or _errno.EIO
-        failed = []
+        failed: list[_Pending] = []
         for p in records:
             if self.pending.pop(p.seq, None) is not None:
                 self.finish(p, _make_error(err, f"send failed: {exc}", p.op))
@@ -686,7 +731,7 @@ class _Core:
                 failed.append(p)
         return failed
 
-    def finish(self, p: _Pending, error: Optional[BaseException] = None) -> None:
+    def finish(self, p: _Pending, error: Optional[errors.RtmgrError] = None) -> None:
         """Resolve a request."""
         if p.done:
             return
@@ -698,7 +743,7 @@ class _Core:
             self.runs.pop(p.seq, None)
         _resolve(p.waiter)
 
-    def expire(self, p: _Pending, error: BaseException) -> None:
+    def expire(self, p: _Pending, error: errors.RtmgrError) -> None:
         """Give up on a request with ``error``; its late replies will be dropped."""
         if p.done:
             return
@@ -723,7 +768,7 @@ class _Core:
         self.release_dump(p.seq)
         return _make_error(_errno.ETIMEDOUT, f"no dump data for {timeout:g} s", p.op)
 
-    def fail_all(self, error_of: Callable[[_Pending], BaseException]) -> list[_Pending]:
+    def fail_all(self, error_of: Callable[[_Pending], errors.RtmgrError]) -> list[_Pending]:
         """Fail every request in flight (the client closes); those records."""
         pendings = list(self.pending.values())
         self.pending.clear()
@@ -732,7 +777,7 @@ class _Core:
         _resolve(self.dump_waiter)
         return pendings
 
-    def acquire_dump(self, stream) -> None:
+    def acquire_dump(self, stream: Optional[_Stream]) -> None:
         """Take the socket's dump slot (the caller saw it free) for a request about to be sent."""
         self.dump_owner = _RESERVED
         self.dump_stream = stream
@@ -754,17 +799,17 @@ class _Core:
         self.overrun_order = max(
             (p.order for p in self.pending.values() if p.sent_at is not None), default=None)
 
-    def receive(self, msgs) -> tuple[bool, list[tuple[_Pending, _Chunk]]]:
+    def receive(self, msgs: list[nl.Message]) -> tuple[bool, list[tuple[_Pending, _Stream, _Chunk]]]:
         """Match a receive buffer's messages to their requests.
 
         Returns ``(wake, chunks)``: whether anything a caller may wait for
-        was resolved (a request, the dump slot), and ``(record, chunk)`` for
+        was resolved (a request, the dump slot), and ``(record, stream, chunk)`` for
         each streaming request the buffer brought something.  An error
         inside a batch run, or a dropped reply, resolves nothing a caller
         waits for: no wake-up for them, which matters when every request of
         a batch fails, one datagram each.
         """
-        chunks: dict[int, tuple[_Pending, _Chunk]] = {}
+        chunks: dict[int, tuple[_Pending, _Stream, _Chunk]] = {}
         wake = False
         for m in msgs:
             p = self.pending.get(m.seq)
@@ -772,7 +817,7 @@ class _Core:
                 run = self._run_of(m.seq) if self.runs else None
                 if run is not None and m.kind == "error":
                     i = m.seq - run.first
-                    run.errors[i] = _make_error(m.error, m.ext_ack, run.op_at(i), m.offset)
+                    run.errors[i] = m.exception(run.op_at(i).describe())
                 elif self._drop(m):
                     wake = True
                 continue
@@ -786,12 +831,12 @@ class _Core:
             if p.stream is not None:
                 entry = chunks.get(p.seq)
                 if entry is None:
-                    entry = chunks[p.seq] = (p, _Chunk())
-                self._stream_part(p, entry[1], m)
+                    entry = chunks[p.seq] = (p, p.stream, _Chunk())
+                self._stream_part(p, entry[2], m)
                 continue
             if m.kind == "error" or (m.kind == "done" and m.error):
                 del self.pending[p.seq]
-                self.finish(p, _make_error(m.error, m.ext_ack, p.op, m.offset))
+                self.finish(p, m.exception(p.op.describe()))
             elif final:
                 if m.kind in _ANSWERS:
                     p.replies.append(m)
@@ -809,14 +854,14 @@ class _Core:
                 self.release_dump(p.seq)
         return wake, list(chunks.values())
 
-    def _stream_part(self, p: _Pending, chunk: _Chunk, m) -> None:
+    def _stream_part(self, p: _Pending, chunk: _Chunk, m: nl.Message) -> None:
         """One message of a streaming request into the chunk of this buffer."""
         if m.dump_intr and chunk.intr_at is None:
             chunk.intr_at = len(chunk.routes)
         if m.kind == "route" and m.route is not None:
             chunk.routes.append(m.route)
         elif m.kind == "error" or (m.kind == "done" and m.error):
-            chunk.end = _make_error(m.error, m.ext_ack, p.op, m.offset)
+            chunk.end = m.exception(p.op.describe())
         elif m.kind == "done":
             chunk.end = True
         elif m.kind == "malformed":
@@ -838,11 +883,11 @@ class _Core:
                 return run
         return None
 
-    def _end_run(self, run: _Run, m) -> None:
+    def _end_run(self, run: _Run, m: nl.Message) -> None:
         """The answer of a run's last request: the run is over."""
         i = run.seq - run.first
         if m.kind == "error" or (m.kind == "done" and m.error):
-            run.errors[i] = _make_error(m.error, m.ext_ack, run.op_at(i), m.offset)
+            run.errors[i] = m.exception(run.op_at(i).describe())
         elif m.kind == "malformed":
             run.errors[i] = _make_error(_errno.EBADMSG, _malformed_text(m), run.op_at(i))
         lost = None
@@ -857,7 +902,7 @@ class _Core:
         if self.overrun_order is not None:
             self._fail_lost(run.order)
 
-    def _drop(self, m) -> bool:
+    def _drop(self, m: nl.Message) -> bool:
         """A reply to no current request: late, or of an abandoned dump.  True if
         it ended an abandoned dump that held the slot."""
         self.dropped += 1
@@ -871,6 +916,8 @@ class _Core:
     def _fail_lost(self, order: int) -> None:
         """After an overrun: single-reply requests sent before ``order`` lost their reply."""
         floor = self.overrun_order
+        if floor is None:
+            return
         for q in list(self.pending.values()):
             if not q.multi and q.sent_at is not None and q.order < order and q.order <= floor:
                 del self.pending[q.seq]
@@ -882,7 +929,7 @@ class _Core:
             self.overrun_order = None
 
 
-def _resolve(waiter) -> None:
+def _resolve(waiter: Optional[_Waiter]) -> None:
     """Resolve a waiter future, if there is one still waiting."""
     if waiter is not None and not waiter.done():
         waiter.set_result(None)
@@ -897,58 +944,58 @@ def _resolve(waiter) -> None:
 # on an event loop.  A step that fails ends the plan with its error.
 
 
-def _ask(op: _Op, build: Callable[[int], bytes], multi: bool = False) -> tuple:
+def _ask(op: _Op, build: Callable[[int], bytes], multi: bool = False) -> _Step:
     """Step: one request, answered in full; the outcome is its _Pending (replies)."""
     return ("_call", op, build, multi)
 
 
-def _ask_all(items: list[tuple]) -> tuple:
+def _ask_all(items: list[_Request]) -> _Step:
     """Step: requests ``(op, build, False)``; the outcome is their _Pendings,
     each answered or failed (not raised)."""
     return ("_call_all", items)
 
 
-def _wait(records: list[_Pending]) -> tuple:
+def _wait(records: list[_Pending]) -> _Step:
     """Step: wait until each record (already sent) is answered or failed."""
     return ("_wait_all", records)
 
 
-def _collect(filter: Optional[Filter]) -> tuple:
+def _collect(filter: Optional[Filter]) -> _Step:
     """Step: one uninterrupted dump; the outcome is its list of routes."""
     return ("_snapshot", filter)
 
 
-def _change_plan(verb: str, route: Route, echo: bool):
+def _change_plan(verb: str, route: Route, echo: bool) -> _Plan[Optional[Route]]:
     msg_type, flags = _REQUEST_FLAGS[verb]
     if echo:
         flags |= P.NLM_F_ECHO
-    p = yield _ask(_Op(verb, route), lambda seq: nl.build_route(msg_type, flags, seq, route))
+    p: _Pending = yield _ask(_Op(verb, route), lambda seq: nl.build_route(msg_type, flags, seq, route))
     if not echo:
         return None
     routes = [m.route for m in p.replies if m.route is not None]
     return routes[-1] if routes else None
 
 
-def _delete_plan(target: Union[Route, Filter], echo: bool):
+def _delete_plan(target: Union[Route, Filter], echo: bool) -> _Plan[Union[Route, int, None]]:
     if isinstance(target, Filter):
         return (yield from _flush_plan(target))
     return (yield from _change_plan("delete", target, echo))
 
 
-def _get_plan(dst, table: int):
-    dst = _network(dst)
-    op = _Op("get", dst, table)
-    p = yield _ask(op, lambda seq: nl.build_get(seq, dst, table))
+def _get_plan(dst: Union[Network, str], table: int) -> _Plan[Route]:
+    prefix = _network(dst)
+    op = _Op("get", prefix, table)
+    p: _Pending = yield _ask(op, lambda seq: nl.build_get(seq, prefix, table))
     for m in p.replies:
         if m.route is not None:
             return m.route
     raise _make_error(_errno.EBADMSG, "no route in the answer", op)
 
 
-def _lookup_plan(addr, table: int):
-    addr = ip_address(addr)
-    op = _Op("lookup", addr, table)
-    p = yield _ask(op, lambda seq: nl.build_lookup(seq, addr, table))
+def _lookup_plan(addr: Union[Address, str], table: int) -> _Plan[Route]:
+    address = ip_address(addr)
+    op = _Op("lookup", address, table)
+    p: _Pending = yield _ask(op, lambda seq: nl.build_lookup(seq, address, table))
     for m in p.replies:
         res = _lookup_of(m)
         if res is not None:
@@ -958,43 +1005,45 @@ def _lookup_plan(addr, table: int):
     raise _make_error(_errno.EBADMSG, "no lookup answer", op)
 
 
-def _lookup_many_plan(addrs: Iterable, table: int):
-    addrs = [ip_address(a) for a in addrs]
-    results: list[Optional[LookupResult]] = [None] * len(addrs)
+def _lookup_many_plan(addrs: Iterable[Union[Address, str]],
+                      table: int) -> _Plan[list[LookupResult]]:
+    wanted = [ip_address(a) for a in addrs]
+    results: list[Optional[LookupResult]] = [None] * len(wanted)
     limit = P.RTMGR_MAX_LOOKUP_ADDRS
     for version in (4, 6):
-        idx = [i for i, a in enumerate(addrs) if a.version == version]
+        idx = [i for i, a in enumerate(wanted) if a.version == version]
         for start in range(0, len(idx), limit):
             part = idx[start:start + limit]
-            chunk = [addrs[i] for i in part]
+            chunk = [wanted[i] for i in part]
             op = _Op("lookup-many", chunk, table)
-            p = yield _ask(op, lambda seq, chunk=chunk: nl.build_lookup_many(seq, chunk, table),
+            p: _Pending = yield _ask(op, functools.partial(nl.build_lookup_many, addrs=chunk, table=table),
                            multi=True)
             answers = [r for r in (_lookup_of(m) for m in p.replies) if r is not None]
             if len(answers) != len(chunk):
                 raise _make_error(_errno.EBADMSG,
                                   f"{len(answers)} answers for {len(chunk)} addresses", op)
             for i, res in zip(part, answers):
-                if res.addr != addrs[i]:
+                if res.addr != wanted[i]:
                     raise _make_error(_errno.EBADMSG,
-                                      f"answer for {res.addr} where {addrs[i]} was asked", op)
+                                      f"answer for {res.addr} where {wanted[i]} was asked", op)
                 results[i] = res
-    return results
+    # every address has its answer by now (or an error was raised)
+    return [res for res in results if res is not None]
 
 
-def _flush_plan(filter: Optional[Filter]):
+def _flush_plan(filter: Optional[Filter]) -> _Plan[int]:
     op = _Op("flush", filter)
-    p = yield _ask(op, lambda seq: nl.build_flush(seq, filter, True))
+    p: _Pending = yield _ask(op, lambda seq: nl.build_flush(seq, filter, True))
     for m in p.replies:
-        if m.kind == "flush":
-            return int(m.count)
+        if m.kind == "flush" and m.count is not None:
+            return m.count
     raise _make_error(_errno.EBADMSG, "no count in the answer", op)
 
 
-def _stats_plan(tables: bool):
+def _stats_plan(tables: bool) -> _Plan[Stats]:
     op = _Op("stats")
     if not tables:
-        p = yield _ask(op, nl.build_stats)
+        p: _Pending = yield _ask(op, nl.build_stats)
         for m in p.replies:
             if m.stats is not None:
                 return m.stats
@@ -1011,40 +1060,43 @@ def _stats_plan(tables: bool):
     return replace(parts[0], tables=rows)
 
 
-def _batch_snapshot_plan(ops: list[tuple]):
+def _batch_snapshot_plan(
+        ops: list[_Item]) -> _Plan[tuple[dict[Key, Optional[Route]], dict[int, list[Key]]]]:
     """Plan: what each request of an atomic batch may overwrite.
 
     Returns (before, touched): ``before[key]`` is the route the key held
     (None: absent); ``touched[i]`` the keys request i may change.  The
     gets are pipelined like a batch.
     """
-    before: dict = {}
-    touched: dict[int, list] = {}
-    unknown: list = []
+    before: dict[Key, Optional[Route]] = {}
+    touched: dict[int, list[Key]] = {}
+    unknown: list[Key] = []
     # A key that only one add touches needs no read: an add that succeeds
     # proves the key was absent, one that fails changed nothing (unless a
     # flush of the same batch may touch it).  A bulk load of new routes
     # reads nothing.
-    uses = collections.Counter(obj.key for verb, obj in ops if verb != "flush")
+    uses = collections.Counter(item[1].key for item in ops if item[0] != "flush")
     flushes = any(verb == "flush" for verb, _obj in ops)
-    for i, (verb, obj) in enumerate(ops):
-        if verb != "flush":
-            touched[i] = [obj.key]
-            if obj.key not in before:
-                before[obj.key] = None
-                if flushes or verb != "add" or uses[obj.key] > 1:
-                    unknown.append(obj.key)
+    for i, item in enumerate(ops):
+        if item[0] != "flush":
+            verb, route = item
+            touched[i] = [route.key]
+            if route.key not in before:
+                before[route.key] = None
+                if flushes or verb != "add" or uses[route.key] > 1:
+                    unknown.append(route.key)
         else:
-            routes = yield _collect(obj)
+            routes: list[Route] = yield _collect(item[1])
             touched[i] = [r.key for r in routes]
             for r in routes:
                 before.setdefault(r.key, r)
     unknown = [k for k in unknown if before[k] is None]
     if not unknown:
         return before, touched
-    gets = [(_Op("get", dst, table), (lambda seq, d=dst, t=table: nl.build_get(seq, d, t)), False)
-            for (table, _family, dst) in unknown]
-    pendings = yield _ask_all(gets)
+    gets: list[_Request] = [
+        (_Op("get", dst, table), functools.partial(nl.build_get, dst=dst, table=table), False)
+        for (table, _family, dst) in unknown]
+    pendings: list[_Pending] = yield _ask_all(gets)
     for key, p in zip(unknown, pendings):
         if p.error is None:
             routes = [m.route for m in p.replies if m.route is not None]
@@ -1071,16 +1123,16 @@ class _DumpReader:
              and stop at reader.interrupted)
     """
 
-    def __init__(self, op: _Op, consistent: bool):
+    def __init__(self, op: _Op, consistent: bool) -> None:
         self.op = op
         self.consistent = consistent
         self.interrupted = False  # this attempt is over: stop reading it
         self._attempts = 0
-        self._cursor = None  # sort key of the last route handed over
-        self._prev = None  # sort key of the last route of this attempt
+        self._cursor: Optional[_SortKey] = None  # sort key of the last route handed over
+        self._prev: Optional[_SortKey] = None  # sort key of the last route of this attempt
         self._collected: list[Route] = []  # consistent: the attempt so far
 
-    def attempt(self, client) -> bool:
+    def attempt(self, client: _HasRestarts) -> bool:
         """Whether to send the dump (again): at first, and after an interruption
         (counted in ``client.dump_restarts``).  DumpInterrupted when none is left."""
         if self._attempts and not self.interrupted:
@@ -1101,7 +1153,7 @@ class _DumpReader:
             return self._take_whole(chunk)
         routes = chunk.routes
         cut = len(routes) if chunk.intr_at is None else chunk.intr_at
-        out = []
+        out: list[Route] = []
         prev, cursor = self._prev, self._cursor
         for i, route in enumerate(routes):
             if i >= cut:
@@ -1150,7 +1202,7 @@ class _Mirror:
     incomplete (``stale``): the dump is then taken again.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.model: Optional[dict[Key, Route]] = None
         self.backlog: Optional[list[Event]] = None  # events while the model is built
         self.stale = False  # the backlog missed events (overrun)
@@ -1170,7 +1222,7 @@ class _Mirror:
         backlog, self.backlog = self.backlog, None
         if routes is not None and not self.stale:
             model = {r.key: r for r in routes}
-            for event in backlog:
+            for event in backlog or ():
                 _apply(model, event)
             self.model = model
 
@@ -1183,10 +1235,11 @@ class _Mirror:
 
     def first(self) -> ResyncEvent:
         """The first event of a new resync subscriber: every route."""
-        return ResyncEvent(kind="resync", added=tuple(self.model.values()), initial=True,
-                           count=len(self.model))
+        model = self.model if self.model is not None else {}
+        return ResyncEvent(kind="resync", added=tuple(model.values()), initial=True,
+                           count=len(model))
 
-    def release(self, subs: list) -> None:
+    def release(self, subs: Iterable[Subscription]) -> None:
         """Subscribers changed: drop the model when none wants resync."""
         if not any(s.resync for s in subs) and self.backlog is None:
             self.model = None
@@ -1218,8 +1271,8 @@ class _Mirror:
 class Subscription:
     """A registered notification callback; ``close()`` (or ``with``) ends it."""
 
-    def __init__(self, client: "Client", callback: Callable[[Event], None],
-                 filter: Optional[Filter], resync: bool):
+    def __init__(self, client: Client, callback: Callable[[Event], None],
+                 filter: Optional[Filter], resync: bool) -> None:
         self._client = client
         self.callback = callback
         self.filter = filter
@@ -1227,6 +1280,11 @@ class Subscription:
         self.closed = False
         self.errors = 0  # exceptions raised by the callback (logged, not fatal)
         self._first: Optional[ResyncEvent] = None  # initial event, delivered by the notifier
+
+    @overload
+    def wants(self, event: ResyncEvent) -> ResyncEvent: ...
+    @overload
+    def wants(self, event: Event) -> Optional[Event]: ...
 
     def wants(self, event: Event) -> Optional[Event]:
         """The event as this subscriber should see it (filtered), or None."""
@@ -1275,7 +1333,7 @@ class Subscription:
     def __enter__(self) -> "Subscription":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -1286,7 +1344,7 @@ class _Monitor:
     without ``close()`` is collected and unsubscribes itself.
     """
 
-    def __init__(self, client: "Client", filter: Optional[Filter], resync: bool, depth: int):
+    def __init__(self, client: Client, filter: Optional[Filter], resync: bool, depth: int) -> None:
         self._client = client
         self._cv = threading.Condition()
         self._events: collections.deque[Event] = collections.deque()
@@ -1331,7 +1389,7 @@ class _Monitor:
     def __enter__(self) -> "_Monitor":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __del__(self) -> None:
@@ -1348,7 +1406,8 @@ class _Monitor:
 class _ClientBase:
     """What the threaded client and rtshell.aio's show of their core, and closing their sockets."""
 
-    _sock = _nsock = None
+    _sock: Optional[nl.NetlinkSocket] = None
+    _nsock: Optional[nl.NetlinkSocket] = None
     _closed = False
     _core: _Core
     _mirror: _Mirror
@@ -1356,6 +1415,7 @@ class _ClientBase:
     @property
     def portid(self) -> int:
         """The request socket's netlink port id (notifications carry it)."""
+        assert self._sock is not None
         return self._sock.portid
 
     @property
@@ -1408,7 +1468,8 @@ class Client(_ClientBase):
     """
 
     def __init__(self, timeout: float = 5.0, *, rcvbuf: Optional[int] = REQUEST_RCVBUF,
-                 notify_rcvbuf: Optional[int] = NOTIFY_RCVBUF, _socket_factory=None):
+                 notify_rcvbuf: Optional[int] = NOTIFY_RCVBUF,
+                 _socket_factory: Optional[Callable[..., nl.NetlinkSocket]] = None) -> None:
         self.timeout = float(timeout)
         self.trace: Optional[Callable[[str, bytes], None]] = None
         self._socket_factory = _socket_factory or nl.NetlinkSocket
@@ -1432,7 +1493,7 @@ class Client(_ClientBase):
         # notifications, under _sub_lock
         self._sub_lock = threading.RLock()
         self._subs: list[Subscription] = []
-        self._nsock = None
+        self._nsock: Optional[nl.NetlinkSocket] = None
         self._notifier: Optional[threading.Thread] = None
         self._mirror = _Mirror()  # the table, while resync is wanted
         self._model_ready = threading.Condition(self._sub_lock)
@@ -1487,7 +1548,7 @@ class Client(_ClientBase):
     def __enter__(self) -> "Client":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # ---- the route API ---------------------------------------------------
@@ -1508,7 +1569,12 @@ class Client(_ClientBase):
         """Add next hops to a unicast route (which becomes multipath), or create it."""
         return self._drive(_change_plan("append", route, echo))
 
-    def delete(self, target: Union[Route, Filter], echo: bool = False):
+    @overload
+    def delete(self, target: Route, echo: bool = False) -> Optional[Route]: ...
+    @overload
+    def delete(self, target: Filter, echo: bool = False) -> int: ...
+
+    def delete(self, target: Union[Route, Filter], echo: bool = False) -> Union[Route, int, None]:
         """Delete a route, or every route passing a Filter.
 
         Route: dst and table name the route; gateway, oif, metric, and a type
@@ -1518,15 +1584,16 @@ class Client(_ClientBase):
         """
         return self._drive(_delete_plan(target, echo))
 
-    def get(self, dst, table: int = TABLE_MAIN) -> Route:
+    def get(self, dst: Union[Network, str], table: int = TABLE_MAIN) -> Route:
         """The route with exactly this key; RouteNotFound if there is none."""
         return self._drive(_get_plan(dst, table))
 
-    def lookup(self, addr, table: int = TABLE_MAIN) -> Route:
+    def lookup(self, addr: Union[Address, str], table: int = TABLE_MAIN) -> Route:
         """The longest-prefix match of ``addr``; NoRoute if nothing matches."""
         return self._drive(_lookup_plan(addr, table))
 
-    def lookup_many(self, addrs: Iterable, table: int = TABLE_MAIN) -> list[LookupResult]:
+    def lookup_many(self, addrs: Iterable[Union[Address, str]],
+                    table: int = TABLE_MAIN) -> list[LookupResult]:
         """Longest-prefix matches of many addresses, in their order.
 
         One bulk (``NLM_F_DUMP``) request per family and per
@@ -1581,19 +1648,20 @@ class Client(_ClientBase):
 
     # ---- running plans (see _ask) ------------------------------------------
 
-    def _drive(self, plan):
+    def _drive(self, plan: _Plan[_T]) -> _T:
         """Run a plan: perform each step it yields, give it the outcome; its result."""
-        outcome = None
+        outcome: Any = None
         try:
             while True:
                 name, *args = plan.send(outcome)
                 outcome = getattr(self, name)(*args)
         except StopIteration as stop:
-            return stop.value
+            result: _T = stop.value
+            return result
         finally:
             plan.close()
 
-    def _call_all(self, items: list[tuple]) -> list[_Pending]:
+    def _call_all(self, items: list[_Request]) -> list[_Pending]:
         """Requests ``(op, build, False)`` pipelined, each answered or failed (not raised)."""
         pendings: list[_Pending] = []
         for start in range(0, len(items), Batch.SEND_RUN):  # the sender starts meanwhile
@@ -1652,8 +1720,8 @@ class Client(_ClientBase):
             if self._nsock is not None:
                 return
             self._nsock = self._socket_factory(groups=nl.GROUP_ROUTE, rcvbuf=self._notify_rcvbuf)
-            self._notifier = threading.Thread(target=self._notify_loop, name="rtshell-notify",
-                                              daemon=True)
+            self._notifier = threading.Thread(target=self._notify_loop, args=(self._nsock,),
+                                              name="rtshell-notify", daemon=True)
             self._notifier.start()
 
     def _build_model(self) -> None:
@@ -1684,14 +1752,13 @@ class Client(_ClientBase):
                 return
         raise _dump_interrupted(_Op("show", None))
 
-    def _notify_loop(self) -> None:
-        sock = self._nsock
+    def _notify_loop(self, sock: nl.NetlinkSocket) -> None:
         while not self._stopping.is_set():
             self._deliver_firsts()
             try:
                 buf = sock.recv(POLL_INTERVAL, queued=True)
             except errors.Overrun:
-                self._drain()
+                self._drain(sock)
                 self._resync()
                 continue
             except OSError as exc:
@@ -1712,7 +1779,7 @@ class Client(_ClientBase):
                 subs = list(self._subs)
             _deliver_all(subs, events)
 
-    def _drain(self) -> None:
+    def _drain(self, sock: nl.NetlinkSocket) -> None:
         """After an overrun: take in every event still queued, before the resync dump.
 
         The kernel reports ENOBUFS before the messages queued ahead of the
@@ -1723,7 +1790,6 @@ class Client(_ClientBase):
         applying them after the dump is right.  Bounded by ``timeout`` under
         a flood.
         """
-        sock = self._nsock
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline and not self._stopping.is_set():
             try:
@@ -1764,7 +1830,7 @@ class Client(_ClientBase):
 
     # ---- sending and receiving ------------------------------------------
 
-    def _submit(self, items: list[tuple], stream: Optional[_Stream] = None,
+    def _submit(self, items: list[_Request], stream: Optional[_Stream] = None,
                 capture: bool = False) -> list[_Pending]:
         """Number, build, register and queue requests; their records, in order.
 
@@ -1804,7 +1870,7 @@ class Client(_ClientBase):
             raise p.error
         return p
 
-    def _stream(self, op: _Op, build: Callable[[int], bytes]) -> Iterator[_Chunk]:
+    def _stream(self, op: _Op, build: Callable[[int], bytes]) -> Generator[_Chunk, None, None]:
         """A multipart request whose chunks are handed over as they arrive."""
         stream = _Stream(STREAM_DEPTH)
         self._acquire_dump_slot(op, stream)
@@ -1835,15 +1901,15 @@ class Client(_ClientBase):
                 self._abandon(p)
                 stream.abort(None)
 
-    def _stall_error(self, p: _Pending) -> BaseException:
+    def _stall_error(self, p: _Pending) -> errors.RtmgrError:
         """The kernel sent nothing for ``timeout``: give up on the dump and its slot."""
         with self._cv:
             err = self._core.stalled(p, self.timeout)
             self._cv.notify_all()
         return err
 
-    def _thread_streams(self) -> set:
-        streams = getattr(self._local, "streams", None)
+    def _thread_streams(self) -> set[_Stream]:
+        streams: Optional[set[_Stream]] = getattr(self._local, "streams", None)
         if streams is None:
             streams = self._local.streams = set()
         return streams
@@ -1943,6 +2009,8 @@ class Client(_ClientBase):
 
     def _send_loop(self) -> None:
         core = self._core
+        sock = self._sock
+        assert sock is not None
         while True:
             with self._outq_cv:
                 while not self._outq:
@@ -1964,7 +2032,7 @@ class Client(_ClientBase):
             data = b"".join(it.data for it in items)
             _trace(self.trace, _SEND, data)
             try:
-                self._sock.send(data)
+                sock.send(data)
             except OSError as exc:
                 with self._cv:
                     for p in core.send_failed(live, exc):
@@ -1978,6 +2046,7 @@ class Client(_ClientBase):
 
     def _recv_loop(self) -> None:
         sock = self._sock
+        assert sock is not None
         while not self._stopping.is_set():
             try:
                 buf = sock.recv(POLL_INTERVAL, queued=True)
@@ -1997,22 +2066,22 @@ class Client(_ClientBase):
                 if msgs is not None:
                     self._dispatch(msgs)
 
-    def _dispatch(self, msgs) -> None:
+    def _dispatch(self, msgs: list[nl.Message]) -> None:
         """Match a receive buffer's messages to requests (receiver thread)."""
         with self._cv:
             self._rx_progress += 1
             wake, chunks = self._core.receive(msgs)
             if wake:
                 self._cv.notify_all()
-        for p, chunk in chunks:
-            if not p.stream.put(chunk, self.timeout, self._stopping):
+        for p, stream, chunk in chunks:
+            if not stream.put(chunk, self.timeout, self._stopping):
                 if chunk.end is None:
                     self._abandon(p)
-                p.stream.abort(None if p.stream.closed else _idle_error(p, self.timeout))
+                stream.abort(None if stream.closed else _idle_error(p, self.timeout))
 
     # ---- batches ----------------------------------------------------------
 
-    def _send_batch_items(self, items: list[tuple]) -> list[_Pending]:
+    def _send_batch_items(self, items: list[_Item]) -> list[_Pending]:
         """Number, pack and queue batch requests ``(verb, obj)``; see :meth:`_Core.pack`."""
         self._check_open()
         outgoing: list[_Outgoing] = []
@@ -2056,11 +2125,11 @@ class Batch:
     #: Requests collected before a non-atomic batch hands a run to the sender.
     SEND_RUN = 1024
 
-    def __init__(self, client: Client, atomic: bool = False, raise_on_error: bool = True):
+    def __init__(self, client: Client, atomic: bool = False, raise_on_error: bool = True) -> None:
         self.client = client
         self.atomic = atomic
         self.raise_on_error = raise_on_error
-        self._items: list[tuple] = []  # (verb, obj) not yet sent (atomic: all of them)
+        self._items: list[_Item] = []  # (verb, obj) not yet sent (atomic: all of them)
         self._sent = 0  # requests handed to the client so far
         self._records: list[_Pending] = []  # runs and flushes sent, in order
         self.results: list[Optional[errors.RtmgrError]] = []
@@ -2070,7 +2139,7 @@ class Batch:
 
     # requests
     def add(self, route: Route) -> None:
-        # _queue("add", route), inline: this runs once per route
+        # _queue(("add", route)), inline: this runs once per route
         if self._done:
             raise RuntimeError("batch already committed")
         items = self._items
@@ -2079,33 +2148,33 @@ class Batch:
             self._send_items()
 
     def replace(self, route: Route) -> None:
-        self._queue("replace", route)
+        self._queue(("replace", route))
 
     def change(self, route: Route) -> None:
-        self._queue("change", route)
+        self._queue(("change", route))
 
     def append(self, route: Route) -> None:
-        self._queue("append", route)
+        self._queue(("append", route))
 
     def delete(self, target: Union[Route, Filter]) -> None:
         """Delete a route (match fields as :meth:`Client.delete`), or flush a Filter."""
         if isinstance(target, Filter):
             self.flush(target)
         else:
-            self._queue("delete", target)
+            self._queue(("delete", target))
 
     def flush(self, filter: Optional[Filter] = None) -> None:
-        self._queue("flush", filter)
+        self._queue(("flush", filter))
 
     def __len__(self) -> int:
         """Requests queued so far."""
         return self._sent + len(self._items)
 
-    def _queue(self, verb: str, obj) -> None:
+    def _queue(self, item: _Item) -> None:
         if self._done:
             raise RuntimeError("batch already committed")
         items = self._items
-        items.append((verb, obj))
+        items.append(item)
         if len(items) >= self.SEND_RUN and not self.atomic:
             self._send_items()
 
@@ -2123,13 +2192,13 @@ class Batch:
         """Send what is left, wait for every answer (undo if atomic); the results."""
         return self.client._drive(self._commit())
 
-    def _commit(self):
+    def _commit(self) -> _Plan[list[Optional[errors.RtmgrError]]]:
         """The plan of :meth:`commit` (see _ask)."""
         if self._done:
             return self.results
         self._done = True
-        before: dict = {}
-        touched: dict[int, list] = {}
+        before: dict[Key, Optional[Route]] = {}
+        touched: dict[int, list[Key]] = {}
         if self.atomic:
             before, touched = yield from _batch_snapshot_plan(self._items)
         self._send_items()
@@ -2142,14 +2211,15 @@ class Batch:
             raise BatchError(self.results, failures, self.undone, self.undo_failures, self.atomic)
         return self.results
 
-    def _undo(self, before: dict, touched: dict):
+    def _undo(self, before: dict[Key, Optional[Route]],
+              touched: dict[int, list[Key]]) -> _Plan[None]:
         """Plan: bring every key a successful request touched back to its state before."""
-        keys: dict = {}
+        keys: dict[Key, list[int]] = {}
         for i, err in enumerate(self.results):
             if err is None:
                 for key in touched.get(i, ()):
                     keys.setdefault(key, []).append(i)
-        items = []
+        items: list[tuple[Literal["delete", "replace"], Route, str]] = []
         for key, idx in keys.items():
             old = before.get(key)
             table, _family, dst = key
@@ -2160,7 +2230,7 @@ class Batch:
                 items.append(("replace", old, why))
         if not items:
             return
-        records = self.client._send_batch_items([it[:2] for it in items])
+        records = self.client._send_batch_items([(verb, route) for verb, route, _why in items])
         yield _wait(records)
         for (verb, obj, why), error in zip(items, _batch_results(records)):
             text = f"{_Op(verb, obj).describe()} ({why})"
@@ -2174,7 +2244,8 @@ class Batch:
     def __enter__(self) -> "Batch":
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> Optional[bool]:
+    def __exit__(self, exc_type: Optional[type[BaseException]], exc: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
         if exc_type is None:
             self.commit()
             return None
@@ -2184,7 +2255,7 @@ class Batch:
             pass  # the block's own exception is the one that propagates
         return None
 
-    def _left(self):
+    def _left(self) -> _Plan[None]:
         """Plan: the block failed.  An atomic batch sent nothing; a plain one
         waits for what it sent."""
         self._done = True
@@ -2217,7 +2288,7 @@ _RUN_FLAGS = {verb: (msg_type, flags & ~P.NLM_F_ACK)
 _OVERRUN = Event(kind="overrun", count=0)  # notifications were lost, nothing more is known
 
 
-def _rcvbuf_of(sock) -> int:
+def _rcvbuf_of(sock: nl.NetlinkSocket) -> int:
     """The receive buffer the kernel actually granted a socket."""
     try:
         with socket.socket(fileno=os.dup(sock.fileno())) as s:
@@ -2226,7 +2297,7 @@ def _rcvbuf_of(sock) -> int:
         return 212992
 
 
-def _window_of(sock) -> tuple[int, int]:
+def _window_of(sock: nl.NetlinkSocket) -> tuple[int, int]:
     """Flow control: (replies that may be outstanding, requests per sendmsg).
 
     The kernel answers a whole sendmsg before anything is read, so what is
@@ -2236,7 +2307,7 @@ def _window_of(sock) -> tuple[int, int]:
     return window, max(8, window // 2)
 
 
-def _trace(trace, direction: str, data: bytes) -> None:
+def _trace(trace: Optional[Callable[[str, bytes], None]], direction: str, data: bytes) -> None:
     """Hand a buffer to the client's trace callback, if any; its errors are logged."""
     if trace is not None:
         try:
@@ -2245,7 +2316,8 @@ def _trace(trace, direction: str, data: bytes) -> None:
             log.exception("trace callback failed")
 
 
-def _parsed(trace, buf: bytes) -> Optional[list]:
+def _parsed(trace: Optional[Callable[[str, bytes], None]],
+            buf: bytes) -> Optional[list[nl.Message]]:
     """A request socket's receive buffer: traced, then parsed (None if it cannot be)."""
     _trace(trace, _RECV, buf)
     try:
@@ -2264,7 +2336,7 @@ def _events_in(buf: bytes) -> list[Event]:
         return []
 
 
-def _deliver_all(subs: list, events: list[Event]) -> None:
+def _deliver_all(subs: Iterable[Subscription], events: list[Event]) -> None:
     for event in events:
         for sub in subs:
             sub.deliver(event)
@@ -2307,9 +2379,9 @@ def _dump_lost(core: _Core) -> bool:
     return False
 
 
-def _batch_results(records: list[_Pending]) -> list[Optional[BaseException]]:
+def _batch_results(records: list[_Pending]) -> list[Optional[errors.RtmgrError]]:
     """One entry per request of the records _send_batch_items returned."""
-    out: list[Optional[BaseException]] = []
+    out: list[Optional[errors.RtmgrError]] = []
     for p in records:
         if type(p) is _Run:
             out.extend(p.results())
@@ -2318,12 +2390,12 @@ def _batch_results(records: list[_Pending]) -> list[Optional[BaseException]]:
     return out
 
 
-def _network(dst):
+def _network(dst: Union[Network, str]) -> Network:
     """A prefix given as text or as an ipaddress network."""
     return ip_network(dst) if isinstance(dst, str) else dst
 
 
-def _is_final(p: _Pending, m) -> bool:
+def _is_final(p: _Pending, m: nl.Message) -> bool:
     """Is ``m`` the last message the kernel sends for request ``p``?"""
     if m.kind in ("error", "done"):
         return True
@@ -2332,7 +2404,7 @@ def _is_final(p: _Pending, m) -> bool:
     return m.kind == "ack" or (not p.ack and m.kind in _ANSWERS)
 
 
-def _lookup_of(m) -> Optional[LookupResult]:
+def _lookup_of(m: nl.Message) -> Optional[LookupResult]:
     """The LookupResult a LOOKUP reply carries, or None for other messages."""
     if m.kind != "lookup":
         return None
@@ -2342,17 +2414,18 @@ def _lookup_of(m) -> Optional[LookupResult]:
     return None
 
 
-def _malformed_text(m) -> str:
+def _malformed_text(m: nl.Message) -> str:
     return f"malformed reply: {getattr(m, 'reason', None) or 'unparseable message'}"
 
 
-def _event_of(m) -> Optional[Event]:
+def _event_of(m: nl.Message) -> Optional[Event]:
     """A notification message as an Event (None for anything else)."""
     if m.kind == "route" and m.route is not None:
         kind = "new" if m.type == P.RTMGR_MSG_NEWROUTE else "del"
-        return Event(kind=kind, route=m.route, pid=m.pid, seq=m.seq)
+        return Event(kind=kind, route=m.route, pid=m.pid, seq=m.seq, time=time.time())
     if m.kind == "flush":
-        return Event(kind="flush", filter=m.filter, count=int(m.count or 0), pid=m.pid, seq=m.seq)
+        return Event(kind="flush", filter=m.filter, count=int(m.count or 0), pid=m.pid, seq=m.seq,
+                     time=time.time())
     return None
 
 
@@ -2361,7 +2434,7 @@ def _same_route(a: Route, b: Route) -> bool:
     return a == b and a.changed == b.changed
 
 
-def _apply(model: dict, event: Event) -> None:
+def _apply(model: dict[Key, Route], event: Event) -> None:
     """Apply a notification to a table kept as {key: Route}."""
     if event.kind == "new" and event.route is not None:
         model[event.route.key] = event.route

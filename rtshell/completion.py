@@ -207,14 +207,8 @@ class CompletionEngine:
         output), the registry node their command words reach, and how many
         of the words those are."""
         done = [t for t in done if t.text != "-j"]
-        node = self.registry.root
-        i = 0
-        while i < len(done) and done[i].text in node.children:
-            node = node.children[done[i].text]
-            i += 1
-            if node.spec is not None and not node.children:
-                break
-        return done, node, i
+        reach = self.registry.reach([t.text for t in done])
+        return done, reach.node, reach.used
 
     def _candidates(self, done: list[Token], word: str) -> list[Suggestion]:
         done, node, i = self._command_node(done)
@@ -275,11 +269,10 @@ class CompletionEngine:
         if exp.rest.kind == "command":
             return self._candidates(list(rest_tokens), word)
         # help: command words only
-        node = self.registry.root
-        for tok in rest_tokens:
-            node = node.children.get(tok.text)
-            if node is None:
-                return []
+        reach = self.registry.reach([t.text for t in rest_tokens])
+        if reach.used < len(rest_tokens):
+            return []
+        node = reach.node
         return [Suggestion(w, 0, n.help) for w, n in node.children.items() if not n.hidden]
 
     def values(self, kind: str, word: str) -> list[Suggestion]:

@@ -21,6 +21,7 @@ class RtmgrError(OSError):
     the request of the attribute the kernel blamed (or None).
     """
 
+    errno: int  # never None here, unlike OSError's
     default_errno = _errno.EIO
     advice: Optional[str] = None
 
@@ -52,7 +53,7 @@ class RtmgrError(OSError):
             text += f"; {self.advice}"
         return text
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[RtmgrError], tuple[object, ...]]:
         return (type(self), (self.errno, self.ext_ack, self.request, self.offset))
 
 
@@ -102,13 +103,31 @@ class TooBig(RtmgrError):
     advice = "too many next hops or addresses for one request"
 
 
+def source_checkout(package_dir: Optional[str] = None) -> bool:
+    """Whether the rtshell package (or ``package_dir``) sits in a source checkout:
+    the project's Makefile and kernel/ beside it, as opposed to an installed copy."""
+    root = os.path.dirname(package_dir or os.path.dirname(os.path.abspath(__file__)))
+    return os.path.isfile(os.path.join(root, "Makefile")) and os.path.isdir(os.path.join(root, "kernel"))
+
+
+def load_advice(checkout: Optional[bool] = None) -> str:
+    """What to do when rtmgr is not loaded: the one text for the library's
+    error and the shell's hint.  On a host it is loaded as root; a source
+    checkout has the make targets (``checkout``: by default, whether this
+    package runs from one)."""
+    if checkout is None:
+        checkout = source_checkout()
+    if checkout:
+        how = ("in this source checkout: `make shell` (rtshell in a VM with rtmgr loaded), "
+               "or `make load` where the running kernel loads modules")
+    else:
+        how = "load it as root: `modprobe rtmgr`, or `insmod rtmgr.ko`"
+    return f"the rtmgr module is not loaded (netlink protocol 31 is not registered): {how}"
+
+
 class ModuleNotLoaded(RtmgrError):
     default_errno = _errno.EPROTONOSUPPORT
-    advice = (
-        "the rtmgr module is not loaded (netlink protocol 31 is not registered): "
-        "load it as root (`modprobe rtmgr`, or `insmod rtmgr.ko`; in a checkout `make load`, "
-        "or `make shell` to work in the VM)"
-    )
+    advice = load_advice()
 
 
 class Timeout(RtmgrError, TimeoutError):

@@ -32,15 +32,9 @@ def classify(line: str, convert=None, registry: Registry = REGISTRY) -> list[tup
     elif line.lstrip().startswith("#"):
         cut = line.index("#")
         body, comment = line[:cut], line[cut:]
-    roles: list[str] = []
-    node = registry.root
-    i = 0
-    while i < len(tokens) and tokens[i].text in node.children:
-        node = node.children[tokens[i].text]
-        roles.append("command")
-        i += 1
-        if node.spec is not None and not node.children:
-            break
+    reach = registry.reach([t.text for t in tokens])
+    node, i = reach.node, reach.used
+    roles: list[str] = ["command"] * i
     bad: list[tuple[int, int]] = []
     if node.spec is None:
         roles += ["error" if t.text != "?" else "keyword" for t in tokens[i:]]

@@ -12,9 +12,12 @@ import enum
 import ipaddress
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Iterable, Optional, Union
 
 from rtshell import protocol as P
+
+if TYPE_CHECKING:
+    from rtshell.names import Devices
 
 Address = Union[IPv4Address, IPv6Address]
 Network = Union[IPv4Network, IPv6Network]
@@ -53,11 +56,11 @@ _NETWORKS = (IPv4Network, IPv6Network)
 _ADDRESSES = (IPv4Address, IPv6Address)
 
 
-def _set(obj, name: str, value) -> None:
+def _set(obj: object, name: str, value: object) -> None:
     object.__setattr__(obj, name, value)  # a frozen dataclass coercing its input
 
 
-def _as_network(value, what: str) -> Network:
+def _as_network(value: object, what: str) -> Network:
     if isinstance(value, _NETWORKS):
         return value
     if isinstance(value, str):
@@ -66,7 +69,7 @@ def _as_network(value, what: str) -> Network:
                     f"not {type(value).__name__}")
 
 
-def _as_address(value, what: str) -> Optional[Address]:
+def _as_address(value: object, what: str) -> Optional[Address]:
     if value is None or isinstance(value, _ADDRESSES):
         return value
     if isinstance(value, str):
@@ -78,14 +81,14 @@ def _as_address(value, what: str) -> Optional[Address]:
                     f"not {type(value).__name__}")
 
 
-def _check_int(value, what: str) -> None:
+def _check_int(value: object, what: str) -> None:
     """Types here; ranges where the request is built (bindings/rtm_build.c),
     whose error names the request."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be an integer, not {type(value).__name__}")
 
 
-def _check_oif(value, what: str = "oif") -> None:
+def _check_oif(value: object, what: str = "oif") -> None:
     if value is not None:
         _check_int(value, f"{what} (an interface index)")
 
@@ -98,7 +101,12 @@ class NextHop:
     oif: Optional[int] = None
     weight: int = 1
 
-    def __post_init__(self):
+    if TYPE_CHECKING:
+        # what __init__ takes (the dataclass's own, at run time): a string gateway is parsed
+        def __init__(self, gateway: Union[Address, str, None] = None, oif: Optional[int] = None,
+                     weight: int = 1) -> None: ...
+
+    def __post_init__(self) -> None:
         if self.gateway is not None and not isinstance(self.gateway, _ADDRESSES):
             _set(self, "gateway", _as_address(self.gateway, "next-hop gateway"))
         _check_oif(self.oif, "next-hop oif")
@@ -128,7 +136,16 @@ class Route:
     created: Optional[int] = field(default=None, compare=False)
     changed: Optional[int] = field(default=None, compare=False)
 
-    def __post_init__(self):
+    if TYPE_CHECKING:
+        # what __init__ takes (the dataclass's own, at run time): strings are
+        # parsed, an int becomes a RouteType, any iterable of next hops a tuple
+        def __init__(self, dst: Union[Network, str], table: int = TABLE_MAIN,
+                     type: Union[RouteType, int] = RouteType.UNICAST, proto: int = 0, metric: int = 0,
+                     gateway: Union[Address, str, None] = None, oif: Optional[int] = None,
+                     nexthops: Iterable[NextHop] = (), created: Optional[int] = None,
+                     changed: Optional[int] = None) -> None: ...
+
+    def __post_init__(self) -> None:
         if not isinstance(self.dst, _NETWORKS):
             _set(self, "dst", _as_network(self.dst, "dst"))
         if self.gateway is not None and not isinstance(self.gateway, _ADDRESSES):
@@ -145,7 +162,7 @@ class Route:
                 raise TypeError(f"nexthops must hold NextHop objects, not {type(hop).__name__}")
 
     @classmethod
-    def parse(cls, text: str, *, devices=None) -> "Route":
+    def parse(cls, text: str, *, devices: Optional[Devices] = None) -> Route:
         """A route from the words of `ip route add` after the verb.
 
         ``Route.parse("10.0.0.0/8 via 10.99.0.2 dev eth0 metric 10 table 100")``.
@@ -182,7 +199,7 @@ class Route:
 
 
 def route_from_wire(dst: Network, table: int, type: RouteType, proto: int, metric: int,
-                    gateway: Optional[Address], oif: Optional[int], nexthops: tuple,
+                    gateway: Optional[Address], oif: Optional[int], nexthops: tuple[NextHop, ...],
                     created: Optional[int], changed: Optional[int]) -> Route:
     """A Route from values the parser already has in their final types.
 
@@ -202,7 +219,7 @@ def route_from_wire(dst: Network, table: int, type: RouteType, proto: int, metri
 _new = object.__new__
 
 
-def sort_key(route: Route):
+def sort_key(route: Route) -> tuple[int, int, int, int]:
     """The kernel's dump order: table, family, prefix address, prefix length."""
     return (route.table, route.family, int(route.dst.network_address), route.dst.prefixlen)
 
@@ -221,7 +238,16 @@ class Filter:
     prefix: Optional[Network] = None
     match: Match = Match.EXACT
 
-    def __post_init__(self):
+    if TYPE_CHECKING:
+        # what __init__ takes (the dataclass's own, at run time): strings are
+        # parsed, ints become a RouteType and a Match
+        def __init__(self, family: Optional[int] = None, table: Optional[int] = None,
+                     type: Union[RouteType, int, None] = None, proto: Optional[int] = None,
+                     oif: Optional[int] = None, gateway: Union[Address, str, None] = None,
+                     metric: Optional[int] = None, prefix: Union[Network, str, None] = None,
+                     match: Union[Match, int] = Match.EXACT) -> None: ...
+
+    def __post_init__(self) -> None:
         if self.prefix is not None and not isinstance(self.prefix, _NETWORKS):
             _set(self, "prefix", _as_network(self.prefix, "prefix"))
         if self.gateway is not None and not isinstance(self.gateway, _ADDRESSES):
@@ -260,9 +286,16 @@ class Filter:
             if self.match == Match.EXACT:
                 return route.dst == self.prefix
             if self.match == Match.ROOT:
-                return route.dst.subnet_of(self.prefix)
-            return self.prefix.subnet_of(route.dst)
+                return _subnet_of(route.dst, self.prefix)
+            return _subnet_of(self.prefix, route.dst)
         return True
+
+
+def _subnet_of(a: Network, b: Network) -> bool:
+    """``a.subnet_of(b)`` for two networks of one family (the caller compared them)."""
+    if isinstance(a, IPv4Network):
+        return isinstance(b, IPv4Network) and a.subnet_of(b)
+    return isinstance(b, IPv6Network) and a.subnet_of(b)
 
 
 @dataclass(frozen=True)
@@ -310,6 +343,7 @@ class Event:
     count: int = 1
     pid: int = 0  # port id of the requester; 0 when the kernel itself acted
     seq: int = 0
+    time: Optional[float] = field(default=None, compare=False)  # when the client received it (epoch s)
 
 
 def parse_prefix(text: str) -> Network:

@@ -18,7 +18,7 @@ import glob
 import os
 import socket
 import threading
-from typing import Optional
+from typing import Callable, Iterable, Optional
 
 from rtshell.model import RouteType
 
@@ -53,15 +53,15 @@ def _read_map(basename: str, limit: int, base: dict[str, int]) -> dict[str, int]
         except OSError:
             continue
         for line in lines:
-            line = line.split("#", 1)[0].split()
-            if len(line) < 2:
+            words = line.split("#", 1)[0].split()
+            if len(words) < 2:
                 continue
             try:
-                num = int(line[0], 0)
+                num = int(words[0], 0)
             except ValueError:
                 continue
-            if 0 <= num <= limit and line[1] not in result:
-                result[line[1]] = num
+            if 0 <= num <= limit and words[1] not in result:
+                result[words[1]] = num
     return result
 
 
@@ -149,7 +149,7 @@ def parse_type(text: str) -> RouteType:
         raise ValueError(f"unknown route type {text!r} (one of: {', '.join(TYPES)})") from None
 
 
-def type_name(rtype) -> str:
+def type_name(rtype: int) -> str:
     try:
         return RouteType(rtype).label
     except ValueError:
@@ -163,7 +163,7 @@ def type_names() -> list[str]:
 class Devices:
     """Interface names and indexes, re-read when asked about an unknown one."""
 
-    def __init__(self, source=socket.if_nameindex):
+    def __init__(self, source: Callable[[], Iterable[tuple[int, str]]] = socket.if_nameindex) -> None:
         self._source = source
         self._lock = threading.Lock()
         self._by_name: dict[str, int] = {}

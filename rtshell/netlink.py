@@ -20,13 +20,19 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Iterable, Iterator, Optional, Sequence, TypedDict, Union
 
 from rtshell import errors, model
 from rtshell._rtmgr_cffi import ffi, lib
 from rtshell.model import (
-    Address, Filter, LookupResult, Match, NextHop, Route, RouteType, Stats, TableStats, route_from_wire,
+    Address, Filter, LookupResult, Match, Network, NextHop, Route, RouteType, Stats, TableStats,
+    route_from_wire,
 )
+
+if TYPE_CHECKING:  # the C types: in the binding's stub only (_rtmgr_cffi.pyi)
+    from rtshell._rtmgr_cffi import (
+        Array, Bytes, CData, rtm_filter, rtm_msg, rtm_route, rtm_stats, rtm_table_stats,
+    )
 
 # ---- message types and flags ---------------------------------------------
 
@@ -172,7 +178,7 @@ def _invalid(request: str, text: str) -> errors.InvalidRequest:
 
 
 @contextlib.contextmanager
-def _fields(request: str):
+def _fields(request: str) -> Iterator[None]:
     """A number that does not fit its C field is an invalid request."""
     try:
         yield
@@ -184,12 +190,12 @@ def _fail(request: str) -> errors.RtmgrError:
     return errors.error_for(ffi.errno or _errno.EIO, None, request)
 
 
-def _put_addr(dst, addr: Address) -> None:
+def _put_addr(dst: CData, addr: Address) -> None:
     packed = addr.packed
     ffi.memmove(dst, packed, len(packed))
 
 
-def _route_to_c(c, msg_type: int, flags: int, route: Route, match_metric: Optional[bool]) -> None:
+def _route_to_c(c: rtm_route, msg_type: int, flags: int, route: Route, match_metric: Optional[bool]) -> None:
     """Fill a struct rtm_route; the request text is made only for an error."""
     try:
         _fill_route(c, msg_type, flags, route, match_metric)
@@ -198,7 +204,7 @@ def _route_to_c(c, msg_type: int, flags: int, route: Route, match_metric: Option
         raise _invalid(request, f"a field does not fit the wire format: {exc}") from None
 
 
-def _fill_route(c, msg_type: int, flags: int, route: Route, match_metric: Optional[bool]) -> None:
+def _fill_route(c: rtm_route, msg_type: int, flags: int, route: Route, match_metric: Optional[bool]) -> None:
     family = _AF[route.family]
     if len(route.nexthops) > lib.RTMGR_MAX_NEXTHOPS:
         raise errors.TooBig(
@@ -246,12 +252,12 @@ def _fill_route(c, msg_type: int, flags: int, route: Route, match_metric: Option
         c.has_metric = bool(match_metric)
 
 
-def _filter_to_c(c, flt: Filter, request: str) -> None:
+def _filter_to_c(c: rtm_filter, flt: Filter, request: str) -> None:
     with _fields(request):
         _fill_filter(c, flt, request)
 
 
-def _fill_filter(c, flt: Filter, request: str) -> None:
+def _fill_filter(c: rtm_filter, flt: Filter, request: str) -> None:
     version = flt.family
     for what, obj in (("prefix", flt.prefix), ("gateway", flt.gateway)):
         if obj is None:
@@ -294,23 +300,23 @@ def _addr6(packed: bytes) -> ipaddress.IPv6Address:
     return ipaddress.IPv6Address(packed)
 
 
-def _addr_from_c(family: int, raw) -> Address:
+def _addr_from_c(family: int, raw: Bytes) -> Address:
     # gateways repeat across a table: the cache saves building them again
     if family == lib.AF_INET:
         return _addr4(ffi.buffer(raw, 4)[:])
     return _addr6(ffi.buffer(raw, 16)[:])
 
 
-def _net_from_c(family: int, raw, plen: int):
+def _net_from_c(family: int, raw: Bytes, plen: int) -> Network:
     # from an int: ipaddress parses an address object passed here as text
     if family == lib.AF_INET:
         return ipaddress.IPv4Network((int.from_bytes(ffi.buffer(raw, 4), "big"), plen), strict=False)
     return ipaddress.IPv6Network((int.from_bytes(ffi.buffer(raw, 16), "big"), plen), strict=False)
 
 
-def _route_from_c(r) -> Route:
+def _route_from_c(r: rtm_route) -> Route:
     family = r.family
-    nexthops = ()
+    nexthops: tuple[NextHop, ...] = ()
     if r.multipath:
         hops = []
         for i in range(r.nh_count):
@@ -342,7 +348,7 @@ _ROUTE_TYPES = {t.value: t for t in RouteType}
 _ROUTE_TYPES[RouteType.UNSPEC.value] = RouteType.UNICAST  # UNSPEC means unicast on the wire
 
 
-def _filter_from_c(f) -> Filter:
+def _filter_from_c(f: rtm_filter) -> Filter:
     family = f.family
     return Filter(
         family=_VERSION.get(family),
@@ -360,7 +366,7 @@ def _filter_from_c(f) -> Filter:
 # ---- builders ----------------------------------------------------------------
 
 
-def _take(buf, n: int) -> bytes:
+def _take(buf: Bytes, n: int) -> bytes:
     return ffi.buffer(buf, n)[:]
 
 
@@ -382,7 +388,7 @@ def build_route(
     return _take(buf, n)
 
 
-def build_get(seq: int, dst, table: int = model.TABLE_MAIN, *, ack: bool = False) -> bytes:
+def build_get(seq: int, dst: Network, table: int = model.TABLE_MAIN, *, ack: bool = False) -> bytes:
     """GETROUTE for exactly this key: answered by a NEWROUTE or an error (then an ACK if ``ack``)."""
     request = f"route get {dst} table {table}"
     family = _AF[dst.version]
@@ -481,7 +487,7 @@ class BatchBuilder:
     a struct rtm_route first.  Both are encoded by rtm_build_route.
     """
 
-    def __init__(self, size: int = BATCH_SIZE):
+    def __init__(self, size: int = BATCH_SIZE) -> None:
         self.size = size
         self._buf = ffi.new("uint8_t[]", size)
         self._batch = ffi.new("struct rtm_batch *")
@@ -528,16 +534,17 @@ class BatchBuilder:
                 has_metric = match_metric
             try:
                 addr = dst.network_address.packed
+                gw_arg: Union[CData, bytes]
                 if gw is None:
-                    gw = _NULL
+                    gw_arg = _NULL
                 else:
-                    gw = gw.packed
-                    if len(gw) != len(addr):
+                    gw_arg = gw.packed
+                    if len(gw_arg) != len(addr):
                         raise _invalid(describe_route(msg_type, flags, route),
                                        "gateway and destination are of different families")
                 ret = _add_hop(
                     self._batch, msg_type, flags, seq, _AF_OF_LEN[len(addr)], dst.prefixlen,
-                    route.type, route.proto, route.table, addr, gw,
+                    route.type, route.proto, route.table, addr, gw_arg,
                     0 if oif is None else oif, oif is not None, route.metric, has_metric)
             except (OverflowError, TypeError, AttributeError, KeyError) as exc:
                 raise _invalid(describe_route(msg_type, flags, route),
@@ -560,7 +567,7 @@ class BatchBuilder:
             return None
         return self.take()
 
-    def pack(self, items: Iterable[tuple]) -> Iterator[bytes]:
+    def pack(self, items: Iterable[tuple[int, int, int, Route]]) -> Iterator[bytes]:
         """Yield complete buffers for (msg_type, flags, seq, route) items."""
         for item in items:
             full = self.add(*item)
@@ -621,7 +628,7 @@ class _Arrays(threading.local):
     STATS = 8
     TABLES = 1024
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.msgs = ffi.new("struct rtm_msg[]", self.MSGS)
         self.routes = ffi.new("struct rtm_route[]", self.ROUTES)
         self.stats = ffi.new("struct rtm_stats[]", self.STATS)
@@ -637,7 +644,7 @@ class _Arrays(threading.local):
 _arrays = _Arrays()
 
 
-def _stats_from_c(s, tables) -> Stats:
+def _stats_from_c(s: rtm_stats, tables: Array[rtm_table_stats]) -> Stats:
     rows = []
     for i in range(s.table_first, s.table_first + s.table_count):
         t = tables[i]
@@ -656,7 +663,7 @@ def _stats_from_c(s, tables) -> Stats:
     )
 
 
-def _malformed_reason(m) -> str:
+def _malformed_reason(m: rtm_msg) -> str:
     text = ffi.string(lib.rtm_bad_str(m.bad)).decode()
     where = []
     if m.bad_attr:
@@ -666,7 +673,19 @@ def _malformed_reason(m) -> str:
     return f"{text} ({', '.join(where)})" if where else text
 
 
-def _message(m, data: bytes, base: int, a: _Arrays) -> Message:
+class _Header(TypedDict):
+    """The fields every Message has, from the netlink header."""
+
+    type: int
+    flags: int
+    seq: int
+    pid: int
+    kind: str
+    multi: bool
+    dump_intr: bool
+
+
+def _message(m: rtm_msg, data: bytes, base: int, a: _Arrays) -> Message:
     kind = _KINDS.get(m.kind, "other")
     flags = m.flags
     if kind == "route":  # the bulk of every dump: positional, no dict
@@ -674,7 +693,7 @@ def _message(m, data: bytes, base: int, a: _Arrays) -> Message:
             m.type, flags, m.seq, m.pid, kind, _route_from_c(a.routes[m.route]),
             multi=bool(flags & _MULTI), dump_intr=bool(flags & _DUMP_INTR),
         )
-    common = dict(
+    common = _Header(
         type=m.type,
         flags=flags,
         seq=m.seq,
@@ -698,14 +717,13 @@ def _message(m, data: bytes, base: int, a: _Arrays) -> Message:
         if m.ext_ack_len:
             start = base + m.ext_ack_off
             ext_ack = data[start : start + m.ext_ack_len].decode("utf-8", "replace")
-        extra = {}
-        if m.type == lib.NLMSG_ERROR:
-            extra = dict(request_type=m.req_type, request_seq=m.req_seq)
+        answers = m.type == lib.NLMSG_ERROR  # an ACK or error carries its request's header
         return Message(
             error=m.error,
             ext_ack=ext_ack,
             offset=m.err_off if m.has_err_off else None,
-            **extra,
+            request_type=m.req_type if answers else None,
+            request_seq=m.req_seq if answers else None,
             **common,
         )
     if kind == "malformed":
@@ -863,10 +881,10 @@ class NetlinkSocket:
     def __enter__(self) -> "NetlinkSocket":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __del__(self):
+    def __del__(self) -> None:
         sock = getattr(self, "_sock", None)
         if sock is not None and sock.fd >= 0:
             lib.rtm_sock_close(sock)

@@ -20,6 +20,7 @@ Background output (notifications, trace) is rendered to an ANSI string by
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import os
@@ -129,7 +130,7 @@ def route_json(route: Route, devices=None) -> dict[str, Any]:
         "table": names.table_name(route.table),
         "table_id": route.table,
         "type": names.type_name(route.type),
-        "proto": names.proto_name(route.proto),
+        "protocol": names.proto_name(route.proto),
         "nexthops": [
             {"gateway": str(h.gateway) if h.gateway is not None else None,
              "dev": _dev(devices, h.oif), "weight": h.weight}
@@ -150,7 +151,7 @@ def filter_json(flt: Optional[Filter], devices=None) -> Optional[dict[str, Any]]
         "family": flt.family,
         "table": names.table_name(flt.table) if flt.table is not None else None,
         "type": names.type_name(flt.type) if flt.type is not None else None,
-        "proto": names.proto_name(flt.proto) if flt.proto is not None else None,
+        "protocol": names.proto_name(flt.proto) if flt.proto is not None else None,
         "dev": _dev(devices, flt.oif),
         "gateway": str(flt.gateway) if flt.gateway is not None else None,
         "metric": flt.metric,
@@ -198,12 +199,20 @@ def origin_text(pid: int, own_ports: Iterable[int] = ()) -> str:
     return f"pid {pid} ({comm})" if comm else f"port {pid}"
 
 
+def iso_time(stamp: Optional[float]) -> str:
+    """Seconds since the epoch (now if None) as ISO 8601 in local time, to the microsecond."""
+    return datetime.datetime.fromtimestamp(time.time() if stamp is None else stamp).astimezone() \
+        .isoformat(timespec="microseconds")
+
+
 def event_json(ev: Event, devices=None, origin: Optional[str] = None) -> dict[str, Any]:
     if ev.kind == "resync":
-        return {"event": "resync", **{n: [route_json(r, devices) for r in getattr(ev, n, ())]
-                                      for n in ("added", "removed", "changed")}}
+        return {"event": "resync", "time": iso_time(ev.time),
+                **{n: [route_json(r, devices) for r in getattr(ev, n, ())]
+                   for n in ("added", "removed", "changed")}}
     return {
         "event": ev.kind,
+        "time": iso_time(ev.time),
         "route": route_json(ev.route, devices) if ev.route is not None else None,
         "filter": filter_json(ev.filter, devices),
         "count": ev.count,
@@ -238,6 +247,19 @@ def event_line(ev: Event, devices=None, origin: Optional[str] = None, stamp: Opt
     if origin and ev.kind in ("new", "del", "flush"):
         text.append(f"  by {origin}", style="cyan")
     return text
+
+
+def stamp_plain(ev: Event, style: Optional[str]) -> str:
+    """What goes before an event's plain line, as ``ip monitor`` has it:
+    'long' (-t) a line 'Timestamp: Wed Dec  2 16:55:01 2026 123456 usec',
+    'short' (-ts) '[2026-12-02T16:55:01.123456]'; None nothing."""
+    if style is None:
+        return ""
+    when = time.time() if ev.time is None else ev.time
+    if style == "short":
+        return f"[{datetime.datetime.fromtimestamp(when).isoformat(timespec='microseconds')}] "
+    return f"Timestamp: {time.strftime('%a %b %e %H:%M:%S %Y', time.localtime(when))} " \
+           f"{int(when * 1e6) % 1000000} usec\n"
 
 
 def event_plain(ev: Event, devices=None, origin: Optional[str] = None) -> str:
@@ -386,6 +408,8 @@ class Output:
         self.devices = devices
         self.lock = threading.RLock()
         self.work = None  # the rtshell.progress.Work whose bar is drawn, if any
+        self.pretty = False  # JSON indented (-p)
+        self.timestamps: Optional[str] = None  # events in plain text: 'long' (-t), 'short' (-ts)
         rich = mode == "rich"
         self.console = Console(file=self.file, force_terminal=rich if color is None else color,
                                width=width, highlight=False, soft_wrap=False, emoji=False,
@@ -402,6 +426,7 @@ class Output:
         """The same streams in JSON mode (a command with -j)."""
         other = Output("json", file=self.file, err=self.err, devices=self.devices)
         other.lock = self.lock
+        other.pretty = self.pretty
         return other
 
     # -- low level --
@@ -412,8 +437,8 @@ class Output:
             self.file.flush()
 
     def doc(self, obj: Any) -> None:
-        """One JSON document on its own line."""
-        self.line(dumps(obj))
+        """One JSON document on its own line (indented over several with -p)."""
+        self.line(json.dumps(obj, indent=2) if self.pretty else dumps(obj))
 
     def interrupted(self) -> None:
         """After Ctrl-C cut a table short: reset colours, end the line."""
@@ -460,6 +485,16 @@ class Output:
         else:
             self.line(message)
 
+    def warn(self, message: str) -> None:
+        """One line on stderr: something was done, but not all that was written."""
+        with self.lock:
+            if self.mode == "rich":
+                show = self.work.print if self.work is not None else self.err_console.print
+                show(Text.assemble(("warning: ", "bold yellow"), message))
+            else:
+                self.err.write(f"warning: {message}\n")
+            self.err.flush()
+
     def error(self, message: str, data: Optional[dict] = None, pointer: Optional[str] = None) -> None:
         """One line on stderr (a caret line under it for grammar errors);
         in JSON mode also one document on stdout so every command answers."""
@@ -492,16 +527,20 @@ class Output:
 
     def _routes_json(self, routes: Iterable[Route]) -> int:
         n = 0
+        # streamed: one array, written as the dump comes (-p: indented as json.dumps(indent=2) would)
+        first, sep = ("\n  ", ",\n  ") if self.pretty else ("", ",")
         with self.lock:
             self.file.write("[")
             try:
                 for r in routes:
-                    self.file.write(("," if n else "") + dumps(route_json(r, self.devices)))
+                    obj = route_json(r, self.devices)
+                    text = json.dumps(obj, indent=2).replace("\n", "\n  ") if self.pretty else dumps(obj)
+                    self.file.write((sep if n else first) + text)
                     n += 1
                     if n % CHUNK == 0:
                         self.file.flush()
             finally:
-                self.file.write("]\n")
+                self.file.write("\n]\n" if n and self.pretty else "]\n")
                 self.file.flush()
         return n
 
@@ -578,7 +617,7 @@ class Output:
         if self.json:
             self.doc(event_json(ev, self.devices, origin))
         elif self.mode == "plain":
-            self.line(event_plain(ev, self.devices, origin))
+            self.line(stamp_plain(ev, self.timestamps) + event_plain(ev, self.devices, origin))
         else:
             self.show(event_line(ev, self.devices, origin))
 

@@ -389,12 +389,22 @@ class Repl:
             input=input,
             output=output,
         )
+        self._ask: PromptSession = PromptSession(input=input, output=output)  # yes/no questions
+        ex.confirm = self._confirm
         self.printer = AbovePrompt(self.session.app, ex.output)
         ex.background = self.printer.print_text
         self.feed = LiveFeed(ex, self.live, self.state, self.printer, self.session.app) if live_feed else None
         ex.feed = self.feed
         if terminal is not None:
             terminal.on_gone(self._hang_up)
+
+    def _confirm(self, question: str) -> bool:
+        """y/N on the terminal; Enter, Ctrl-C and Ctrl-D say no."""
+        try:
+            answer = self._ask.prompt(f"{question} [y/N] ")
+        except (KeyboardInterrupt, EOFError):
+            return False
+        return answer.strip().lower() in ("y", "yes")
 
     # -- the terminal goes --
 

@@ -42,15 +42,9 @@ class ToolbarState:
 
 def hint(text: str) -> str:
     """The usage of the command being typed, or how to get help."""
-    tokens = tokenize_lenient(text)
-    node = REGISTRY.root
-    for tok in tokens:
-        nxt = node.children.get(tok.text)
-        if nxt is None:
-            break
-        node = nxt
-        if node.spec is not None and not node.children:
-            return node.spec.usage
+    node = REGISTRY.reach([t.text for t in tokenize_lenient(text)]).node
+    if node.spec is not None and not node.children:
+        return node.spec.usage
     return "Tab completes, ? shows what may come next, help lists commands, Ctrl-D leaves"
 
 

@@ -312,12 +312,12 @@ class Connection(C._ClientBase):
         msgs = C._parsed(self.trace, buf)
         if msgs is not None:
             _wake, chunks = self._core.receive(msgs)  # the core resolves the waiters
-            for p, chunk in chunks:
-                if p.stream.closed:
+            for p, stream, chunk in chunks:
+                if stream.closed:
                     if chunk.end is None:
                         self._core.abandon(p)
                 else:
-                    p.stream.put(chunk)
+                    stream.put(chunk)
             self._steer()
         return self._reading  # back-pressure
 

@@ -8,15 +8,17 @@ errno name, the kernel's own text, and advice where there is some.
 
 from __future__ import annotations
 
+import contextlib
 import errno as E
 import os
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional
 
-from rtshell import names
+from rtshell import errors, names
 from rtshell.commands.grammar import Expect, HelpRequest, ParseError
 from rtshell.commands.kinds import Converter
+from rtshell.commands.lenient import LeftOut
 from rtshell.commands.registry import Parsed, parse
 from rtshell.commands.request import ROUTE_METHODS, Request
 
@@ -44,7 +46,7 @@ ADVICE = {
     E.E2BIG: "at most 32 next hops",
     E.ENETUNREACH: "no route matches",
     E.ETIMEDOUT: "the kernel did not answer in time",
-    E.EPROTONOSUPPORT: "load the module (make load, or make shell for the VM)",
+    E.EPROTONOSUPPORT: errors.load_advice(),
 }
 
 METHOD_ADVICE = {
@@ -99,11 +101,14 @@ def default_client_factory(timeout: float = 5.0):
 
 
 class Context:
-    """What parsing needs from the outside world: device names."""
+    """What parsing needs from the outside world: device names, and the
+    settings of the command line that apply to every line."""
 
     def __init__(self, devices: names.Devices):
         self.devices = devices
         self.convert = Converter(devices)
+        self.lenient = False  # drop FIB-only words (--lenient, `lenient on`)
+        self.family: Optional[int] = None  # rtshell -4 / -6: for every command that has -4/-6
 
 
 class Executor:
@@ -127,6 +132,19 @@ class Executor:
         self.batch_stopped: Optional[str] = None  # where Ctrl-C stopped the last batch
         self.foreground_events = threading.Event()  # monitor/watch own the screen
         self.feed = None  # the interactive shell's live feed (repl.LiveFeed), if any
+        # asks a yes/no question on the terminal (the REPL sets it); None: never ask
+        self.confirm: Optional[Callable[[str], bool]] = None
+        self.left_out = LeftOut()  # what lenient parses of a batch dropped
+
+    @contextlib.contextmanager
+    def lenient_if(self, on: bool):
+        """Lenient parsing for a while (batch FILE --lenient), as it was after."""
+        saved = self.ctx.lenient
+        self.ctx.lenient = saved or on
+        try:
+            yield
+        finally:
+            self.ctx.lenient = saved
 
     # -- the client -------------------------------------------------------
 
@@ -183,6 +201,11 @@ class Executor:
             return False
         if parsed is None:
             return True
+        said = LeftOut.one(parsed)
+        if said is not None:
+            self.output.warn(f"{where}{said}")
+            if parsed.skip is not None:
+                return True
         return self.run(parsed, where)
 
     def parse_error(self, exc: ParseError, line: str, where: str = "") -> None:
@@ -301,6 +324,8 @@ class Executor:
         finally:
             self.batch_depth -= 1
         self.batch_stopped = run.stopped_at
+        for said in self.left_out.summary():
+            self.output.warn(f"{source}: {said}")
         if run.stopped_at:
             self.output.error(f"{source}: {work.summary(run.stopped_at)}", {"file": source, "errno": "EINTR"})
         elif self.output.mode == "rich" and len(lines) > 1:
@@ -508,6 +533,11 @@ class _BatchRun:
             if parsed is None:
                 work.advance()
                 continue
+            if parsed.dropped:
+                ex.left_out.note(parsed)
+                if parsed.skip is not None:
+                    work.advance()
+                    continue
             if (ex.txn is None and parsed.spec.mutating and len(parsed.request) == 1
                     and parsed.request[0].method in ROUTE_METHODS):
                 self.group.append((where, parsed))

@@ -72,6 +72,8 @@ class HelpRequest(Exception):
 
 
 _WORDS = re.compile(r"\S+")
+_KEYWORD_LIKE = re.compile(r"-?[a-z][a-z0-9_-]*$")  # what may abbreviate a keyword
+FREE_KINDS = frozenset({"file", "command", "help"})  # values that may be any word
 
 
 def tokenize(line: str) -> list[Token]:
@@ -175,12 +177,26 @@ class Group:
         return f"[{self.keyword} {inner}]..."
 
 
+class Foreign(NamedTuple):
+    """A word of another tool's language that this one has no meaning for
+    (``scope link`` from an ``ip route`` line).  Refused with ``why``; a
+    lenient walk drops it and its ``values`` instead (or, with ``line``, the
+    whole line), unless ``never``: dropping it would change what is meant."""
+
+    values: int
+    why: str
+    line: bool = False
+    never: bool = False
+
+
 @dataclass(frozen=True)
 class Syntax:
     positionals: tuple[Pos, ...] = ()
     options: tuple[Opt, ...] = ()
     groups: tuple[Group, ...] = ()
     rest: Optional[Pos] = None  # the rest of the line, raw tokens
+    noise: tuple[str, ...] = ()  # words that mean nothing here ('to' before a prefix)
+    foreign: Optional[dict[str, Foreign]] = None
 
     def usage(self) -> str:
         parts = [p.usage() for p in self.positionals]
@@ -234,10 +250,15 @@ class Walk:
     None keeps words as text.
     """
 
-    def __init__(self, syntax: Syntax, convert: Optional[Converter] = None, strict: bool = True):
+    def __init__(self, syntax: Syntax, convert: Optional[Converter] = None, strict: bool = True,
+                 lenient: bool = False):
         self.syntax = syntax
         self.convert = convert
         self.strict = strict
+        self.lenient = lenient  # drop foreign words (Syntax.foreign) instead of refusing them
+        self.dropped: list[list[Token]] = []  # each: the foreign word and its values
+        self.skip: Optional[str] = None  # why a lenient walk drops the whole line
+        self._drop_left = 0
         self.values: dict[str, Any] = {}
         self.where: dict[Any, Token] = {}  # dest (or (group dest, i, dest)) -> token
         self.errors: list[ParseError] = []
@@ -275,33 +296,98 @@ class Walk:
             self._store_opt(opt, kw, self._value(opt.kind, token, f"'{kw.text}'"), token)
             return
         word = token.text
+        if self._drop_left:
+            self.dropped[-1].append(token)
+            if word != "lock":  # ip's 'mtu lock 1400'
+                self._drop_left -= 1
+            return
         if word == "?":
             raise HelpRequest(self.expect(), "")
+        if word in self.syntax.noise:
+            return
         if self.group is not None:
-            group, inst = self.group
-            gopt = {w: o for o in group.options for w in o.words()}.get(word)
+            gopt = {w: o for o in self.group[0].options for w in o.words()}.get(word)
             if gopt is not None:
-                if gopt.dest in inst:
-                    self.fail(ParseError.at(token, f"'{word}' given twice in one {group.keyword}"))
-                    return
-                if gopt.kind is None:
-                    inst[gopt.dest] = gopt.const
-                else:
-                    self.pending = (gopt, token)
+                self._group_option(gopt, token)
                 return
         if word in self._groups:
-            group = self._groups[word]
-            inst: dict = {}
-            self.values.setdefault(group.dest, []).append(inst)
-            idx = len(self.values[group.dest]) - 1
-            self.where[(group.dest, idx)] = token
-            self.group = (group, inst)
+            self._open_group(self._groups[word], token)
             return
         opt = self._keywords.get(word)
         if opt is not None:
             self._keyword(opt, token)
             return
-        self._positional(token)
+        foreign = self.syntax.foreign.get(word) if self.syntax.foreign else None
+        if foreign is not None:
+            self._foreign(foreign, token)
+            return
+        found = self._abbreviated(word)
+        if isinstance(found, Group):
+            self._open_group(found, token)
+        elif isinstance(found, Opt):
+            if self.group is not None and any(found is o for o in self.group[0].options):
+                self._group_option(found, token)
+            else:
+                self._keyword(found, token)
+        elif found:
+            self.fail(ParseError.at(token, f"'{word}' is ambiguous: {', '.join(found)}"))
+        else:
+            self._positional(token)
+
+    def _abbreviated(self, word: str):
+        """The keyword (Opt or Group) ``word`` is a unique prefix of, the
+        candidates when it is ambiguous, or None.  A word where a free-form
+        value may go (a file name) is that value, never an abbreviation."""
+        if not _KEYWORD_LIKE.match(word):
+            return None
+        nxt = next(self._open_positionals(), None)
+        if nxt is not None and (nxt.kind in FREE_KINDS or word in nxt.choices):
+            return None
+        if nxt is None and self.syntax.rest is not None and self.syntax.rest.dest not in self.values:
+            return None
+        scopes = []
+        if self.group is not None:
+            scopes.append([(w, o) for o in self.group[0].options for w in o.words()])
+        scopes.append([(g.keyword, g) for g in self.syntax.groups]
+                      + [(w, o) for w, o in self._keywords.items()])
+        for scope in scopes:
+            found: dict[int, str] = {}
+            targets = {}
+            for w, target in scope:
+                if w.startswith(word) and id(target) not in found:
+                    found[id(target)] = w
+                    targets[id(target)] = target
+            if len(found) == 1:
+                return next(iter(targets.values()))
+            if found:
+                return sorted(found.values())
+        return None
+
+    def _foreign(self, foreign: Foreign, token: Token) -> None:
+        if not self.lenient or foreign.never:
+            self.fail(ParseError.at(token, foreign.why))
+            return
+        self.dropped.append([token])
+        self._drop_left = foreign.values
+        if foreign.line and self.skip is None:
+            self.skip = foreign.why
+
+    def _group_option(self, gopt: Opt, token: Token) -> None:
+        group, inst = self.group
+        if gopt.dest in inst:
+            self.fail(ParseError.at(token, f"'{token.text}' given twice in one {group.keyword}"))
+            return
+        if gopt.kind is None:
+            inst[gopt.dest] = gopt.const
+        else:
+            self.pending = (gopt, token)
+
+    def _open_group(self, group: Group, token: Token) -> None:
+        inst: dict = {}
+        self.values.setdefault(group.dest, []).append(inst)
+        idx = len(self.values[group.dest]) - 1
+        self.where[(group.dest, idx)] = token
+        self.group = (group, inst)
 
     def _keyword(self, opt: Opt, token: Token) -> None:
         if opt.dest in self.values and not opt.repeat:
@@ -377,6 +463,11 @@ class Walk:
 
     def finish(self, end: int) -> dict[str, Any]:
         """Check that the line may end here; returns the values."""
+        if self.skip is not None:
+            return self.values  # dropped whole: nothing of it is checked or run
+        if self._drop_left:
+            word = self.dropped[-1][0]
+            self.fail(ParseError.at(word, f"'{word.text}' needs a value"))
         if self.pending is not None:
             opt, kw = self.pending
             what = KIND_TEXT.get(opt.kind) or _article(opt.meta or opt.kind.upper())
@@ -400,7 +491,7 @@ class Walk:
             return "keyword"
         if self.group is not None and any(word in o.words() for o in self.group[0].options):
             return "keyword"
-        return "value"
+        return "keyword" if isinstance(self._abbreviated(word), (Opt, Group)) else "value"
 
     # -- what may come next -------------------------------------------------
 

@@ -53,6 +53,22 @@ class Node:
     spec: Optional[CommandSpec] = None
     children: dict[str, "Node"] = field(default_factory=dict)
     hidden: bool = False  # an alias: accepted, not offered
+    shortcuts: dict[str, str] = field(default_factory=dict)  # 'a' -> 'add': ip's fixed ones
+
+
+@dataclass
+class Reach:
+    """How far a line's words go down the command tree (:meth:`Registry.reach`)."""
+
+    node: Node  # the command (or group) the words reach
+    used: int  # how many words named it
+    path: tuple[str, ...] = ()  # those words spelled out in full
+    ambiguous: tuple[str, ...] = ()  # words[used] abbreviates each of these
+
+
+def command_target(node: Node) -> object:
+    """What a child stands for: an alias and its command are one target."""
+    return node.spec if node.spec is not None and not node.children else node
 
 
 class Registry:
@@ -60,9 +76,53 @@ class Registry:
         self.root = Node("")
         self.specs: list[CommandSpec] = []
 
-    def group(self, path: str, help: str) -> None:
+    def group(self, path: str, help: str, shortcuts: Optional[dict[str, str]] = None) -> None:
         node = self._node(tuple(path.split()), create=True)
         node.help = help
+        node.shortcuts.update(shortcuts or {})
+
+    def shortcut(self, path: str, short: str, word: str) -> None:
+        """``short`` stands for ``word`` under ``path`` even where it is no unique prefix
+        (ip's ``r`` = route, ``a`` = add)."""
+        self._node(tuple(path.split()), create=True).shortcuts[short] = word
+
+    def step(self, node: Node, word: str) -> tuple[Optional[Node], tuple[str, ...]]:
+        """The child ``word`` names: the word itself, a shortcut, or a unique
+        prefix (of a command and its aliases).  (None, candidates) when it
+        is ambiguous; (None, ()) when it names nothing."""
+        child = node.children.get(word)
+        if child is not None:
+            return child, ()
+        short = node.shortcuts.get(word)
+        if short is not None:
+            return node.children[short], ()
+        found: dict[int, tuple[str, Node]] = {}
+        for w, n in node.children.items():
+            if w.startswith(word):
+                key = id(command_target(n))
+                if key not in found or found[key][1].hidden and not n.hidden:
+                    found[key] = (w, n)
+        if any(not n.hidden for _, n in found.values()):  # the words offered come first
+            found = {k: (w, n) for k, (w, n) in found.items() if not n.hidden}
+        if len(found) == 1:
+            (_, n), = found.values()
+            return n, ()
+        return None, tuple(sorted(w for w, _ in found.values()))
+
+    def reach(self, words: list[str]) -> Reach:
+        """Walk the command words from the root; stops at a command that
+        takes no more command words, or at the first word that names none."""
+        node = self.root
+        path: list[str] = []
+        while len(path) < len(words):
+            nxt, candidates = self.step(node, words[len(path)])
+            if nxt is None:
+                return Reach(node, len(path), tuple(path), candidates)
+            node = nxt
+            path.append(node.word)
+            if node.spec is not None and not node.children:
+                break
+        return Reach(node, len(path), tuple(path))
 
     def register(self, spec: CommandSpec) -> None:
         self.specs.append(spec)
@@ -70,6 +130,11 @@ class Registry:
         node.spec = spec
         node.help = spec.summary
         for alias in spec.aliases:
+            for depth in range(1, len(alias)):  # 'set' of 'set lenient': no group to offer
+                try:
+                    self._node(alias[:depth])
+                except KeyError:
+                    self._node(alias[:depth], create=True).hidden = True
             anode = self._node(alias, create=True)
             anode.spec = spec
             anode.help = spec.summary
@@ -98,13 +163,8 @@ class Registry:
         Raises ParseError for a word that is no command there, or a line
         that stops at a group (``route``).
         """
-        node = self.root
-        i = 0
-        while i < len(tokens) and tokens[i].text in node.children:
-            node = node.children[tokens[i].text]
-            i += 1
-            if node.spec is not None and not node.children:
-                break
+        reach = self.reach([t.text for t in tokens])
+        node, i = reach.node, reach.used
         if node.spec is not None:
             return node, i
         words = [w for w, n in node.children.items() if not n.hidden]
@@ -113,6 +173,8 @@ class Registry:
             if tok.text == "?":
                 raise HelpRequest(Expect(keywords=self.offers(node)), " ".join(t.text for t in tokens[:i]))
             where = f"{node.word}: " if node.word else ""
+            if reach.ambiguous:
+                raise ParseError.at(tok, f"{where}'{tok.text}' is ambiguous: {', '.join(reach.ambiguous)}")
             raise ParseError.at(tok, f"{where}unknown command '{tok.text}'" + closest(tok.text, words)
                                 + ("" if node.word else " (try help)"))
         pos = tokens[-1].end + 1 if tokens else end
@@ -146,6 +208,12 @@ class Parsed:
     used: int = 1  # how many words named the command
     json: bool = False  # -j on the line: JSON output for this command
     request: Any = None  # Requests, for commands that talk to the kernel
+    dropped: list[list[Token]] = field(default_factory=list)  # foreign words a lenient parse left out
+    skip: Optional[str] = None  # why a lenient parse leaves the whole line out (then nothing runs)
+
+    def dropped_text(self) -> str:
+        """'scope link, src 10.0.0.1': what a lenient parse left out."""
+        return ", ".join(" ".join(t.text for t in words) for words in self.dropped)
 
     @property
     def args(self) -> list[Token]:
@@ -180,18 +248,35 @@ def parse(line: str, ctx, registry: Registry = REGISTRY) -> Optional[Parsed]:
 JSON_FLAG = "-j"  # anywhere on a line: this command's output as JSON
 
 
+def ip_words(tokens: list[Token]) -> list[Token]:
+    """A line pasted from ip: 'ip -6 route add ...' is 'route add ... -6'."""
+    if len(tokens) < 2 or tokens[0].text != "ip":
+        return tokens
+    tokens = tokens[1:]
+    flags = 0
+    while flags < len(tokens) and tokens[flags].text.startswith("-"):
+        flags += 1
+    return tokens[flags:] + tokens[:flags]
+
+
 def parse_tokens(tokens: list[Token], line: str, ctx, registry: Registry = REGISTRY) -> Parsed:
     as_json = any(t.text == JSON_FLAG for t in tokens)
-    tokens = [t for t in tokens if t.text != JSON_FLAG]
+    tokens = ip_words([t for t in tokens if t.text != JSON_FLAG])
     if not tokens:
         raise ParseError("-j needs a command", 0, len(line), line.strip())
     node, used = registry.resolve(tokens, len(line))
     spec = node.spec
-    walk = Walk(spec.syntax, ctx.convert, strict=True)
+    walk = Walk(spec.syntax, ctx.convert, strict=True, lenient=getattr(ctx, "lenient", False))
     for tok in tokens[used:]:
         walk.feed(tok)
     values = walk.finish(len(line))
-    parsed = Parsed(spec, values, tokens, line, walk.where, used, json=as_json)
+    parsed = Parsed(spec, values, tokens, line, walk.where, used, json=as_json,
+                    dropped=walk.dropped, skip=walk.skip)
+    if parsed.skip is not None:
+        return parsed
+    family = getattr(ctx, "family", None)
+    if family is not None and "family" not in values and any(o.dest == "family" for o in spec.syntax.options):
+        values["family"] = family  # rtshell -6: the family of every command that has one
     if spec.check is not None:
         spec.check(parsed, ctx)
     if spec.request is not None:

@@ -14,16 +14,52 @@ from typing import Any, Optional
 
 from rtshell import names
 from rtshell import protocol as P
-from rtshell.commands.grammar import Group, Opt, Pos, Syntax
+from rtshell.commands.grammar import Foreign, Group, Opt, Pos, Syntax
 from rtshell.commands.kinds import ALL
-from rtshell.commands.registry import Parsed, command
+from rtshell.commands.registry import REGISTRY, Parsed, command
 from rtshell.commands.request import Request
 from rtshell.model import (
     Filter, Match, NextHop, Route, RouteType, parse_prefix_family,
 )
 
+# Any unique prefix of a command word is that word (``route sh``); where
+# ip's own shortcut is no unique prefix here, it is taken as ip takes it
+# (ip matches its verbs in a fixed order: ``a`` is add, not append).
+REGISTRY.group("route", "add, change, delete, look up and list routes",
+               shortcuts={"a": "add", "d": "del", "s": "show", "l": "list", "chg": "change",
+                          "lst": "list"})
+REGISTRY.shortcut("", "r", "route")
+
 MAX_NEXTHOPS = P.RTMGR_MAX_NEXTHOPS
 DEFAULT_PROTO = names.DEFAULT_PROTOS["boot"]  # what `ip route add` records
+
+# -- words of the kernel's FIB (ip-route(8)) that rtmgr routes do not have -----------
+#
+# Pasted from `ip route`, each is refused with a line that says so; with
+# --lenient (`lenient on`) a route change drops them with a warning, so the
+# output of `ip route show` can be restored.  A filter never drops one: a
+# flush without its `scope link` would delete more than was asked.
+
+_ATTRS_1 = ("scope", "src", "tos", "dsfield", "realm", "realms", "expires", "mtu", "advmss", "rtt",
+            "rttvar", "reordering", "window", "cwnd", "ssthresh", "initcwnd", "initrwnd",
+            "features", "quickack", "congctl", "hoplimit", "fastopen_no_cookie", "rto_min",
+            "pref", "ttl-propagate", "from", "vrf", "as")
+_FLAGS = ("onlink", "pervasive", "linkdown", "dead", "offload", "trap", "rt_offload_failed")
+FIB_TYPES = ("local", "broadcast", "anycast", "multicast", "nat", "throw", "xresolve")
+_RTMGR_TYPES = ", ".join(t for t in names.type_names() if t != "unspec")
+
+FIB_ONLY: dict[str, Foreign] = {
+    **{w: Foreign(1, f"'{w}' is an attribute of the kernel's FIB: rtmgr routes have none "
+                     "(--lenient drops it)") for w in _ATTRS_1},
+    **{w: Foreign(0, f"'{w}' is a next-hop flag of the kernel's FIB: rtmgr has none "
+                     "(--lenient drops it)") for w in _FLAGS},
+    **{w: Foreign(0, f"'{w}' routes belong to the kernel's FIB: rtmgr keeps {_RTMGR_TYPES} routes "
+                     "(--lenient leaves such a line out)", line=True) for w in FIB_TYPES},
+    "encap": Foreign(1, "'encap': rtmgr routes carry no encapsulation", never=True),
+    "nhid": Foreign(1, "'nhid': rtmgr routes name their next hops (via, dev, nexthop), "
+                       "not nexthop objects", never=True),
+}
+FIB_ONLY_FILTER = {w: f._replace(never=True, why=f.why.split(" (--lenient")[0]) for w, f in FIB_ONLY.items()}
 
 FAMILY = (
     Opt("-4", "family", None, "IPv4 (default is 0.0.0.0/0)", const=4, excl="family"),
@@ -53,6 +89,7 @@ def _change_syntax(dst_kind: str, groups: bool = True) -> Syntax:
         positionals=(TYPE_POS, Pos("dst", dst_kind, "destination prefix", meta="PREFIX")),
         options=(VIA, DEV, METRIC, TABLE, TYPE, PROTO) + FAMILY,
         groups=(NEXTHOP,) if groups else (),
+        noise=("to",), foreign=FIB_ONLY,
     )
 
 
@@ -65,13 +102,13 @@ FILTER_OPTS = (
         also=(("match", Match.EXACT),), excl="prefix"),
     Opt("dev", "oif", "dev", "routes through this device", meta="IF", aliases=("oif",)),
     Opt("via", "gateway", "gateway", "routes through this gateway", meta="GW"),
-    Opt("table", "table", "table_filter", "only this table (default: all tables)", meta="T"),
+    Opt("table", "table", "table_filter", "only this table, or all", meta="T"),
     Opt("proto", "proto", "proto", "only routes of this protocol", meta="P", aliases=("protocol",)),
     Opt("type", "type", "type", "only routes of this type", meta="TYPE"),
     Opt("metric", "metric", "uint", "only routes of this metric", meta="N"),
 ) + FAMILY
 
-FILTER_SYNTAX = Syntax(options=FILTER_OPTS)
+FILTER_SYNTAX = Syntax(options=FILTER_OPTS, foreign=FIB_ONLY_FILTER)
 
 FILTER_KEYS = ("prefix", "oif", "gateway", "table", "proto", "type", "metric", "family")
 
@@ -114,7 +151,7 @@ def build_route(p: Parsed, *, delete: bool = False) -> Route:
     if dst == "default":
         dst = parse_prefix_family("default", family)
     rtype = _type(v.get("type"))
-    table = v.get("table", names.DEFAULT_TABLES["main"])
+    table = v.get("table", MAIN)
     if delete:
         return Route(dst=dst, table=table, type=rtype or RouteType.UNSPEC, proto=v.get("proto", 0),
                      metric=v.get("metric", 0), gateway=v.get("gateway"), oif=v.get("oif"))
@@ -144,7 +181,12 @@ def build_route(p: Parsed, *, delete: bool = False) -> Route:
                  metric=v.get("metric", 0), gateway=gateway, oif=oif, nexthops=tuple(hops))
 
 
-def build_filter(p: Parsed) -> Filter:
+MAIN = names.DEFAULT_TABLES["main"]
+
+
+def build_filter(p: Parsed, default_table: Optional[int] = None) -> Filter:
+    """The filter of a show/flush/monitor/...: ``default_table`` unless
+    ``table T`` or ``table all`` (ip's route show and flush act on main)."""
     v = p.values
     family = None
     if "family" in v or "prefix" in v or "gateway" in v:
@@ -153,7 +195,7 @@ def build_filter(p: Parsed) -> Filter:
     if prefix == "default":
         family = family or 4
         prefix = parse_prefix_family("default", family)
-    table = v.get("table")
+    table = v.get("table", default_table)
     return Filter(
         family=family,
         table=None if table is ALL else table,
@@ -223,7 +265,8 @@ command("route del", _change_syntax("live_prefix", groups=False),
 
 GET_SYNTAX = Syntax(positionals=(Pos("dst", "live_prefix", "an address, or a route's prefix", meta="ADDR|PREFIX"),),
                     options=(TABLE,) + FAMILY + (
-                        Opt("fibmatch", "fibmatch", None, "show the route that matches (what an address always does)"),))
+                        Opt("fibmatch", "fibmatch", None, "show the route that matches (what an address always does)"),),
+                    noise=("to",), foreign=FIB_ONLY_FILTER)
 
 GET_HELP = ("As `ip route get`: an address (no /LEN) is looked up, longest prefix first, and the route "
             "that matches is shown (`fibmatch` is accepted and changes nothing); a PREFIX/LEN is read "
@@ -241,7 +284,7 @@ def _is_address(p: Parsed) -> bool:
 def _get_request(p: Parsed, ctx) -> tuple[Request, ...]:
     family = _family(p, {"dst": p.values["dst"]})
     dst = p.values["dst"]
-    table = p.values.get("table", names.DEFAULT_TABLES["main"])
+    table = p.values.get("table", MAIN)
     if _is_address(p):
         return (Request("lookup", (dst.network_address, table), _text(p)),)
     if dst == "default":
@@ -262,7 +305,7 @@ LOOKUP_SYNTAX = Syntax(positionals=(Pos("addrs", "addr", "an address to look up"
 
 
 def _lookup_request(p: Parsed, ctx) -> tuple[Request, ...]:
-    table = p.values.get("table", names.DEFAULT_TABLES["main"])
+    table = p.values.get("table", MAIN)
     by_family: dict[int, list] = {}
     for addr in p.values["addrs"]:
         by_family.setdefault(addr.version, []).append(addr)
@@ -285,20 +328,21 @@ def _route_lookup(ex, p: Parsed) -> None:
 
 # -- route show / flush ----------------------------------------------------------------
 
-SHOW_SYNTAX = Syntax(positionals=(Pos("prefix", "live_prefix", "exactly this prefix", meta="PREFIX",
-                                      required=False),),
-                     options=FILTER_OPTS)
+EXACT_POS = Pos("prefix", "live_prefix", "exactly this prefix", meta="PREFIX", required=False)
+SHOW_SYNTAX = Syntax(positionals=(EXACT_POS,), options=FILTER_OPTS, noise=("to",), foreign=FIB_ONLY_FILTER)
 
 
 def _show_request(p: Parsed, ctx) -> tuple[Request, ...]:
-    flt = build_filter(p)
+    flt = build_filter(p, MAIN)
     return (Request("dump", (flt if flt != Filter() else None,), _text(p)),)
 
 
-@command("route show", SHOW_SYNTAX, "list routes (all tables unless table T), filtered",
-         help="root P: routes inside P; match P: routes that contain P; exact P (or a bare P): P itself.",
+@command("route show", SHOW_SYNTAX, "list routes (of main, unless table T or table all), filtered",
+         help="As ip route show: the main table unless table T, or table all for every table.  "
+              "root P: routes inside P; match P: routes that contain P; exact P (or a bare P): P itself.",
          request=_show_request, aliases=("route list", "route ls"),
-         examples=("route show", "route show root 10.0.0.0/8 table main", "route show dev dummy0 -6"))
+         examples=("route show", "route show table all", "route show root 10.0.0.0/8 table 100",
+                   "route show dev dummy0 -6"))
 def _route_show(ex, p: Parsed) -> None:
     (req,) = p.request
     it = ex.call(req)
@@ -310,26 +354,41 @@ def _route_show(ex, p: Parsed) -> None:
             close()
 
 
-FLUSH_SYNTAX = Syntax(positionals=(Pos("all", "choice", "every route of every table", required=False,
-                                       choices=("all",)),),
-                      options=FILTER_OPTS)
+FLUSH_SYNTAX = Syntax(positionals=(Pos("all", "choice", "every route (of main, unless table T or table all)",
+                                       required=False, choices=("all",)), EXACT_POS),
+                      options=FILTER_OPTS, noise=("to",), foreign=FIB_ONLY_FILTER)
 
 
 def _flush_check(p: Parsed, ctx) -> None:
-    if "all" in p.values and has_filter(p):
-        raise p.error("all", "'all' flushes every route: leave it out to flush by filter")
+    if "all" in p.values and any(k in p.values for k in FILTER_KEYS if k != "table"):
+        raise p.error("all", "'all' flushes every route of the table: leave it out to flush by filter")
     if "all" not in p.values and not has_filter(p):
         raise p.error("_end", "route flush needs 'all' or a filter (dev, via, table, proto, type, "
                               "root|match|exact PREFIX, -4|-6)")
 
 
 def _flush_request(p: Parsed, ctx) -> tuple[Request, ...]:
-    return (Request("flush", (build_filter(p),), _text(p)),)
+    return (Request("flush", (build_filter(p, MAIN),), _text(p)),)
 
 
-@command("route flush", FLUSH_SYNTAX, "delete every route that passes a filter",
+@command("route flush", FLUSH_SYNTAX, "delete every route that passes a filter (in main, unless table T or all)",
+         help="As ip route flush: the main table unless table T, or table all for every table; "
+              "on a terminal, a flush of more than one table asks first.",
          check=_flush_check, request=_flush_request, mutating=True,
-         examples=("route flush all", "route flush dev dummy1", "route flush table 100 proto bgp"))
+         examples=("route flush all", "route flush all table all", "route flush dev dummy1",
+                   "route flush table 100 proto bgp"))
 def _route_flush(ex, p: Parsed) -> None:
+    (req,) = p.request
+    flt = req.args[0]
+    if flt.table is None and ex.confirm is not None and ex.txn is None:
+        tables: dict[int, int] = {}
+        for t in ex.client.stats(tables=True).tables:
+            if t.routes and (flt.family is None or t.family == flt.family):
+                tables[t.table] = tables.get(t.table, 0) + t.routes
+        if len(tables) > 1 and not ex.confirm(
+                f"{req.text}: this acts on {len(tables)} tables holding {sum(tables.values()):,} routes; "
+                "go on?"):
+            ex.output.info("nothing flushed", {"command": req.text, "deleted": 0})
+            return
     ex.change(p)
 

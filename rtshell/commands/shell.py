@@ -6,17 +6,15 @@ from __future__ import annotations
 import errno
 import os
 import time
+from typing import Optional
 
 from rtshell.commands.executor import BATCH_CHUNK, CommandError, ExitShell, Reported
 from rtshell.commands.grammar import Opt, ParseError, Pos, Syntax, Token, closest
 from rtshell.commands.registry import REGISTRY, Parsed, command, parse_tokens
 from rtshell.commands.request import Request
-from rtshell.commands.routes import FILTER_OPTS, build_filter
-
-REGISTRY.group("route", "add, change, delete, look up and list routes")
+from rtshell.commands.routes import FILTER_SYNTAX, build_filter
 
 NO_ARGS = Syntax()
-FILTER_SYNTAX = Syntax(options=FILTER_OPTS)
 
 
 def _text(p: Parsed) -> str:
@@ -159,6 +157,16 @@ def _verbose(ex, p: Parsed) -> None:
     ex.output.info(f"verbose is {'on' if ex.verbose else 'off'}", {"verbose": ex.verbose})
 
 
+@command("lenient", _on_off("drop the FIB's own words (scope, src, ...) from route changes, with a warning"),
+         "route changes pasted from ip: drop the words rtmgr routes do not have (off: refuse them)",
+         aliases=("set lenient",), examples=("lenient on", "lenient off"))
+def _lenient(ex, p: Parsed) -> None:
+    state = p.values.get("state")
+    if state is not None:
+        ex.ctx.lenient = state == "on"
+    ex.output.info(f"lenient is {'on' if ex.ctx.lenient else 'off'}", {"lenient": ex.ctx.lenient})
+
+
 REGISTRY.group("terminal", "this terminal: the live feed of route changes above the prompt")
 
 
@@ -238,10 +246,10 @@ def _abort(ex, p: Parsed) -> None:
 # -- save / restore / batch ------------------------------------------------------------------
 
 FILE = Pos("file", "file", "a file", meta="FILE")
-SAVE_SYNTAX = Syntax(positionals=(FILE,), options=FILTER_OPTS)
+SAVE_SYNTAX = Syntax(positionals=(FILE,), options=FILTER_SYNTAX.options, foreign=FILTER_SYNTAX.foreign)
 
 
-@command("save", SAVE_SYNTAX, "write the routes (or those passing a filter) to FILE as commands",
+@command("save", SAVE_SYNTAX, "write the routes of every table (or those passing a filter) to FILE as commands",
          examples=("save /tmp/routes.rt", "save /tmp/t100.rt table 100"))
 def _save(ex, p: Parsed) -> None:
     from rtshell.progress import Work
@@ -285,29 +293,70 @@ def _read_lines(path: str) -> list[str]:
         return f.read().splitlines()
 
 
-@command("restore", Syntax(positionals=(FILE,)), "put back the routes of a saved FILE (replacing same keys)",
-         examples=("restore /tmp/routes.rt",))
+LENIENT = Opt("--lenient", "lenient", None, "drop the words of the kernel's FIB that rtmgr routes do not have")
+
+RESTORE_HELP = """\
+FILE holds the lines `save` writes (route add ...), or what `ip route show`
+prints: a line that starts with no command is a route (its continuation
+lines, `nexthop ...`, belong to it).  With --lenient the FIB's own words
+(scope, src, proto kernel's local routes...) are left out with a warning."""
+
+
+def _logical_lines(lines: list[str]):
+    """(line number, text): an indented `nexthop` line (ip route show's
+    multipath form) joined to the route above it."""
+    held: Optional[tuple[int, str]] = None
+    for lineno, line in enumerate(lines, 1):
+        if held is not None and line[:1].isspace() and line.split(None, 1)[:1] == ["nexthop"]:
+            held = (held[0], f"{held[1]} {line.strip()}")
+            continue
+        if held is not None:
+            yield held
+        held = (lineno, line)
+    if held is not None:
+        yield held
+
+
+def _as_command(line: str) -> str:
+    """A line of `ip route show` is `route add` of it."""
+    words = line.split(None, 1)
+    if words and not words[0].startswith("#") and REGISTRY.reach(words[:1]).used == 0:
+        return "route add " + line
+    return line
+
+
+@command("restore", Syntax(positionals=(FILE,), options=(LENIENT,)),
+         "put back the routes of a saved FILE, or of ip route show (replacing same keys)",
+         help=RESTORE_HELP, examples=("restore /tmp/routes.rt", "restore main.txt --lenient"))
 def _restore(ex, p: Parsed) -> None:
+    with ex.lenient_if("lenient" in p.values):
+        _restore_file(ex, p.values["file"])
+
+
+def _restore_file(ex, path: str) -> None:
     from rtshell.progress import Work, interrupt_point
 
-    path = p.values["file"]
     lines = _read_lines(path)
     reqs: list[tuple[int, Request]] = []
     stopped_at = None
     # one clock and one bar for both parts: reading every line first (a bad
     # line changes nothing), then sending
     with interrupt_point() as stop, Work(ex.output, f"reading {path}", len(lines)) as work:
-        for lineno, line in enumerate(lines, 1):
+        for lineno, line in _logical_lines(lines):
             if stop:
                 raise CommandError(f"interrupted while reading {path}:{lineno}; nothing was changed")
             try:
-                inner = ex.parse(line)
+                inner = ex.parse(_as_command(line))
             except ParseError as exc:
                 raise CommandError(f"{path}:{lineno}: {exc.message}" + (f" (at '{exc.word}')" if exc.word else ""))
             if lineno % SAVE_STEP == 0:
                 work.advance(SAVE_STEP)
             if inner is None:
                 continue
+            if inner.dropped:
+                ex.left_out.note(inner)
+                if inner.skip is not None:
+                    continue
             req = inner.request[0] if inner.request else None
             if req is None or req.method not in ("add", "replace", "append"):
                 raise CommandError(f"{path}:{lineno}: only route add/replace lines can be restored")
@@ -327,6 +376,8 @@ def _restore(ex, p: Parsed) -> None:
                 else:
                     work.count(req.method)
             work.advance(len(chunk))
+    for warning in ex.left_out.summary():
+        ex.output.warn(f"{path}: {warning}")
     done = sum(work.counts.values())
     said = f"restored {done:,} of {len(reqs):,} routes from {path} in {work.elapsed:.1f} s; {work.failed:,} failed"
     if stopped_at:
@@ -337,7 +388,7 @@ def _restore(ex, p: Parsed) -> None:
 
 
 BATCH_SYNTAX = Syntax(positionals=(FILE,),
-                      options=(Opt("--force", "force", None, "go on after a failing line"),))
+                      options=(Opt("--force", "force", None, "go on after a failing line"), LENIENT))
 
 
 @command("batch", BATCH_SYNTAX, "run the commands of FILE (stops at the first failure unless --force)",
@@ -347,7 +398,9 @@ def _batch(ex, p: Parsed) -> None:
         raise CommandError("batch files nest too deep")
     path = p.values["file"]
     lines = _read_lines(path)
-    if not ex.run_batch(lines, source=path, force="force" in p.values):
+    with ex.lenient_if("lenient" in p.values):
+        ok = ex.run_batch(lines, source=path, force="force" in p.values)
+    if not ok:
         if ex.batch_stopped:
             raise Reported("interrupted")  # its summary said where
         raise CommandError("the batch had failures (see above)")
@@ -362,14 +415,16 @@ HELP_SYNTAX = Syntax(rest=Pos("command", "help", "a command", meta="COMMAND", re
          examples=("help", "help route", "help route add"))
 def _help(ex, p: Parsed) -> None:
     words = [t for t in p.values.get("command", [])]
-    node = REGISTRY.root
-    for i, tok in enumerate(words):
-        nxt = node.children.get(tok.text)
-        if nxt is None:
-            choices = [w for w, n in node.children.items() if not n.hidden]
-            raise CommandError(f"no command '{' '.join(t.text for t in words[:i + 1])}'"
-                               + closest(tok.text, choices))
-        node = nxt
+    reach = REGISTRY.reach([t.text for t in words])
+    node = reach.node
+    if reach.used < len(words):
+        i = reach.used
+        asked = " ".join(t.text for t in words[:i + 1])
+        if reach.ambiguous:
+            raise CommandError(f"'{asked}' is ambiguous: {', '.join(reach.ambiguous)}")
+        choices = [w for w, n in node.children.items() if not n.hidden]
+        raise CommandError(f"no command '{asked}'" + closest(words[i].text, choices))
+    path = list(reach.path)
     if node.spec is not None and not node.children:
         spec = node.spec
         body = spec.summary
@@ -395,13 +450,13 @@ def _help(ex, p: Parsed) -> None:
             if child.hidden:
                 continue
             if child.spec is not None:
-                rows.append((child.spec.usage if words else " ".join(prefix + [w]), child.help))
+                rows.append((child.spec.usage if path else " ".join(prefix + [w]), child.help))
             if child.children:
                 walk(child, prefix + [w])
 
-    walk(node, [t.text for t in words])
-    title = "commands" if not words else f"{' '.join(t.text for t in words)} commands"
-    body = "" if words else ("Tab completes; '?' anywhere shows what may come next; "
+    walk(node, path)
+    title = "commands" if not path else f"{' '.join(path)} commands"
+    body = "" if path else ("Tab completes; '?' anywhere shows what may come next; "
                              "help COMMAND for details. Ctrl-C cancels, Ctrl-D leaves.")
     ex.output.help(rows, title=title, body=body)
 

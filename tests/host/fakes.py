@@ -317,3 +317,21 @@ def failing_factory(exc: Optional[BaseException] = None):
     def factory():
         raise exc or errors.ModuleNotLoaded(None, None, "open")
     return factory
+
+
+class CliRun:
+    """``rtshell ARGV`` in-process against a fake client: rc, out and err of the last run."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def __call__(self, *argv, stdin=""):
+        import io
+
+        from rtshell.cli import main
+
+        out, err = io.StringIO(), io.StringIO()
+        self.rc = main(list(argv), stdin=io.StringIO(stdin), stdout=out, stderr=err,
+                       client_factory=lambda: self.client, devices=fake_devices())
+        self.out, self.err = out.getvalue(), err.getvalue()
+        return self.rc

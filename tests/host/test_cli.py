@@ -6,22 +6,10 @@ import json
 
 import pytest
 
-from fakes import FakeClient, fake_devices, failing_factory, route
+from fakes import CliRun, FakeClient, fake_devices, failing_factory, route
 from rtshell import errors
 from rtshell.cli import main
 from rtshell.model import Event
-
-
-class Run:
-    def __init__(self, client):
-        self.client = client
-
-    def __call__(self, *argv, stdin=""):
-        out, err = io.StringIO(), io.StringIO()
-        rc = main(list(argv), stdin=io.StringIO(stdin), stdout=out, stderr=err,
-                  client_factory=lambda: self.client, devices=fake_devices())
-        self.rc, self.out, self.err = rc, out.getvalue(), err.getvalue()
-        return rc
 
 
 @pytest.fixture
@@ -32,7 +20,7 @@ def client():
 
 @pytest.fixture
 def run(client):
-    return Run(client)
+    return CliRun(client)
 
 
 def keys(client):
@@ -43,10 +31,17 @@ def keys(client):
 
 
 def test_show_plain_is_ip_route_text(run):
-    assert run("-c", "route show") == 0
+    assert run("-c", "route show table all") == 0
     assert run.out.splitlines() == ["2001:db8::/32 dev dummy0 table 100 proto boot",
                                     "10.0.0.0/8 via 10.99.0.2 proto boot"]
     assert run.err == ""
+
+
+def test_show_and_flush_act_on_main_as_ip_does(run, client):
+    assert run("-c", "route show") == 0
+    assert run.out.splitlines() == ["10.0.0.0/8 via 10.99.0.2 proto boot"]
+    assert run("-c", "route flush all") == 0
+    assert keys(client) == ["2001:db8::/32"]  # table 100 is left alone
 
 
 def test_show_json_is_one_array(run):
@@ -54,7 +49,7 @@ def test_show_json_is_one_array(run):
     (line,) = run.out.splitlines()
     (obj,) = json.loads(line)
     assert obj == {"dst": "10.0.0.0/8", "family": 4, "gateway": "10.99.0.2", "dev": None, "metric": 0,
-                   "table": "main", "table_id": 254, "type": "unicast", "proto": "boot", "nexthops": []}
+                   "table": "main", "table_id": 254, "type": "unicast", "protocol": "boot", "nexthops": []}
 
 
 def test_add_is_silent_in_plain_text_and_acked_in_json(run, client):
@@ -294,7 +289,7 @@ def test_save_and_restore(run, client, tmp_path):
                         "route add 10.0.0.0/8 via 10.99.0.2 proto boot",
                         "route add blackhole 10.5.0.0/16 metric 3 proto boot"]
     saved = dict(client.table)
-    assert run("-c", "route flush all") == 0 and client.table == {}
+    assert run("-c", "route flush all table all") == 0 and client.table == {}
     assert run("-c", f"restore {path}") == 0
     assert client.table == saved
     assert run("-c", f"restore {path}") == 0  # again: replaces, no EEXIST

@@ -54,7 +54,7 @@ def test_route_json_fields():
     obj = render.route_json(MULTI, DEV)
     assert obj["dst"] == "10.200.0.0/16" and obj["family"] == 4 and obj["gateway"] is None
     assert obj["dev"] is None and obj["metric"] == 0 and obj["table"] == "main"
-    assert obj["type"] == "unicast" and obj["proto"] == "boot"
+    assert obj["type"] == "unicast" and obj["protocol"] == "boot"
     assert obj["nexthops"] == [{"gateway": "10.99.0.2", "dev": "dummy0", "weight": 1},
                                {"gateway": "10.98.0.2", "dev": "dummy1", "weight": 5}]
     assert render.route_json(route("::/0", oif=3), DEV)["family"] == 6

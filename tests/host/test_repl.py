@@ -373,3 +373,22 @@ def test_client_warnings_are_printed_above_the_prompt(client):
         finally:
             logging.getLogger("rtshell.client").removeHandler(handler)
     assert out.getvalue() == "error: resync after notification overrun failed: EINTR\n"
+
+
+def test_a_flush_of_more_than_one_table_asks_first(client):
+    client.table[(100, 4, route("10.7.0.0/16").dst)] = route("10.7.0.0/16", oif=2, table=100)
+    screen = io.StringIO()
+    vt = Vt100_Output(screen, lambda: Size(rows=40, columns=160), term="xterm")
+    status, out, err, _ = run_keys(client, "route flush all table all\rn\r", output=vt)
+    assert "acts on 2 tables holding 2 routes; go on? [y/N]" in screen.getvalue()
+    assert "nothing flushed" in out
+    assert len(client.table) == 2
+    status, out, err, _ = run_keys(client, "route flush all table all\ry\r")
+    assert status == 0 and client.table == {}
+
+
+def test_a_flush_of_one_table_does_not_ask(client):
+    client.table[(100, 4, route("10.7.0.0/16").dst)] = route("10.7.0.0/16", oif=2, table=100)
+    status, out, err, _ = run_keys(client, "route flush all\r")
+    assert status == 0 and "go on?" not in out
+    assert [k[0] for k in client.table] == [100]  # main only, as ip route flush

@@ -305,7 +305,7 @@ def test_batch_stops_at_the_first_failure_and_force_goes_on(client, tmp_path):
 def test_save_and_restore(client, tmp_path):
     path = tmp_path / "saved.rt"
     script = (f"route add 10.90.0.0/16 via 10.99.0.2 metric 4\nroute add -6 default dev dummy0\n"
-              f"route add prohibit 10.91.0.0/16 table 300\nsave {path}\nroute flush all\nrestore {path}\n")
+              f"route add prohibit 10.91.0.0/16 table 300\nsave {path}\nroute flush all table all\nrestore {path}\n")
     done = cli("-b", "-", stdin=script)
     assert done.returncode == 0, done.stderr
     assert sorted(render_all(client)) == sorted([
