@@ -23,6 +23,12 @@ Failures raise the exceptions of :mod:`rtshell.errors`, carrying the errno,
 the kernel's extended-ACK text and a readable description of the request
 (``route add 10.1.0.0/16 via 10.99.0.2 table 254``).
 
+The protocol itself has no thread, lock or clock, and :mod:`rtshell.aio`
+drives the same code from an event loop: :class:`_Core` (sequence numbers,
+batch runs, matching replies to requests), the plans (what each call asks
+and how it reads the answers, see :func:`_ask`), :class:`_DumpReader`
+(interrupted dumps) and :class:`_Mirror` (the table kept for resync).
+
 Guarantees a caller can rely on
 -------------------------------
 * **No wait is unbounded.**  A request that gets no answer raises
@@ -76,7 +82,8 @@ import weakref
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from types import TracebackType
-from typing import Callable, Generator, Iterable, Iterator, Literal, Optional, Union, overload
+from typing import (TYPE_CHECKING, Any, Callable, Generator, Iterable, Iterator, Literal, Optional,
+                    Protocol, TypeVar, Union, overload)
 
 from rtshell import errors
 from rtshell import netlink as nl
@@ -102,6 +109,28 @@ _Request = tuple["_Op", Callable[[int], bytes], bool]
 # a batch request: (verb, Route), or ("flush", Filter or None)
 _RouteVerb = Literal["add", "replace", "change", "append", "delete"]
 _Item = Union[tuple[_RouteVerb, Route], tuple[Literal["flush"], Optional[Filter]]]
+# a plan's step: (the client method performing it, its arguments...)
+_Step = tuple[Any, ...]
+_T = TypeVar("_T")
+# a plan: yields steps, is sent each step's outcome, returns the call's result
+_Plan = Generator[_Step, Any, _T]
+
+
+class _Waiter(Protocol):
+    """What the core resolves: an asyncio future, as rtshell.aio sets one."""
+
+    def done(self) -> bool: ...
+
+    def set_result(self, result: None, /) -> None: ...
+
+
+class _HasRestarts(Protocol):
+    """A client, as a dump's reader counts its restarts."""
+
+    dump_restarts: int
+
+
+_SortKey = tuple[int, int, int, int]  # model.sort_key
 
 #: Seconds a receive call blocks before the thread checks whether to stop.
 POLL_INTERVAL = 0.2
@@ -358,7 +387,7 @@ class _Pending:
     """One request in flight: what the receiver fills in and the caller waits for."""
 
     __slots__ = ("seq", "order", "op", "multi", "ack", "replies", "error",
-                 "done", "stream", "sent_at", "weight")
+                 "done", "stream", "sent_at", "weight", "waiter")
 
     def __init__(self, seq: int, order: int, op: _Op, multi: bool,
                  stream: Optional[_Stream] = None) -> None:
@@ -373,6 +402,7 @@ class _Pending:
         self.stream = stream
         self.sent_at: Optional[float] = None
         self.weight = 1  # answers it may bring (flow control); a run: its requests
+        self.waiter: Optional[_Waiter] = None  # a future the I/O side awaits; resolved when the request is
 
 
 class _Run(_Pending):
@@ -485,6 +515,755 @@ class _Outgoing:
         self.pendings = pendings
 
 
+def _coalesce(outq: collections.deque[Optional[_Outgoing]], per_send: int) -> list[_Outgoing]:
+    """Take the next buffers of ``outq`` that go in one sendmsg: the first, and
+    those after it up to SEND_CHUNK bytes and ``per_send`` answers (a None,
+    the threaded sender's stop mark, is left in place)."""
+    first = outq.popleft()
+    assert first is not None
+    items = [first]
+    size = len(first.data)
+    n = sum(p.weight for p in first.pendings)
+    while outq:
+        nxt = outq[0]
+        if nxt is None or size + len(nxt.data) > SEND_CHUNK \
+                or n + sum(p.weight for p in nxt.pendings) > per_send:
+            break
+        outq.popleft()
+        items.append(nxt)
+        size += len(nxt.data)
+        n += sum(p.weight for p in nxt.pendings)
+    return items
+
+
+# --------------------------------------------------------------------------
+# The protocol core, shared with rtshell.aio: no thread, lock, clock or socket
+
+
+class _Core:
+    """Sequence numbers, requests in flight and the matching of replies to them.
+
+    Two groups of methods, each to be called by one caller at a time (the
+    threaded client holds a lock for each; rtshell.aio runs them on its
+    event loop):
+
+    * numbering: :meth:`build` and :meth:`pack` number requests and build
+      their buffers (a batch is packed into runs, see :class:`_Run`);
+    * matching: :meth:`register` what was built, :meth:`sent` what went
+      out (``now`` from the caller's clock), :meth:`receive` each receive
+      buffer's messages, which resolves requests and cuts streaming answers
+      into chunks; :meth:`expire`, :meth:`abandon`, :meth:`overran` and
+      :meth:`fail_all` for requests given up on, and the one dump the kernel
+      runs per socket (:meth:`acquire_dump` / :meth:`release_dump`).
+
+    A request is resolved by :meth:`finish`: ``done`` set, ``error`` given,
+    its ``waiter`` future (if the caller set one) resolved.
+    """
+
+    def __init__(self, per_send: int) -> None:
+        self.per_send = per_send  # requests in one sendmsg
+        self.seq = 0
+        self.order = itertools.count(1)
+        self.builder: Optional[nl.BatchBuilder] = None  # batch runs are packed here
+        self.pending: dict[int, _Pending] = {}
+        self.abandoned: dict[int, _Pending] = {}  # given up; late replies are dropped
+        self.runs: dict[int, _Run] = {}  # batch runs in flight, by their last seq
+        self.inflight = 0  # replies sent requests may still bring (weights)
+        self.overrun_order: Optional[int] = None  # replies up to here may be lost
+        # the kernel runs one dump per socket: the seq of the dump in
+        # progress, _RESERVED while one is being sent, None when free;
+        # the stream reading it; a future resolved when it is freed
+        self.dump_owner: Optional[int] = None
+        self.dump_stream: Optional[_Stream] = None
+        self.dump_waiter: Optional[_Waiter] = None
+        self.dropped = 0  # replies that matched no request (late or abandoned)
+
+    @property
+    def outstanding(self) -> int:
+        """Requests registered whose answer has not arrived yet."""
+        return sum(p.weight for p in self.pending.values())
+
+    # ---- numbering
+
+    def next_seq(self) -> int:
+        self.seq = self.seq % (SEQ_MODULO - 1) + 1
+        return self.seq
+
+    def build(self, items: list[_Request], stream: Optional[_Stream], capture: bool,
+              outgoing: list[_Outgoing]) -> list[_Pending]:
+        """Number and build requests ``(op, build, multi)``; their buffers go to ``outgoing``.
+
+        ``build(seq) -> bytes`` makes a request.  One that cannot be built
+        raises, or with ``capture`` becomes a record already failed with
+        that error (nothing is sent for it).
+        """
+        pendings: list[_Pending] = []
+        for op, build, multi in items:
+            seq = self.next_seq()
+            p = _Pending(seq, next(self.order), op, multi, stream)
+            try:
+                data = build(seq)
+                p.ack = bool(_FLAGS_AT.unpack_from(data, 6)[0] & P.NLM_F_ACK)
+                outgoing.append(_Outgoing(data, [p]))
+            except (errors.RtmgrError, ValueError, TypeError, KeyError) as exc:
+                if not capture:
+                    raise
+                p.done = True
+                p.error = exc if isinstance(exc, errors.RtmgrError) else \
+                    errors.InvalidRequest(_errno.EINVAL, str(exc), op.describe())
+            pendings.append(p)
+        return pendings
+
+    def pack(self, items: list[_Item], outgoing: list[_Outgoing]) -> list[_Pending]:
+        """Number and pack batch requests ``(verb, obj)``, in order.
+
+        ``verb`` is add, replace, change, append or delete (``obj`` a
+        Route), or flush (``obj`` a Filter or None).  Returns records in
+        request order: a :class:`_Run` per buffer of route changes, a
+        :class:`_Pending` per flush; :func:`_batch_results` turns them into
+        one result per request.  A request that cannot even be built fails
+        on its own, the others go.
+
+        A run is what one buffer holds (at most SEND_CHUNK bytes and the
+        requests one sendmsg may carry): every request without NLM_F_ACK but
+        the last, so the kernel sends one ACK per buffer plus an error per
+        failed request (see :class:`_Run`).  This loop runs once per route
+        of every batch: it is kept flat on purpose.
+        """
+        records: list[_Pending] = []
+        per_send = self.per_send
+        flags_of = _RUN_FLAGS
+        wrap = SEQ_MODULO - 1
+        builder = self.builder
+        if builder is None:
+            builder = self.builder = nl.BatchBuilder(SEND_CHUNK)
+        put = builder.put
+        seq = self.seq
+        run: Optional[_Run] = None
+        last = 0  # seq of the run's last packed request
+        try:
+            for idx, item in enumerate(items):
+                if item[0] == "flush":
+                    flt = item[1]
+                    if run is not None:
+                        self._seal(run, last, idx, outgoing)
+                        run = None
+                    self.seq = seq
+                    records.extend(self.build(
+                        [(_Op("flush", flt), functools.partial(nl.build_flush, filter=flt, ack=True),
+                          False)],
+                        None, True, outgoing))
+                    seq = self.seq
+                    continue
+                seq = seq % wrap + 1
+                if run is not None and (seq < run.first or idx - run.base >= per_send):
+                    self._seal(run, last, idx, outgoing)
+                    run = None
+                if run is None:
+                    run = _Run(seq, next(self.order), items, idx)
+                    records.append(run)
+                verb, route = item
+                msg_type, flags = flags_of[verb]
+                try:
+                    if not put(msg_type, flags, seq, route):
+                        # the buffer is full: it ends the run, this request starts the next
+                        self._seal(run, last, idx, outgoing)
+                        run = _Run(seq, next(self.order), items, idx)
+                        records.append(run)
+                        put(msg_type, flags, seq, route)  # an empty buffer takes it, or EMSGSIZE
+                except (errors.RtmgrError, ValueError, TypeError, KeyError, AttributeError) as exc:
+                    run.errors[idx - run.base] = exc if isinstance(exc, errors.RtmgrError) else \
+                        errors.InvalidRequest(_errno.EINVAL, str(exc), _Op(verb, route).describe())
+                    continue
+                last = seq
+            if run is not None:
+                self._seal(run, last, len(items), outgoing)
+        except BaseException:
+            if len(builder):  # interrupted: nothing of this call goes out
+                builder.take()
+            raise
+        finally:
+            self.seq = seq
+        return records
+
+    def _seal(self, run: _Run, last: int, end: int, outgoing: list[_Outgoing]) -> None:
+        """End a run at item ``end``: its buffer, ACK asked of request ``last``."""
+        builder = self.builder
+        assert builder is not None
+        run.count = end - run.base
+        if len(builder):
+            run.weight = len(builder)
+            run.seq = last
+            outgoing.append(_Outgoing(builder.take(ack_last=True), [run]))
+        else:  # nothing of it could be built: answered already
+            run.done = True
+
+    # ---- matching
+
+    def register(self, records: list[_Pending]) -> None:
+        """Expect answers for records (those not already answered)."""
+        for p in records:
+            if p.done:
+                continue
+            self.pending[p.seq] = p
+            if type(p) is _Run:
+                self.runs[p.seq] = p
+            elif p.multi and self.dump_owner == _RESERVED:
+                self.dump_owner = p.seq
+
+    def sent(self, records: list[_Pending], now: float) -> None:
+        """Records went out at ``now``: what they may bring counts against the window."""
+        for p in records:
+            if not p.done:
+                p.sent_at = now
+                if not p.multi:
+                    self.inflight += p.weight
+
+    def send_failed(self, records: list[_Pending], exc: OSError) -> list[_Pending]:
+        """The sendmsg carrying records failed: fail them; those that were waiting."""
+        err = getattr(exc, "errno", None) or _errno.EIO
+        failed: list[_Pending] = []
+        for p in records:
+            if self.pending.pop(p.seq, None) is not None:
+                self.finish(p, _make_error(err, f"send failed: {exc}", p.op))
+                if p.multi:
+                    self.release_dump(p.seq)
+                failed.append(p)
+        return failed
+
+    def finish(self, p: _Pending, error: Optional[errors.RtmgrError] = None) -> None:
+        """Resolve a request."""
+        if p.done:
+            return
+        p.done = True
+        p.error = error
+        if not p.multi and p.sent_at is not None:
+            self.inflight -= p.weight
+        if type(p) is _Run:
+            self.runs.pop(p.seq, None)
+        _resolve(p.waiter)
+
+    def expire(self, p: _Pending, error: errors.RtmgrError) -> None:
+        """Give up on a request with ``error``; its late replies will be dropped."""
+        if p.done:
+            return
+        if self.pending.pop(p.seq, None) is not None:
+            self.abandoned[p.seq] = p
+        self.finish(p, error)
+        if p.multi:  # the kernel produced nothing for long: do not block others
+            self.release_dump(p.seq)
+
+    def abandon(self, p: _Pending) -> bool:
+        """The consumer left a dump: the rest of its replies are dropped when they come."""
+        if self.pending.pop(p.seq, None) is None:
+            return False
+        self.abandoned[p.seq] = p
+        p.done = True
+        _resolve(p.waiter)
+        return True
+
+    def stalled(self, p: _Pending, timeout: float) -> errors.RtmgrError:
+        """The kernel sent nothing of a dump for ``timeout``: give it up, and its slot."""
+        self.abandon(p)
+        self.release_dump(p.seq)
+        return _make_error(_errno.ETIMEDOUT, f"no dump data for {timeout:g} s", p.op)
+
+    def fail_all(self, error_of: Callable[[_Pending], errors.RtmgrError]) -> list[_Pending]:
+        """Fail every request in flight (the client closes); those records."""
+        pendings = list(self.pending.values())
+        self.pending.clear()
+        for p in pendings:
+            self.finish(p, error_of(p))
+        _resolve(self.dump_waiter)
+        return pendings
+
+    def acquire_dump(self, stream: Optional[_Stream]) -> None:
+        """Take the socket's dump slot (the caller saw it free) for a request about to be sent."""
+        self.dump_owner = _RESERVED
+        self.dump_stream = stream
+
+    def release_dump(self, seq: int) -> bool:
+        """The dump ``seq`` is over on the socket: True if it held the slot."""
+        if self.dump_owner != seq:
+            return False
+        self.dump_owner = None
+        self.dump_stream = None
+        _resolve(self.dump_waiter)
+        return True
+
+    def overran(self) -> None:
+        """The request socket overran: replies were dropped by the kernel.
+
+        Once a later reply arrives, every earlier single-reply request lost its own.
+        """
+        self.overrun_order = max(
+            (p.order for p in self.pending.values() if p.sent_at is not None), default=None)
+
+    def receive(self, msgs: list[nl.Message]) -> tuple[bool, list[tuple[_Pending, _Stream, _Chunk]]]:
+        """Match a receive buffer's messages to their requests.
+
+        Returns ``(wake, chunks)``: whether anything a caller may wait for
+        was resolved (a request, the dump slot), and ``(record, stream, chunk)`` for
+        each streaming request the buffer brought something.  An error
+        inside a batch run, or a dropped reply, resolves nothing a caller
+        waits for: no wake-up for them, which matters when every request of
+        a batch fails, one datagram each.
+        """
+        chunks: dict[int, tuple[_Pending, _Stream, _Chunk]] = {}
+        wake = False
+        for m in msgs:
+            p = self.pending.get(m.seq)
+            if p is None:
+                run = self._run_of(m.seq) if self.runs else None
+                if run is not None and m.kind == "error":
+                    i = m.seq - run.first
+                    run.errors[i] = m.exception(run.op_at(i).describe())
+                elif self._drop(m):
+                    wake = True
+                continue
+            wake = True
+            if type(p) is _Run:
+                self._end_run(p, m)
+                continue
+            final = _is_final(p, m)
+            if self.overrun_order is not None and final and not p.multi:
+                self._fail_lost(p.order)
+            if p.stream is not None:
+                entry = chunks.get(p.seq)
+                if entry is None:
+                    entry = chunks[p.seq] = (p, p.stream, _Chunk())
+                self._stream_part(p, entry[2], m)
+                continue
+            if m.kind == "error" or (m.kind == "done" and m.error):
+                del self.pending[p.seq]
+                self.finish(p, m.exception(p.op.describe()))
+            elif final:
+                if m.kind in _ANSWERS:
+                    p.replies.append(m)
+                del self.pending[p.seq]
+                self.finish(p)
+            elif m.kind == "malformed":  # the rest of its answer is dropped
+                del self.pending[p.seq]
+                self.abandoned[p.seq] = p
+                self.finish(p, _make_error(_errno.EBADMSG, _malformed_text(m), p.op))
+                continue
+            else:
+                p.replies.append(m)
+                continue
+            if p.multi:
+                self.release_dump(p.seq)
+        return wake, list(chunks.values())
+
+    def _stream_part(self, p: _Pending, chunk: _Chunk, m: nl.Message) -> None:
+        """One message of a streaming request into the chunk of this buffer."""
+        if m.dump_intr and chunk.intr_at is None:
+            chunk.intr_at = len(chunk.routes)
+        if m.kind == "route" and m.route is not None:
+            chunk.routes.append(m.route)
+        elif m.kind == "error" or (m.kind == "done" and m.error):
+            chunk.end = m.exception(p.op.describe())
+        elif m.kind == "done":
+            chunk.end = True
+        elif m.kind == "malformed":
+            # the kernel goes on with the dump: drop the rest
+            chunk.end = _make_error(_errno.EBADMSG, _malformed_text(m), p.op)
+            del self.pending[p.seq]
+            self.abandoned[p.seq] = p
+            self.finish(p)
+            return
+        if chunk.end is not None:
+            del self.pending[p.seq]
+            self.finish(p)
+            self.release_dump(p.seq)
+
+    def _run_of(self, seq: int) -> Optional[_Run]:
+        """The run in flight whose requests include ``seq``."""
+        for run in self.runs.values():
+            if run.first <= seq <= run.seq:
+                return run
+        return None
+
+    def _end_run(self, run: _Run, m: nl.Message) -> None:
+        """The answer of a run's last request: the run is over."""
+        i = run.seq - run.first
+        if m.kind == "error" or (m.kind == "done" and m.error):
+            run.errors[i] = m.exception(run.op_at(i).describe())
+        elif m.kind == "malformed":
+            run.errors[i] = _make_error(_errno.EBADMSG, _malformed_text(m), run.op_at(i))
+        lost = None
+        if self.overrun_order is not None:
+            if run.order <= self.overrun_order:
+                # sent before the overrun: errors of its requests may be gone
+                lost = _make_error(_errno.ENOBUFS, "the answer may have been lost (receive "
+                                   "buffer overrun); the request may or may not have been applied",
+                                   run.op)
+        del self.pending[run.seq]
+        self.finish(run, lost)
+        if self.overrun_order is not None:
+            self._fail_lost(run.order)
+
+    def _drop(self, m: nl.Message) -> bool:
+        """A reply to no current request: late, or of an abandoned dump.  True if
+        it ended an abandoned dump that held the slot."""
+        self.dropped += 1
+        p = self.abandoned.get(m.seq)
+        if p is not None and _is_final(p, m):
+            del self.abandoned[m.seq]
+            if p.multi:
+                return self.release_dump(m.seq)
+        return False
+
+    def _fail_lost(self, order: int) -> None:
+        """After an overrun: single-reply requests sent before ``order`` lost their reply."""
+        floor = self.overrun_order
+        if floor is None:
+            return
+        for q in list(self.pending.values()):
+            if not q.multi and q.sent_at is not None and q.order < order and q.order <= floor:
+                del self.pending[q.seq]
+                self.abandoned[q.seq] = q
+                self.finish(q, errors.error_for(
+                    _errno.ENOBUFS, "the answer was lost (receive buffer overrun); "
+                    "the request may or may not have been applied", q.op.describe(), None))
+        if not any(q.order <= floor and not q.multi for q in self.pending.values()):
+            self.overrun_order = None
+
+
+def _resolve(waiter: Optional[_Waiter]) -> None:
+    """Resolve a waiter future, if there is one still waiting."""
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
+
+
+# --------------------------------------------------------------------------
+# Plans: what each call asks and how it reads the answers (shared, no I/O)
+#
+# A plan is a generator: it yields steps, gets each step's outcome back, and
+# returns the call's result.  A step names the client method performing it;
+# Client._drive runs plans on this client's threads, rtshell.aio.Client._drive
+# on an event loop.  A step that fails ends the plan with its error.
+
+
+def _ask(op: _Op, build: Callable[[int], bytes], multi: bool = False) -> _Step:
+    """Step: one request, answered in full; the outcome is its _Pending (replies)."""
+    return ("_call", op, build, multi)
+
+
+def _ask_all(items: list[_Request]) -> _Step:
+    """Step: requests ``(op, build, False)``; the outcome is their _Pendings,
+    each answered or failed (not raised)."""
+    return ("_call_all", items)
+
+
+def _wait(records: list[_Pending]) -> _Step:
+    """Step: wait until each record (already sent) is answered or failed."""
+    return ("_wait_all", records)
+
+
+def _collect(filter: Optional[Filter]) -> _Step:
+    """Step: one uninterrupted dump; the outcome is its list of routes."""
+    return ("_snapshot", filter)
+
+
+def _change_plan(verb: str, route: Route, echo: bool) -> _Plan[Optional[Route]]:
+    msg_type, flags = _REQUEST_FLAGS[verb]
+    if echo:
+        flags |= P.NLM_F_ECHO
+    p: _Pending = yield _ask(_Op(verb, route), lambda seq: nl.build_route(msg_type, flags, seq, route))
+    if not echo:
+        return None
+    routes = [m.route for m in p.replies if m.route is not None]
+    return routes[-1] if routes else None
+
+
+def _delete_plan(target: Union[Route, Filter], echo: bool) -> _Plan[Union[Route, int, None]]:
+    if isinstance(target, Filter):
+        return (yield from _flush_plan(target))
+    return (yield from _change_plan("delete", target, echo))
+
+
+def _get_plan(dst: Union[Network, str], table: int) -> _Plan[Route]:
+    prefix = _network(dst)
+    op = _Op("get", prefix, table)
+    p: _Pending = yield _ask(op, lambda seq: nl.build_get(seq, prefix, table))
+    for m in p.replies:
+        if m.route is not None:
+            return m.route
+    raise _make_error(_errno.EBADMSG, "no route in the answer", op)
+
+
+def _lookup_plan(addr: Union[Address, str], table: int) -> _Plan[Route]:
+    address = ip_address(addr)
+    op = _Op("lookup", address, table)
+    p: _Pending = yield _ask(op, lambda seq: nl.build_lookup(seq, address, table))
+    for m in p.replies:
+        res = _lookup_of(m)
+        if res is not None:
+            if res.route is None:
+                raise _make_error(_errno.ENETUNREACH, None, op)
+            return res.route
+    raise _make_error(_errno.EBADMSG, "no lookup answer", op)
+
+
+def _lookup_many_plan(addrs: Iterable[Union[Address, str]],
+                      table: int) -> _Plan[list[LookupResult]]:
+    wanted = [ip_address(a) for a in addrs]
+    results: list[Optional[LookupResult]] = [None] * len(wanted)
+    limit = P.RTMGR_MAX_LOOKUP_ADDRS
+    for version in (4, 6):
+        idx = [i for i, a in enumerate(wanted) if a.version == version]
+        for start in range(0, len(idx), limit):
+            part = idx[start:start + limit]
+            chunk = [wanted[i] for i in part]
+            op = _Op("lookup-many", chunk, table)
+            p: _Pending = yield _ask(op, functools.partial(nl.build_lookup_many, addrs=chunk, table=table),
+                           multi=True)
+            answers = [r for r in (_lookup_of(m) for m in p.replies) if r is not None]
+            if len(answers) != len(chunk):
+                raise _make_error(_errno.EBADMSG,
+                                  f"{len(answers)} answers for {len(chunk)} addresses", op)
+            for i, res in zip(part, answers):
+                if res.addr != wanted[i]:
+                    raise _make_error(_errno.EBADMSG,
+                                      f"answer for {res.addr} where {wanted[i]} was asked", op)
+                results[i] = res
+    # every address has its answer by now (or an error was raised)
+    return [res for res in results if res is not None]
+
+
+def _flush_plan(filter: Optional[Filter]) -> _Plan[int]:
+    op = _Op("flush", filter)
+    p: _Pending = yield _ask(op, lambda seq: nl.build_flush(seq, filter, True))
+    for m in p.replies:
+        if m.kind == "flush" and m.count is not None:
+            return m.count
+    raise _make_error(_errno.EBADMSG, "no count in the answer", op)
+
+
+def _stats_plan(tables: bool) -> _Plan[Stats]:
+    op = _Op("stats")
+    if not tables:
+        p: _Pending = yield _ask(op, nl.build_stats)
+        for m in p.replies:
+            if m.stats is not None:
+                return m.stats
+        raise _make_error(_errno.EBADMSG, "no statistics in the answer", op)
+    for _ in range(DUMP_ATTEMPTS):
+        p = yield _ask(op, lambda seq: nl.build_stats(seq, tables=True), multi=True)
+        parts = [m.stats for m in p.replies if m.stats is not None]
+        if not parts:
+            raise _make_error(_errno.EBADMSG, "no statistics in the answer", op)
+        if not any(m.dump_intr for m in p.replies):
+            break
+    # the totals come first, then one (table, family) per message
+    rows = tuple(t for s in parts[1:] for t in s.tables)
+    return replace(parts[0], tables=rows)
+
+
+def _batch_snapshot_plan(
+        ops: list[_Item]) -> _Plan[tuple[dict[Key, Optional[Route]], dict[int, list[Key]]]]:
+    """Plan: what each request of an atomic batch may overwrite.
+
+    Returns (before, touched): ``before[key]`` is the route the key held
+    (None: absent); ``touched[i]`` the keys request i may change.  The
+    gets are pipelined like a batch.
+    """
+    before: dict[Key, Optional[Route]] = {}
+    touched: dict[int, list[Key]] = {}
+    unknown: list[Key] = []
+    # A key that only one add touches needs no read: an add that succeeds
+    # proves the key was absent, one that fails changed nothing (unless a
+    # flush of the same batch may touch it).  A bulk load of new routes
+    # reads nothing.
+    uses = collections.Counter(item[1].key for item in ops if item[0] != "flush")
+    flushes = any(verb == "flush" for verb, _obj in ops)
+    for i, item in enumerate(ops):
+        if item[0] != "flush":
+            verb, route = item
+            touched[i] = [route.key]
+            if route.key not in before:
+                before[route.key] = None
+                if flushes or verb != "add" or uses[route.key] > 1:
+                    unknown.append(route.key)
+        else:
+            routes: list[Route] = yield _collect(item[1])
+            touched[i] = [r.key for r in routes]
+            for r in routes:
+                before.setdefault(r.key, r)
+    unknown = [k for k in unknown if before[k] is None]
+    if not unknown:
+        return before, touched
+    gets: list[_Request] = [
+        (_Op("get", dst, table), functools.partial(nl.build_get, dst=dst, table=table), False)
+        for (table, _family, dst) in unknown]
+    pendings: list[_Pending] = yield _ask_all(gets)
+    for key, p in zip(unknown, pendings):
+        if p.error is None:
+            routes = [m.route for m in p.replies if m.route is not None]
+            before[key] = routes[-1] if routes else None
+        elif p.error.errno != _errno.ENOENT:
+            raise p.error
+    return before, touched
+
+
+class _DumpReader:
+    """What a dump hands its consumer, chunk by chunk, across restarts (no I/O).
+
+    Streaming (``consistent=False``): the routes of each chunk as they come.
+    After an interruption (``NLM_F_DUMP_INTR``, or a route out of the
+    kernel's sort order) the caller closes the attempt, starts the dump again
+    (:meth:`restart`), and the routes up to the last one handed over are
+    skipped (the kernel sorts dumps): each route at most once, in order, and
+    every route that existed for the whole dump.  Consistent: nothing until
+    an attempt ends uninterrupted and in order, then all of it.  The
+    caller's loop::
+
+        while reader.attempt(client):
+            (send the dump; for each chunk: hand over reader.take(chunk),
+             and stop at reader.interrupted)
+    """
+
+    def __init__(self, op: _Op, consistent: bool) -> None:
+        self.op = op
+        self.consistent = consistent
+        self.interrupted = False  # this attempt is over: stop reading it
+        self._attempts = 0
+        self._cursor: Optional[_SortKey] = None  # sort key of the last route handed over
+        self._prev: Optional[_SortKey] = None  # sort key of the last route of this attempt
+        self._collected: list[Route] = []  # consistent: the attempt so far
+
+    def attempt(self, client: _HasRestarts) -> bool:
+        """Whether to send the dump (again): at first, and after an interruption
+        (counted in ``client.dump_restarts``).  DumpInterrupted when none is left."""
+        if self._attempts and not self.interrupted:
+            return False
+        if self._attempts:
+            client.dump_restarts += 1
+            if self._attempts >= DUMP_ATTEMPTS:
+                raise _dump_interrupted(self.op)
+        self._attempts += 1
+        self.interrupted = False
+        self._prev = None
+        self._collected = []
+        return True
+
+    def take(self, chunk: _Chunk) -> list[Route]:
+        """The routes of ``chunk`` to hand over now."""
+        if self.consistent:
+            return self._take_whole(chunk)
+        routes = chunk.routes
+        cut = len(routes) if chunk.intr_at is None else chunk.intr_at
+        out: list[Route] = []
+        prev, cursor = self._prev, self._cursor
+        for i, route in enumerate(routes):
+            if i >= cut:
+                self.interrupted = True
+                break
+            key = sort_key(route)
+            if prev is not None and key <= prev:
+                # the kernel promises sorted dumps; a repeat or a
+                # step back means its cursor slipped: start over
+                log.warning("dump out of order at %s: restarting", route.dst)
+                self.interrupted = True
+                break
+            prev = key
+            if cursor is not None and key <= cursor:
+                continue  # handed over by an earlier attempt
+            cursor = key
+            out.append(route)
+        self._prev, self._cursor = prev, cursor
+        if chunk.end is not None and chunk.intr_at is not None:
+            self.interrupted = True
+        return out
+
+    def _take_whole(self, chunk: _Chunk) -> list[Route]:
+        if chunk.intr_at is not None:
+            self.interrupted = True
+            return []
+        self._collected.extend(chunk.routes)
+        if chunk.end is not True:
+            return []
+        keys = [sort_key(r) for r in self._collected]
+        if all(a < b for a, b in zip(keys, keys[1:])):
+            return self._collected
+        log.warning("dump out of order: retrying")
+        self.interrupted = True
+        return []
+
+
+class _Mirror:
+    """The table as the notifications tell it, kept while a subscriber asked
+    for ``resync=True`` (no I/O; the threaded client holds its _sub_lock).
+
+    Built from a dump taken with the notification socket already joined:
+    events that arrive meanwhile go to a backlog applied to the dump
+    afterwards (applying an event the dump already reflects changes
+    nothing); a notification overrun during the dump makes the backlog
+    incomplete (``stale``): the dump is then taken again.
+    """
+
+    def __init__(self) -> None:
+        self.model: Optional[dict[Key, Route]] = None
+        self.backlog: Optional[list[Event]] = None  # events while the model is built
+        self.stale = False  # the backlog missed events (overrun)
+        self.resyncs = 0  # notification overruns repaired
+
+    @property
+    def building(self) -> bool:
+        return self.model is None and self.backlog is not None
+
+    def begin(self) -> None:
+        """A dump for the model is about to be taken."""
+        self.backlog = []
+        self.stale = False
+
+    def end(self, routes: Optional[list[Route]]) -> None:
+        """That dump's routes (None: it failed): the model, unless events were lost meanwhile."""
+        backlog, self.backlog = self.backlog, None
+        if routes is not None and not self.stale:
+            model = {r.key: r for r in routes}
+            for event in backlog or ():
+                _apply(model, event)
+            self.model = model
+
+    def apply(self, events: list[Event]) -> None:
+        if self.backlog is not None:
+            self.backlog.extend(events)
+        if self.model is not None:
+            for event in events:
+                _apply(self.model, event)
+
+    def first(self) -> ResyncEvent:
+        """The first event of a new resync subscriber: every route."""
+        model = self.model if self.model is not None else {}
+        return ResyncEvent(kind="resync", added=tuple(model.values()), initial=True,
+                           count=len(model))
+
+    def release(self, subs: Iterable[Subscription]) -> None:
+        """Subscribers changed: drop the model when none wants resync."""
+        if not any(s.resync for s in subs) and self.backlog is None:
+            self.model = None
+
+    def lost(self) -> bool:
+        """Notifications were lost.  True when a model is kept (then resync)."""
+        if self.backlog is not None:
+            self.stale = True  # a model being built missed events
+        return self.model is not None
+
+    def resync(self, routes: list[Route]) -> ResyncEvent:
+        """A fresh dump after lost notifications: what changed, and the new model."""
+        fresh = {r.key: r for r in routes}
+        old = self.model if self.model is not None else {}
+        added = tuple(r for k, r in fresh.items() if k not in old)
+        removed = tuple(r for k, r in old.items() if k not in fresh)
+        changed = tuple(r for k, r in fresh.items() if k in old and not _same_route(old[k], r))
+        if self.model is not None:
+            self.model = fresh
+        self.resyncs += 1
+        return ResyncEvent(kind="resync", added=added, removed=removed, changed=changed,
+                           count=len(added) + len(removed) + len(changed))
+
+
 # --------------------------------------------------------------------------
 # Subscriptions
 
@@ -522,6 +1301,28 @@ class Subscription:
         if event.route is not None:
             return event if flt.matches(event.route) else None
         return event
+
+    def deliver(self, event: Event, initial: bool = False) -> None:
+        """Call the callback with ``event`` as this subscriber sees it (the
+        initial event, if still due, first).  Its exceptions are logged and counted."""
+        if self.closed:
+            return
+        if self._first is not None and not initial:
+            self.deliver_first()
+        shown = self.wants(event)
+        if shown is None:
+            return
+        try:
+            self.callback(shown)
+        except Exception:
+            self.errors += 1
+            log.exception("notification callback %r failed", self.callback)
+
+    def deliver_first(self) -> None:
+        """Deliver the initial event of a ``resync=True`` subscriber, if still due."""
+        first, self._first = self._first, None
+        if first is not None:
+            self.deliver(first, initial=True)
 
     def close(self) -> None:
         """Stop delivery.  Idempotent; callable from the callback itself."""
@@ -574,9 +1375,7 @@ class _Monitor:
             while not self._events:
                 if self._lost:
                     lost, self._lost = self._lost, 0
-                    raise errors.error_for(
-                        _errno.ENOBUFS,
-                        f"monitor consumer fell behind: {lost} events dropped", "monitor", None)
+                    raise _monitor_lost(lost)
                 if self._sub.closed or self._client.closed:
                     raise StopIteration
                 self._cv.wait(POLL_INTERVAL)
@@ -604,7 +1403,49 @@ class _Monitor:
 # The client
 
 
-class Client:
+class _ClientBase:
+    """What the threaded client and rtshell.aio's show of their core, and closing their sockets."""
+
+    _sock: Optional[nl.NetlinkSocket] = None
+    _nsock: Optional[nl.NetlinkSocket] = None
+    _closed = False
+    _core: _Core
+    _mirror: _Mirror
+
+    @property
+    def portid(self) -> int:
+        """The request socket's netlink port id (notifications carry it)."""
+        assert self._sock is not None
+        return self._sock.portid
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def dropped(self) -> int:
+        """Replies that matched no current request (late, or of abandoned dumps)."""
+        return self._core.dropped
+
+    @property
+    def resyncs(self) -> int:
+        """Notification overruns repaired by a resync."""
+        return self._mirror.resyncs
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise _closed_error(None)
+
+    def _close_sockets(self) -> None:
+        for sock in (self._sock, self._nsock):
+            if sock is not None:
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+
+
+class Client(_ClientBase):
     """A connection to rtmgr: request and notification sockets plus threads.
 
     ``timeout``: seconds any wait may last (see the module documentation).
@@ -634,46 +1475,28 @@ class Client:
         self._socket_factory = _socket_factory or nl.NetlinkSocket
         self._notify_rcvbuf = notify_rcvbuf
         self._sock = self._socket_factory(groups=0, rcvbuf=rcvbuf)
-        # flow control: the kernel answers a whole sendmsg before we read
-        # anything, so what is outstanding must fit the receive buffer
-        self._window = max(16, self._rcvbuf_of(self._sock) // REPLY_COST)
-        self._per_send = max(8, self._window // 2)  # requests in one sendmsg
+        self._window, self._per_send = _window_of(self._sock)
 
-        # state shared by callers, sender and receiver, under _cv
+        # the protocol core: its numbering under _send_lock, its matching under _cv
+        self._core = _Core(self._per_send)
         self._cv = threading.Condition()
-        self._pending: dict[int, _Pending] = {}
-        self._abandoned: dict[int, _Pending] = {}  # given up; late replies are dropped
-        self._inflight = 0  # replies sent requests may still bring (weights)
-        self._runs: dict[int, _Run] = {}  # batch runs in flight, by their last seq
         self._tx_progress = 0  # buffers sent
         self._rx_progress = 0  # buffers received
-        # the kernel runs one dump per socket: the seq of the dump in
-        # progress, _RESERVED while one is being sent, None when free
-        self._dump_owner: Optional[int] = None
-        self._dump_stream: Optional[_Stream] = None
-        self._overrun_order: Optional[int] = None  # replies up to here may be lost
         self._closed = False
-        self.dropped = 0  # replies that matched no request (late or abandoned)
         self.dump_restarts = 0  # dumps started again after NLM_F_DUMP_INTR
 
-        # sequence numbers and the send queue, under _send_lock
+        # the send queue, under _send_lock
         self._send_lock = threading.Lock()
-        self._seq = 0
-        self._order = itertools.count(1)
         self._outq: collections.deque[Optional[_Outgoing]] = collections.deque()
         self._outq_cv = threading.Condition(self._send_lock)
-        self._builder: Optional[nl.BatchBuilder] = None  # batch runs are packed here
 
         # notifications, under _sub_lock
         self._sub_lock = threading.RLock()
         self._subs: list[Subscription] = []
         self._nsock: Optional[nl.NetlinkSocket] = None
         self._notifier: Optional[threading.Thread] = None
-        self._model: Optional[dict[Key, Route]] = None  # the table, while resync is wanted
-        self._model_backlog: Optional[list[Event]] = None  # events while the model is built
-        self._model_stale = False  # the backlog missed events (overrun)
+        self._mirror = _Mirror()  # the table, while resync is wanted
         self._model_ready = threading.Condition(self._sub_lock)
-        self.resyncs = 0  # notification overruns repaired
 
         self._local = threading.local()  # per-thread: open dump streams
         self._stopping = threading.Event()
@@ -685,19 +1508,10 @@ class Client:
     # ---- lifecycle -------------------------------------------------------
 
     @property
-    def portid(self) -> int:
-        """The request socket's netlink port id (notifications carry it)."""
-        return self._sock.portid
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    @property
     def pending(self) -> int:
         """Requests sent or queued whose answer has not arrived yet."""
         with self._cv:
-            return sum(p.weight for p in self._pending.values())
+            return self._core.outstanding
 
     def close(self) -> None:
         """Stop the threads, fail what is still waiting, close the sockets.
@@ -709,10 +1523,7 @@ class Client:
             if self._closed:
                 return
             self._closed = True
-            pendings = list(self._pending.values())
-            self._pending.clear()
-            for p in pendings:
-                self._finish(p, _make_error(_errno.ESHUTDOWN, "client closed", p.op))
+            for p in self._core.fail_all(_closed_error):
                 if p.stream is not None:
                     p.stream.abort(p.error)
             self._cv.notify_all()
@@ -728,12 +1539,7 @@ class Client:
                 thread.join(self.timeout + 2 * POLL_INTERVAL)
                 if thread.is_alive():
                     log.warning("%s did not stop within %g s", thread.name, self.timeout)
-        for sock in (self._sock, self._nsock):
-            if sock is not None:
-                try:
-                    sock.close()
-                except OSError:
-                    pass
+        self._close_sockets()
         with self._sub_lock:
             for sub in self._subs:
                 sub.closed = True
@@ -749,19 +1555,19 @@ class Client:
 
     def add(self, route: Route, echo: bool = False) -> Optional[Route]:
         """Create a route; RouteExists if its key is taken.  With ``echo``, the route as created."""
-        return self._change(P.RTMGR_MSG_NEWROUTE, _flags_for("add"), "add", route, echo)
+        return self._drive(_change_plan("add", route, echo))
 
     def replace(self, route: Route, echo: bool = False) -> Optional[Route]:
         """Create the route or overwrite the value of the one with its key."""
-        return self._change(P.RTMGR_MSG_NEWROUTE, _flags_for("replace"), "replace", route, echo)
+        return self._drive(_change_plan("replace", route, echo))
 
     def change(self, route: Route, echo: bool = False) -> Optional[Route]:
         """Overwrite an existing route; RouteNotFound if there is none."""
-        return self._change(P.RTMGR_MSG_NEWROUTE, _flags_for("change"), "change", route, echo)
+        return self._drive(_change_plan("change", route, echo))
 
     def append(self, route: Route, echo: bool = False) -> Optional[Route]:
         """Add next hops to a unicast route (which becomes multipath), or create it."""
-        return self._change(P.RTMGR_MSG_NEWROUTE, _flags_for("append"), "append", route, echo)
+        return self._drive(_change_plan("append", route, echo))
 
     @overload
     def delete(self, target: Route, echo: bool = False) -> Optional[Route]: ...
@@ -776,42 +1582,15 @@ class Client:
         Returns the deleted route with ``echo``.  Filter: the same as
         :meth:`flush`, returns the number of routes deleted.
         """
-        if isinstance(target, Filter):
-            return self.flush(target)
-        return self._change(P.RTMGR_MSG_DELROUTE, _DELETE_FLAGS, "delete", target, echo)
-
-    def _change(self, msg_type: int, flags: int, verb: str, route: Route, echo: bool) -> Optional[Route]:
-        if echo:
-            flags |= P.NLM_F_ECHO
-        op = _Op(verb, route)
-        p = self._call(op, lambda seq: nl.build_route(msg_type, flags, seq, route))
-        if not echo:
-            return None
-        routes = [m.route for m in p.replies if m.route is not None]
-        return routes[-1] if routes else None
+        return self._drive(_delete_plan(target, echo))
 
     def get(self, dst: Union[Network, str], table: int = TABLE_MAIN) -> Route:
         """The route with exactly this key; RouteNotFound if there is none."""
-        prefix = _network(dst)
-        op = _Op("get", prefix, table)
-        p = self._call(op, lambda seq: nl.build_get(seq, prefix, table))
-        for m in p.replies:
-            if m.route is not None:
-                return m.route
-        raise _make_error(_errno.EBADMSG, "no route in the answer", op)
+        return self._drive(_get_plan(dst, table))
 
     def lookup(self, addr: Union[Address, str], table: int = TABLE_MAIN) -> Route:
         """The longest-prefix match of ``addr``; NoRoute if nothing matches."""
-        address = ip_address(addr)
-        op = _Op("lookup", address, table)
-        p = self._call(op, lambda seq: nl.build_lookup(seq, address, table))
-        for m in p.replies:
-            res = _lookup_of(m)
-            if res is not None:
-                if res.route is None:
-                    raise _make_error(_errno.ENETUNREACH, None, op)
-                return res.route
-        raise _make_error(_errno.EBADMSG, "no lookup answer", op)
+        return self._drive(_lookup_plan(addr, table))
 
     def lookup_many(self, addrs: Iterable[Union[Address, str]],
                     table: int = TABLE_MAIN) -> list[LookupResult]:
@@ -821,37 +1600,11 @@ class Client:
         ``RTMGR_MAX_LOOKUP_ADDRS`` addresses.  Each answer is an exact
         longest-prefix match at the moment it was computed.
         """
-        wanted = [ip_address(a) for a in addrs]
-        results: list[Optional[LookupResult]] = [None] * len(wanted)
-        limit = P.RTMGR_MAX_LOOKUP_ADDRS
-        for version in (4, 6):
-            idx = [i for i, a in enumerate(wanted) if a.version == version]
-            for start in range(0, len(idx), limit):
-                part = idx[start:start + limit]
-                chunk = [wanted[i] for i in part]
-                op = _Op("lookup-many", chunk, table)
-                p = self._call(op, functools.partial(nl.build_lookup_many, addrs=chunk, table=table),
-                               multi=True)
-                answers = [r for r in (_lookup_of(m) for m in p.replies) if r is not None]
-                if len(answers) != len(chunk):
-                    raise _make_error(_errno.EBADMSG,
-                                      f"{len(answers)} answers for {len(chunk)} addresses", op)
-                for i, res in zip(part, answers):
-                    if res.addr != wanted[i]:
-                        raise _make_error(_errno.EBADMSG,
-                                          f"answer for {res.addr} where {wanted[i]} was asked", op)
-                    results[i] = res
-        # every address has its answer by now (or an error was raised)
-        return [res for res in results if res is not None]
+        return self._drive(_lookup_many_plan(addrs, table))
 
     def flush(self, filter: Optional[Filter] = None) -> int:
         """Delete every route passing ``filter`` (None: every route); the count."""
-        op = _Op("flush", filter)
-        p = self._call(op, lambda seq: nl.build_flush(seq, filter, True))
-        for m in p.replies:
-            if m.kind == "flush" and m.count is not None:
-                return m.count
-        raise _make_error(_errno.EBADMSG, "no count in the answer", op)
+        return self._drive(_flush_plan(filter))
 
     def stats(self, *, tables: bool = True) -> Stats:
         """The module's counters for this network namespace.
@@ -861,22 +1614,7 @@ class Client:
         changed under it.  ``tables=False`` asks for the totals alone (one
         small message whatever the number of tables), for pollers.
         """
-        op = _Op("stats")
-        if not tables:
-            for m in self._call(op, nl.build_stats).replies:
-                if m.stats is not None:
-                    return m.stats
-            raise _make_error(_errno.EBADMSG, "no statistics in the answer", op)
-        for _ in range(DUMP_ATTEMPTS):
-            p = self._call(op, lambda seq: nl.build_stats(seq, tables=True), multi=True)
-            parts = [m.stats for m in p.replies if m.stats is not None]
-            if not parts:
-                raise _make_error(_errno.EBADMSG, "no statistics in the answer", op)
-            if not any(m.dump_intr for m in p.replies):
-                break
-        # the totals come first, then one (table, family) per message
-        rows = tuple(t for s in parts[1:] for t in s.tables)
-        return replace(parts[0], tables=rows)
+        return self._drive(_stats_plan(tables))
 
     def dump(self, filter: Optional[Filter] = None, *, consistent: bool = False) -> Iterator[Route]:
         """Every route passing ``filter``, in the kernel's order, as it arrives.
@@ -892,78 +1630,48 @@ class Client:
         reading it, another dump or bulk lookup is refused (EBUSY) until it
         is finished or closed.  Other requests may be made while iterating.
         """
-        if consistent:
-            return self._dump_consistent(filter)
-        return self._dump_streaming(filter)
-
-    def _dump_streaming(self, filter: Optional[Filter]) -> Iterator[Route]:
-        """Stream a dump; on interruption restart and resume after the cursor."""
         op = _Op("show", filter)
-        cursor = None  # sort key of the last route yielded
-        for _attempt in range(DUMP_ATTEMPTS):
-            interrupted = False
-            prev = None  # sort key of the last route of this attempt
+        reader = _DumpReader(op, consistent)
+        while reader.attempt(self):
             chunks = self._stream(op, lambda seq: nl.build_dump(seq, filter))
             try:
                 for chunk in chunks:
-                    routes = chunk.routes
-                    cut = len(routes) if chunk.intr_at is None else chunk.intr_at
-                    for i, route in enumerate(routes):
-                        key = sort_key(route)
-                        if i >= cut:
-                            interrupted = True
-                            break
-                        if prev is not None and key <= prev:
-                            # the kernel promises sorted dumps; a repeat or a
-                            # step back means its cursor slipped: start over
-                            log.warning("dump out of order at %s: restarting", route.dst)
-                            interrupted = True
-                            break
-                        prev = key
-                        if cursor is not None and key <= cursor:
-                            continue  # yielded by an earlier attempt
-                        cursor = key
-                        yield route
-                    if interrupted or chunk.end is not None and chunk.intr_at is not None:
-                        interrupted = True
+                    yield from reader.take(chunk)
+                    if reader.interrupted:
                         break
             finally:
                 chunks.close()  # abandons the rest of an unfinished attempt
-            if not interrupted:
-                return
-            self.dump_restarts += 1
-        raise _dump_interrupted(op)
-
-    def _dump_consistent(self, filter: Optional[Filter]) -> Iterator[Route]:
-        routes = self._snapshot(filter)
-        yield from routes
-
-    def _snapshot(self, filter: Optional[Filter]) -> list[Route]:
-        """One uninterrupted dump, collected (memory: the answer once)."""
-        op = _Op("show", filter)
-        for _attempt in range(DUMP_ATTEMPTS):
-            collected: list[Route] = []
-            interrupted = False
-            chunks = self._stream(op, lambda seq: nl.build_dump(seq, filter))
-            try:
-                for chunk in chunks:
-                    if chunk.intr_at is not None:
-                        interrupted = True
-                        break
-                    collected.extend(chunk.routes)
-            finally:
-                chunks.close()
-            if not interrupted:
-                keys = [sort_key(r) for r in collected]
-                if all(a < b for a, b in zip(keys, keys[1:])):
-                    return collected
-                log.warning("dump out of order: retrying")
-            self.dump_restarts += 1
-        raise _dump_interrupted(op)
 
     def batch(self, atomic: bool = False, raise_on_error: bool = True) -> "Batch":
         """A batch of changes sent in as few ``sendmsg`` calls as fit; see :class:`Batch`."""
         return Batch(self, atomic=atomic, raise_on_error=raise_on_error)
+
+    # ---- running plans (see _ask) ------------------------------------------
+
+    def _drive(self, plan: _Plan[_T]) -> _T:
+        """Run a plan: perform each step it yields, give it the outcome; its result."""
+        outcome: Any = None
+        try:
+            while True:
+                name, *args = plan.send(outcome)
+                outcome = getattr(self, name)(*args)
+        except StopIteration as stop:
+            result: _T = stop.value
+            return result
+        finally:
+            plan.close()
+
+    def _call_all(self, items: list[_Request]) -> list[_Pending]:
+        """Requests ``(op, build, False)`` pipelined, each answered or failed (not raised)."""
+        pendings: list[_Pending] = []
+        for start in range(0, len(items), Batch.SEND_RUN):  # the sender starts meanwhile
+            pendings.extend(self._submit(items[start:start + Batch.SEND_RUN]))
+        self._wait_all(pendings)
+        return pendings
+
+    def _snapshot(self, filter: Optional[Filter]) -> list[Route]:
+        """One uninterrupted dump, collected (memory: the answer once)."""
+        return list(self.dump(filter, consistent=True))
 
     # ---- notifications ---------------------------------------------------
 
@@ -985,11 +1693,9 @@ class Client:
                 self._build_model()
             with self._sub_lock:
                 if resync:
-                    if self._model is None:  # the last resync subscriber left meanwhile
+                    if self._mirror.model is None:  # the last resync subscriber left meanwhile
                         continue
-                    first = ResyncEvent(kind="resync", added=tuple(self._model.values()),
-                                        initial=True, count=len(self._model))
-                    sub._first = sub.wants(first)
+                    sub._first = sub.wants(self._mirror.first())
                 self._subs.append(sub)
                 return sub
         raise _dump_interrupted(_Op("show", None))
@@ -1007,51 +1713,42 @@ class Client:
         with self._sub_lock:
             if sub in self._subs:
                 self._subs.remove(sub)
-            if not any(s.resync for s in self._subs) and self._model_backlog is None:
-                self._model = None
+            self._mirror.release(self._subs)
 
     def _start_notifier(self) -> None:
         with self._sub_lock:
             if self._nsock is not None:
                 return
-            groups = 1 << (P.RTMGR_GRP_ROUTE - 1)
-            self._nsock = self._socket_factory(groups=groups, rcvbuf=self._notify_rcvbuf)
+            self._nsock = self._socket_factory(groups=nl.GROUP_ROUTE, rcvbuf=self._notify_rcvbuf)
             self._notifier = threading.Thread(target=self._notify_loop, args=(self._nsock,),
                                               name="rtshell-notify", daemon=True)
             self._notifier.start()
 
     def _build_model(self) -> None:
-        """Make sure a model of the table exists.
+        """Make sure the mirror of the table exists (see :class:`_Mirror`).
 
-        Called with the notification socket already joined: events that
-        arrive while the snapshot is taken are kept in a backlog and applied
-        to it afterwards (applying an event the snapshot already reflects
-        changes nothing).  A notification overrun during the snapshot makes
-        the backlog incomplete: the snapshot is then taken again.
+        Called with the notification socket already joined; a thread that
+        finds another building it waits for that one.
         """
+        mirror = self._mirror
         with self._sub_lock:
-            while self._model is None and self._model_backlog is not None:
+            while mirror.building:
                 if not self._model_ready.wait(self.timeout):
                     raise errors.error_for(_errno.ETIMEDOUT, "table snapshot not ready",
                                            "subscribe", None)
-            if self._model is not None:
+            if mirror.model is not None:
                 return
         for _attempt in range(DUMP_ATTEMPTS):
             with self._sub_lock:
-                self._model_backlog = []
-                self._model_stale = False
-            model: Optional[dict[Key, Route]] = None
+                mirror.begin()
+            routes = None
             try:
-                model = {r.key: r for r in self._snapshot(None)}
+                routes = self._snapshot(None)
             finally:
                 with self._sub_lock:
-                    backlog, self._model_backlog = self._model_backlog, None
-                    if model is not None and not self._model_stale:
-                        for event in backlog:
-                            _apply(model, event)
-                        self._model = model
+                    mirror.end(routes)
                     self._model_ready.notify_all()
-            if self._model is not None:
+            if mirror.model is not None:
                 return
         raise _dump_interrupted(_Op("show", None))
 
@@ -1074,14 +1771,13 @@ class Client:
                 self._notification_buffer(buf)
 
     def _notification_buffer(self, buf: bytes) -> None:
-        self._traced(_RECV, buf)
-        try:
-            events = [e for e in map(_event_of, nl.parse(buf)) if e is not None]
-        except Exception:
-            log.exception("cannot parse a notification buffer")
-            return
+        _trace(self.trace, _RECV, buf)
+        events = _events_in(buf)
         if events:
-            self._dispatch_events(events)
+            with self._sub_lock:
+                self._mirror.apply(events)
+                subs = list(self._subs)
+            _deliver_all(subs, events)
 
     def _drain(self, sock: nl.NetlinkSocket) -> None:
         """After an overrun: take in every event still queued, before the resync dump.
@@ -1106,121 +1802,47 @@ class Client:
                 return
             self._notification_buffer(buf)
 
-    def _dispatch_events(self, events: list[Event]) -> None:
-        with self._sub_lock:
-            if self._model_backlog is not None:
-                self._model_backlog.extend(events)
-            if self._model is not None:
-                for event in events:
-                    _apply(self._model, event)
-            subs = list(self._subs)
-        for event in events:
-            for sub in subs:
-                self._deliver(sub, event)
-
     def _deliver_firsts(self) -> None:
         with self._sub_lock:
             firsts = [s for s in self._subs if s._first is not None]
         for sub in firsts:
-            first, sub._first = sub._first, None
-            if first is not None:  # unless delivered meanwhile, before an event
-                self._deliver(sub, first, initial=True)
-
-    def _deliver(self, sub: Subscription, event: Event, initial: bool = False) -> None:
-        if sub.closed:
-            return
-        if sub._first is not None and not initial:
-            first, sub._first = sub._first, None
-            self._deliver(sub, first, initial=True)
-        shown = sub.wants(event)
-        if shown is None:
-            return
-        try:
-            sub.callback(shown)
-        except Exception:
-            sub.errors += 1
-            log.exception("notification callback %r failed", sub.callback)
+            sub.deliver_first()
 
     def _resync(self) -> None:
-        """Events were lost: compare a fresh dump with the model and tell subscribers."""
+        """Events were lost: compare a fresh dump with the mirror and tell subscribers."""
         with self._sub_lock:
-            if self._model_backlog is not None:
-                self._model_stale = True  # a model being built missed events
-            tracking = self._model is not None
+            tracking = self._mirror.lost()
             subs = list(self._subs)
         if not tracking:
-            for sub in subs:
-                self._deliver(sub, Event(kind="overrun", count=0))
+            _deliver_all(subs, [_OVERRUN])
             return
         try:
-            fresh = {r.key: r for r in self._snapshot(None)}
+            fresh = self._snapshot(None)
         except (errors.RtmgrError, OSError) as exc:
             if not self._stopping.is_set():
                 log.error("resync after notification overrun failed: %s", exc)
-                for sub in subs:
-                    self._deliver(sub, Event(kind="overrun", count=0))
+                _deliver_all(subs, [_OVERRUN])
             return
         with self._sub_lock:
-            old = self._model if self._model is not None else {}
-            added = tuple(r for k, r in fresh.items() if k not in old)
-            removed = tuple(r for k, r in old.items() if k not in fresh)
-            changed = tuple(r for k, r in fresh.items()
-                            if k in old and not _same_route(old[k], r))
-            if self._model is not None:
-                self._model = fresh
+            event = self._mirror.resync(fresh)
             subs = list(self._subs)
-            self.resyncs += 1
-        event = ResyncEvent(kind="resync", added=added, removed=removed, changed=changed,
-                            count=len(added) + len(removed) + len(changed))
-        for sub in subs:
-            self._deliver(sub, event)
+        _deliver_all(subs, [event])
 
     # ---- sending and receiving ------------------------------------------
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise _make_error(_errno.ESHUTDOWN, "client closed", None)
-
-    def _next_seq(self) -> int:
-        self._seq = self._seq % (SEQ_MODULO - 1) + 1
-        return self._seq
 
     def _submit(self, items: list[_Request], stream: Optional[_Stream] = None,
                 capture: bool = False) -> list[_Pending]:
         """Number, build, register and queue requests; their records, in order.
 
-        ``items``: ``(op, build, multi)`` where ``build(seq) -> bytes``
-        makes the request (the sender joins small neighbouring buffers into
-        one sendmsg).  A request that cannot be built raises, or with
-        ``capture`` becomes a record already failed with that error (nothing
-        is sent for it).  Batches of route changes go through
-        :meth:`_send_batch_items` instead.
+        ``items``: ``(op, build, multi)``, see :meth:`_Core.build` (the
+        sender joins small neighbouring buffers into one sendmsg).  Batches
+        of route changes go through :meth:`_send_batch_items` instead.
         """
         self._check_open()
         outgoing: list[_Outgoing] = []
         with self._send_lock:
-            pendings = self._build(items, stream, capture, outgoing)
+            pendings = self._core.build(items, stream, capture, outgoing)
             self._queue_out(pendings, outgoing)
-        return pendings
-
-    def _build(self, items: list[_Request], stream: Optional[_Stream], capture: bool,
-               outgoing: list[_Outgoing]) -> list[_Pending]:
-        """Number and build requests (under _send_lock); their buffers go to ``outgoing``."""
-        pendings: list[_Pending] = []
-        for op, build, multi in items:
-            seq = self._next_seq()
-            p = _Pending(seq, next(self._order), op, multi, stream)
-            try:
-                data = build(seq)
-                p.ack = bool(_FLAGS_AT.unpack_from(data, 6)[0] & P.NLM_F_ACK)
-                outgoing.append(_Outgoing(data, [p]))
-            except (errors.RtmgrError, ValueError, TypeError, KeyError) as exc:
-                if not capture:
-                    raise
-                p.done = True
-                p.error = exc if isinstance(exc, errors.RtmgrError) else \
-                    errors.InvalidRequest(_errno.EINVAL, str(exc), op.describe())
-            pendings.append(p)
         return pendings
 
     def _queue_out(self, records: list[_Pending], outgoing: list[_Outgoing]) -> None:
@@ -1228,15 +1850,8 @@ class Client:
         to the sender (under _send_lock)."""
         with self._cv:
             if self._closed:
-                raise _make_error(_errno.ESHUTDOWN, "client closed", None)
-            for p in records:
-                if p.done:
-                    continue
-                self._pending[p.seq] = p
-                if type(p) is _Run:
-                    self._runs[p.seq] = p
-                elif p.multi and self._dump_owner == _RESERVED:
-                    self._dump_owner = p.seq
+                raise _closed_error(None)
+            self._core.register(records)
         self._outq.extend(outgoing)
         self._outq_cv.notify_all()
 
@@ -1288,9 +1903,9 @@ class Client:
 
     def _stall_error(self, p: _Pending) -> errors.RtmgrError:
         """The kernel sent nothing for ``timeout``: give up on the dump and its slot."""
-        err = _make_error(_errno.ETIMEDOUT, f"no dump data for {self.timeout:g} s", p.op)
-        self._abandon(p)
-        self._release_dump_slot(p.seq)
+        with self._cv:
+            err = self._core.stalled(p, self.timeout)
+            self._cv.notify_all()
         return err
 
     def _thread_streams(self) -> set[_Stream]:
@@ -1305,36 +1920,29 @@ class Client:
         A dump that this very thread holds open cannot end while the thread
         waits here: that is refused at once (EBUSY) rather than timed out.
         """
+        core = self._core
         with self._cv:
             progress = self._rx_progress
             deadline = time.monotonic() + self.timeout
-            while self._dump_owner is not None:
+            while core.dump_owner is not None:
                 if self._closed:
-                    raise _make_error(_errno.ESHUTDOWN, "client closed", op)
-                if self._dump_stream is not None and self._dump_stream in self._thread_streams():
-                    raise _make_error(_errno.EBUSY, "a dump is still being read in this thread: "
-                                      "finish or close it first", op)
+                    raise _closed_error(op)
+                if core.dump_stream is not None and core.dump_stream in self._thread_streams():
+                    raise _busy_error(op)
                 now = time.monotonic()
                 if self._rx_progress != progress:  # an abandoned dump is draining
                     progress, deadline = self._rx_progress, now + self.timeout
                 if now >= deadline:
-                    if self._dump_owner != _RESERVED and self._dump_owner not in self._pending:
-                        # an abandoned dump that never ended: the kernel sent
-                        # nothing for `timeout`, take the slot over
-                        log.warning("dump %s never ended; reusing the socket", self._dump_owner)
+                    if _dump_lost(core):
                         break
-                    raise _make_error(_errno.ETIMEDOUT,
-                                      f"another dump held the socket for {self.timeout:g} s", op)
+                    raise _slot_timeout(op, self.timeout)
                 self._cv.wait(min(deadline - now, POLL_INTERVAL))
-            self._dump_owner = _RESERVED
-            self._dump_stream = stream
+            core.acquire_dump(stream)
 
     def _release_dump_slot(self, seq: int) -> None:
         """The dump ``seq`` is over on the socket (under _cv or not)."""
         with self._cv:
-            if self._dump_owner == seq:
-                self._dump_owner = None
-                self._dump_stream = None
+            if self._core.release_dump(seq):
                 self._cv.notify_all()
 
     def _wait_one(self, p: _Pending) -> None:
@@ -1389,93 +1997,47 @@ class Client:
 
     def _expire(self, p: _Pending) -> None:
         """Give up on a request (under _cv): Timeout; its late replies will be dropped."""
-        if p.done:
-            return
-        if self._pending.pop(p.seq, None) is not None:
-            self._abandoned[p.seq] = p
-        self._finish(p, _make_error(_errno.ETIMEDOUT, f"no answer within {self.timeout:g} s", p.op))
-        if p.multi:  # the kernel produced nothing for long: do not block others
-            self._release_dump_slot(p.seq)
-        self._cv.notify_all()
+        if not p.done:
+            self._core.expire(p, _timeout_error(p, self.timeout))
+            self._cv.notify_all()
 
     def _abandon(self, p: _Pending) -> None:
         """The consumer left a dump: drop the rest of its replies when they come."""
         with self._cv:
-            if self._pending.pop(p.seq, None) is not None:
-                self._abandoned[p.seq] = p
-                p.done = True
+            if self._core.abandon(p):
                 self._cv.notify_all()
 
-    def _finish(self, p: _Pending, error: Optional[errors.RtmgrError] = None) -> None:
-        """Resolve a request (under _cv; the caller notifies the waiters)."""
-        if p.done:
-            return
-        p.done = True
-        p.error = error
-        if not p.multi and p.sent_at is not None:
-            self._inflight -= p.weight
-        if type(p) is _Run:
-            self._runs.pop(p.seq, None)
-
-    def _traced(self, direction: str, data: bytes) -> None:
-        trace = self.trace
-        if trace is not None:
-            try:
-                trace(direction, data)
-            except Exception:
-                log.exception("trace callback failed")
-
     def _send_loop(self) -> None:
+        core = self._core
+        sock = self._sock
+        assert sock is not None
         while True:
             with self._outq_cv:
                 while not self._outq:
                     self._outq_cv.wait()
-                item = self._outq.popleft()
-                if item is None:
+                if self._outq[0] is None:
                     return
-                # coalesce what else is queued, up to one chunk
-                items = [item]
-                size = len(item.data)
-                n = sum(p.weight for p in item.pendings)
-                while self._outq:
-                    nxt = self._outq[0]
-                    if nxt is None or size + len(nxt.data) > SEND_CHUNK \
-                            or n + sum(p.weight for p in nxt.pendings) > self._per_send:
-                        break
-                    self._outq.popleft()
-                    items.append(nxt)
-                    size += len(nxt.data)
-                    n += sum(p.weight for p in nxt.pendings)
-            count = sum(p.weight for it in items for p in it.pendings if not p.multi)
+                items = _coalesce(self._outq, self._per_send)
+            live = [p for it in items for p in it.pendings]
+            count = sum(p.weight for p in live if not p.multi)
             with self._cv:
                 # flow control: the kernel queues every reply at once, keep
                 # what is outstanding within the receive buffer
-                while (self._inflight and self._inflight + count > self._window
+                while (core.inflight and core.inflight + count > self._window
                        and not self._closed):
                     self._cv.wait(POLL_INTERVAL)
                 if self._closed:
                     return
-                live = [p for it in items for p in it.pendings]
-                now = time.monotonic()
-                for p in live:
-                    if not p.done:
-                        p.sent_at = now
-                        if not p.multi:
-                            self._inflight += p.weight
+                core.sent(live, time.monotonic())
             data = b"".join(it.data for it in items)
-            self._traced(_SEND, data)
+            _trace(self.trace, _SEND, data)
             try:
-                self._sock.send(data)
+                sock.send(data)
             except OSError as exc:
-                err = getattr(exc, "errno", None) or _errno.EIO
                 with self._cv:
-                    for p in live:
-                        if self._pending.pop(p.seq, None) is not None:
-                            self._finish(p, _make_error(err, f"send failed: {exc}", p.op))
-                            if p.multi:
-                                self._release_dump_slot(p.seq)
-                            if p.stream is not None:
-                                p.stream.abort(p.error)
+                    for p in core.send_failed(live, exc):
+                        if p.stream is not None:
+                            p.stream.abort(p.error)
                     self._cv.notify_all()
                 continue
             with self._cv:
@@ -1484,16 +2046,13 @@ class Client:
 
     def _recv_loop(self) -> None:
         sock = self._sock
+        assert sock is not None
         while not self._stopping.is_set():
             try:
                 buf = sock.recv(POLL_INTERVAL, queued=True)
             except errors.Overrun:
                 with self._cv:
-                    # replies were dropped by the kernel: once a later reply
-                    # arrives, every earlier single-reply request lost its own
-                    self._overrun_order = max(
-                        (p.order for p in self._pending.values() if p.sent_at is not None),
-                        default=None)
+                    self._core.overran()
                 log.warning("request socket overran: replies were lost")
                 continue
             except OSError as exc:
@@ -1502,287 +2061,34 @@ class Client:
                 log.error("request socket: %s", exc)
                 time.sleep(POLL_INTERVAL)
                 continue
-            if buf is None:
-                continue
-            self._traced(_RECV, buf)
-            try:
-                msgs = nl.parse(buf)
-            except Exception:
-                log.exception("cannot parse a receive buffer")
-                continue
-            self._dispatch(msgs)
+            if buf is not None:
+                msgs = _parsed(self.trace, buf)
+                if msgs is not None:
+                    self._dispatch(msgs)
 
     def _dispatch(self, msgs: list[nl.Message]) -> None:
         """Match a receive buffer's messages to requests (receiver thread)."""
-        chunks: dict[int, tuple[_Pending, _Stream, _Chunk]] = {}
         with self._cv:
             self._rx_progress += 1
-            # an error inside a batch run, or a dropped reply, resolves nothing a
-            # caller waits for: no wake-up for them (waiters poll anyway), which
-            # matters when every request of a batch fails, one datagram each
-            wake = False
-            for m in msgs:
-                p = self._pending.get(m.seq)
-                if p is None:
-                    run = self._run_of(m.seq) if self._runs else None
-                    if run is not None and m.kind == "error":
-                        i = m.seq - run.first
-                        run.errors[i] = m.exception(run.op_at(i).describe())
-                    else:
-                        self._drop(m)
-                    continue
-                wake = True
-                if type(p) is _Run:
-                    self._end_run(p, m)
-                    continue
-                final = _is_final(p, m)
-                if self._overrun_order is not None and final and not p.multi:
-                    self._fail_lost(p.order)
-                if p.stream is not None:
-                    entry = chunks.get(p.seq)
-                    if entry is None:
-                        entry = chunks[p.seq] = (p, p.stream, _Chunk())
-                    chunk = entry[2]
-                    if m.dump_intr and chunk.intr_at is None:
-                        chunk.intr_at = len(chunk.routes)
-                    if m.kind == "route" and m.route is not None:
-                        chunk.routes.append(m.route)
-                    elif m.kind == "error" or (m.kind == "done" and m.error):
-                        chunk.end = m.exception(p.op.describe())
-                    elif m.kind == "done":
-                        chunk.end = True
-                    elif m.kind == "malformed":
-                        # the kernel goes on with the dump: drop the rest
-                        chunk.end = _make_error(_errno.EBADMSG, _malformed_text(m), p.op)
-                        del self._pending[p.seq]
-                        self._abandoned[p.seq] = p
-                        self._finish(p)
-                        continue
-                    if chunk.end is not None:
-                        del self._pending[p.seq]
-                        self._finish(p)
-                        self._release_dump_slot(p.seq)
-                    continue
-                if m.kind == "error" or (m.kind == "done" and m.error):
-                    del self._pending[p.seq]
-                    self._finish(p, m.exception(p.op.describe()))
-                elif final:
-                    if m.kind in _ANSWERS:
-                        p.replies.append(m)
-                    del self._pending[p.seq]
-                    self._finish(p)
-                elif m.kind == "malformed":  # the rest of its answer is dropped
-                    del self._pending[p.seq]
-                    self._abandoned[p.seq] = p
-                    self._finish(p, _make_error(_errno.EBADMSG, _malformed_text(m), p.op))
-                    continue
-                else:
-                    p.replies.append(m)
-                    continue
-                if p.multi:
-                    self._release_dump_slot(p.seq)
+            wake, chunks = self._core.receive(msgs)
             if wake:
                 self._cv.notify_all()
-        for p, stream, chunk in chunks.values():
+        for p, stream, chunk in chunks:
             if not stream.put(chunk, self.timeout, self._stopping):
                 if chunk.end is None:
                     self._abandon(p)
-                stream.abort(None if stream.closed else
-                               _make_error(_errno.ETIMEDOUT,
-                                           f"dump consumer idle for {self.timeout:g} s: dump abandoned",
-                                           p.op))
-
-    def _run_of(self, seq: int) -> Optional[_Run]:
-        """The run in flight whose requests include ``seq`` (under _cv)."""
-        for run in self._runs.values():
-            if run.first <= seq <= run.seq:
-                return run
-        return None
-
-    def _end_run(self, run: _Run, m: nl.Message) -> None:
-        """The answer of a run's last request: the run is over (under _cv)."""
-        i = run.seq - run.first
-        if m.kind == "error" or (m.kind == "done" and m.error):
-            run.errors[i] = m.exception(run.op_at(i).describe())
-        elif m.kind == "malformed":
-            run.errors[i] = _make_error(_errno.EBADMSG, _malformed_text(m), run.op_at(i))
-        lost = None
-        if self._overrun_order is not None:
-            if run.order <= self._overrun_order:
-                # sent before the overrun: errors of its requests may be gone
-                lost = _make_error(_errno.ENOBUFS, "the answer may have been lost (receive "
-                                   "buffer overrun); the request may or may not have been applied",
-                                   run.op)
-        del self._pending[run.seq]
-        self._finish(run, lost)
-        if self._overrun_order is not None:
-            self._fail_lost(run.order)
-
-    def _drop(self, m: nl.Message) -> None:
-        """A reply to no current request (under _cv): late, or of an abandoned dump."""
-        self.dropped += 1
-        p = self._abandoned.get(m.seq)
-        if p is not None and _is_final(p, m):
-            del self._abandoned[m.seq]
-            if p.multi:
-                self._release_dump_slot(m.seq)
-
-    def _fail_lost(self, order: int) -> None:
-        """After an overrun: single-reply requests sent before ``order`` lost their reply."""
-        floor = self._overrun_order
-        if floor is None:
-            return
-        for q in list(self._pending.values()):
-            if not q.multi and q.sent_at is not None and q.order < order and q.order <= floor:
-                del self._pending[q.seq]
-                self._abandoned[q.seq] = q
-                self._finish(q, errors.error_for(
-                    _errno.ENOBUFS, "the answer was lost (receive buffer overrun); "
-                    "the request may or may not have been applied", q.op.describe(), None))
-        if not any(q.order <= floor and not q.multi for q in self._pending.values()):
-            self._overrun_order = None
+                stream.abort(None if stream.closed else _idle_error(p, self.timeout))
 
     # ---- batches ----------------------------------------------------------
 
     def _send_batch_items(self, items: list[_Item]) -> list[_Pending]:
-        """Number, pack and queue batch requests ``(verb, obj)``, in order.
-
-        ``verb`` is add, replace, change, append or delete (``obj`` a
-        Route), or flush (``obj`` a Filter or None).  Returns records in
-        request order: a :class:`_Run` per buffer of route changes, a
-        :class:`_Pending` per flush; :func:`_batch_results` turns them into
-        one result per request.  A request that cannot even be built fails
-        on its own, the others go.
-
-        A run is what one buffer holds (at most SEND_CHUNK bytes and the
-        requests one sendmsg may carry): every request without NLM_F_ACK but
-        the last, so the kernel sends one ACK per buffer plus an error per
-        failed request (see :class:`_Run`).  This loop runs once per route
-        of every batch: it is kept flat on purpose.
-        """
+        """Number, pack and queue batch requests ``(verb, obj)``; see :meth:`_Core.pack`."""
         self._check_open()
-        records: list[_Pending] = []
         outgoing: list[_Outgoing] = []
-        per_send = self._per_send
-        flags_of = _RUN_FLAGS
-        wrap = SEQ_MODULO - 1
         with self._send_lock:
-            builder = self._builder
-            if builder is None:
-                builder = self._builder = nl.BatchBuilder(SEND_CHUNK)
-            put = builder.put
-            seq = self._seq
-            run: Optional[_Run] = None
-            last = 0  # seq of the run's last packed request
-            try:
-                for idx, item in enumerate(items):
-                    if item[0] == "flush":
-                        flt = item[1]
-                        if run is not None:
-                            self._seal(run, last, idx, builder, outgoing)
-                            run = None
-                        self._seq = seq
-                        records.extend(self._build(
-                            [(_Op("flush", flt), functools.partial(nl.build_flush, filter=flt, ack=True), False)],
-                            None, True, outgoing))
-                        seq = self._seq
-                        continue
-                    seq = seq % wrap + 1
-                    if run is not None and (seq < run.first or idx - run.base >= per_send):
-                        self._seal(run, last, idx, builder, outgoing)
-                        run = None
-                    if run is None:
-                        run = _Run(seq, next(self._order), items, idx)
-                        records.append(run)
-                    verb, route = item
-                    msg_type, flags = flags_of[verb]
-                    try:
-                        if not put(msg_type, flags, seq, route):
-                            # the buffer is full: it ends the run, this request starts the next
-                            self._seal(run, last, idx, builder, outgoing)
-                            run = _Run(seq, next(self._order), items, idx)
-                            records.append(run)
-                            put(msg_type, flags, seq, route)  # an empty buffer takes it, or EMSGSIZE
-                    except (errors.RtmgrError, ValueError, TypeError, KeyError, AttributeError) as exc:
-                        run.errors[idx - run.base] = exc if isinstance(exc, errors.RtmgrError) else \
-                            errors.InvalidRequest(_errno.EINVAL, str(exc), _Op(verb, route).describe())
-                        continue
-                    last = seq
-                if run is not None:
-                    self._seal(run, last, len(items), builder, outgoing)
-            except BaseException:
-                if len(builder):  # interrupted: nothing of this call goes out
-                    builder.take()
-                raise
-            finally:
-                self._seq = seq
+            records = self._core.pack(items, outgoing)
             self._queue_out(records, outgoing)
         return records
-
-    def _seal(self, run: _Run, last: int, end: int, builder: nl.BatchBuilder,
-              outgoing: list[_Outgoing]) -> None:
-        """End a run at item ``end``: its buffer, ACK asked of request ``last``."""
-        run.count = end - run.base
-        if len(builder):
-            run.weight = len(builder)
-            run.seq = last
-            outgoing.append(_Outgoing(builder.take(ack_last=True), [run]))
-        else:  # nothing of it could be built: answered already
-            run.done = True
-
-    def _batch_snapshot(self, ops: list[_Item]) -> tuple[dict[Key, Optional[Route]], dict[int, list[Key]]]:
-        """What each request of an atomic batch may overwrite.
-
-        Returns (before, touched): ``before[key]`` is the route the key held
-        (None: absent); ``touched[i]`` the keys request i may change.  The
-        gets are pipelined like a batch.
-        """
-        before: dict[Key, Optional[Route]] = {}
-        touched: dict[int, list[Key]] = {}
-        unknown: list[Key] = []
-        # A key that only one add touches needs no read: an add that succeeds
-        # proves the key was absent, one that fails changed nothing (unless a
-        # flush of the same batch may touch it).  A bulk load of new routes
-        # reads nothing.
-        uses = collections.Counter(item[1].key for item in ops if item[0] != "flush")
-        flushes = any(verb == "flush" for verb, _obj in ops)
-        for i, item in enumerate(ops):
-            if item[0] != "flush":
-                verb, route = item
-                touched[i] = [route.key]
-                if route.key not in before:
-                    before[route.key] = None
-                    if flushes or verb != "add" or uses[route.key] > 1:
-                        unknown.append(route.key)
-            else:
-                routes = self._snapshot(item[1])
-                touched[i] = [r.key for r in routes]
-                for r in routes:
-                    before.setdefault(r.key, r)
-        unknown = [k for k in unknown if before[k] is None]
-        pendings: list[_Pending] = []
-        for start in range(0, len(unknown), Batch.SEND_RUN):
-            gets: list[_Request] = [
-                (_Op("get", dst, table), functools.partial(nl.build_get, dst=dst, table=table), False)
-                for (table, _family, dst) in unknown[start:start + Batch.SEND_RUN]]
-            pendings.extend(self._submit(gets))
-        self._wait_all(pendings)
-        for key, p in zip(unknown, pendings):
-            if p.error is None:
-                routes = [m.route for m in p.replies if m.route is not None]
-                before[key] = routes[-1] if routes else None
-            elif p.error.errno != _errno.ENOENT:
-                raise p.error
-        return before, touched
-
-    @staticmethod
-    def _rcvbuf_of(sock: nl.NetlinkSocket) -> int:
-        """The receive buffer the kernel actually granted (for the in-flight window)."""
-        try:
-            with socket.socket(fileno=os.dup(sock.fileno())) as s:
-                return s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
-        except (OSError, AttributeError, ValueError):
-            return 212992
 
 
 # --------------------------------------------------------------------------
@@ -1884,26 +2190,30 @@ class Batch:
     # running
     def commit(self) -> list[Optional[errors.RtmgrError]]:
         """Send what is left, wait for every answer (undo if atomic); the results."""
+        return self.client._drive(self._commit())
+
+    def _commit(self) -> _Plan[list[Optional[errors.RtmgrError]]]:
+        """The plan of :meth:`commit` (see _ask)."""
         if self._done:
             return self.results
         self._done = True
-        client = self.client
         before: dict[Key, Optional[Route]] = {}
         touched: dict[int, list[Key]] = {}
         if self.atomic:
-            before, touched = client._batch_snapshot(self._items)
+            before, touched = yield from _batch_snapshot_plan(self._items)
         self._send_items()
-        client._wait_all(self._records)
+        yield _wait(self._records)
         self.results = _batch_results(self._records)
         if self.atomic and any(e is not None for e in self.results):
-            self._undo(before, touched)
+            yield from self._undo(before, touched)
         failures = self.failures
         if failures and self.raise_on_error:
             raise BatchError(self.results, failures, self.undone, self.undo_failures, self.atomic)
         return self.results
 
-    def _undo(self, before: dict[Key, Optional[Route]], touched: dict[int, list[Key]]) -> None:
-        """Bring every key a successful request touched back to its state before."""
+    def _undo(self, before: dict[Key, Optional[Route]],
+              touched: dict[int, list[Key]]) -> _Plan[None]:
+        """Plan: bring every key a successful request touched back to its state before."""
         keys: dict[Key, list[int]] = {}
         for i, err in enumerate(self.results):
             if err is None:
@@ -1920,8 +2230,8 @@ class Batch:
                 items.append(("replace", old, why))
         if not items:
             return
-        records = self.client._send_batch_items([it[:2] for it in items])
-        self.client._wait_all(records)
+        records = self.client._send_batch_items([(verb, route) for verb, route, _why in items])
+        yield _wait(records)
         for (verb, obj, why), error in zip(items, _batch_results(records)):
             text = f"{_Op(verb, obj).describe()} ({why})"
             if error is None:
@@ -1939,41 +2249,134 @@ class Batch:
         if exc_type is None:
             self.commit()
             return None
-        # the block failed: an atomic batch sent nothing; a plain one waits
-        # for what it sent, and the block's exception propagates
+        try:
+            self.client._drive(self._left())
+        except Exception:
+            pass  # the block's own exception is the one that propagates
+        return None
+
+    def _left(self) -> _Plan[None]:
+        """Plan: the block failed.  An atomic batch sent nothing; a plain one
+        waits for what it sent."""
         self._done = True
         if not self.atomic and self._records:
             try:
-                self.client._wait_all(self._records)
-            except Exception:
-                pass
-            self.results = _batch_results(self._records)
-        return None
+                yield _wait(self._records)
+            finally:
+                self.results = _batch_results(self._records)
 
 
 # --------------------------------------------------------------------------
 # Helpers
 
 
-def _flags_for(verb: str) -> int:
-    """The NEWROUTE flags of an update verb (all carry NLM_F_REQUEST|NLM_F_ACK)."""
-    return {
-        "add": nl.ADD_FLAGS,
-        "replace": nl.REPLACE_FLAGS,
-        "change": nl.CHANGE_FLAGS,
-        "append": nl.APPEND_FLAGS,
-    }[verb]
-
-
-_DELETE_FLAGS = nl.DELETE_FLAGS
+#: (message type, flags) of each change verb, as a single request (all
+#: carry NLM_F_REQUEST|NLM_F_ACK)
+_REQUEST_FLAGS = {
+    "add": (P.RTMGR_MSG_NEWROUTE, nl.ADD_FLAGS),
+    "replace": (P.RTMGR_MSG_NEWROUTE, nl.REPLACE_FLAGS),
+    "change": (P.RTMGR_MSG_NEWROUTE, nl.CHANGE_FLAGS),
+    "append": (P.RTMGR_MSG_NEWROUTE, nl.APPEND_FLAGS),
+    "delete": (P.RTMGR_MSG_DELROUTE, nl.DELETE_FLAGS),
+}
 
 #: (message type, flags) of a batch run's requests: no NLM_F_ACK but on the
 #: last of each buffer (rtm_batch_ack_last), see _Run
-_RUN_FLAGS = {
-    **{verb: (P.RTMGR_MSG_NEWROUTE, _flags_for(verb) & ~P.NLM_F_ACK)
-       for verb in ("add", "replace", "change", "append")},
-    "delete": (P.RTMGR_MSG_DELROUTE, _DELETE_FLAGS & ~P.NLM_F_ACK),
-}
+_RUN_FLAGS = {verb: (msg_type, flags & ~P.NLM_F_ACK)
+              for verb, (msg_type, flags) in _REQUEST_FLAGS.items()}
+
+_OVERRUN = Event(kind="overrun", count=0)  # notifications were lost, nothing more is known
+
+
+def _rcvbuf_of(sock: nl.NetlinkSocket) -> int:
+    """The receive buffer the kernel actually granted a socket."""
+    try:
+        with socket.socket(fileno=os.dup(sock.fileno())) as s:
+            return s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    except (OSError, AttributeError, ValueError):
+        return 212992
+
+
+def _window_of(sock: nl.NetlinkSocket) -> tuple[int, int]:
+    """Flow control: (replies that may be outstanding, requests per sendmsg).
+
+    The kernel answers a whole sendmsg before anything is read, so what is
+    outstanding must fit the receive buffer.
+    """
+    window = max(16, _rcvbuf_of(sock) // REPLY_COST)
+    return window, max(8, window // 2)
+
+
+def _trace(trace: Optional[Callable[[str, bytes], None]], direction: str, data: bytes) -> None:
+    """Hand a buffer to the client's trace callback, if any; its errors are logged."""
+    if trace is not None:
+        try:
+            trace(direction, data)
+        except Exception:
+            log.exception("trace callback failed")
+
+
+def _parsed(trace: Optional[Callable[[str, bytes], None]],
+            buf: bytes) -> Optional[list[nl.Message]]:
+    """A request socket's receive buffer: traced, then parsed (None if it cannot be)."""
+    _trace(trace, _RECV, buf)
+    try:
+        return nl.parse(buf)
+    except Exception:
+        log.exception("cannot parse a receive buffer")
+        return None
+
+
+def _events_in(buf: bytes) -> list[Event]:
+    """The events of a notification buffer (none if it cannot be parsed)."""
+    try:
+        return [e for e in map(_event_of, nl.parse(buf)) if e is not None]
+    except Exception:
+        log.exception("cannot parse a notification buffer")
+        return []
+
+
+def _deliver_all(subs: Iterable[Subscription], events: list[Event]) -> None:
+    for event in events:
+        for sub in subs:
+            sub.deliver(event)
+
+
+def _closed_error(p: Optional[Union[_Pending, _Op]]) -> errors.RtmgrError:
+    op = p.op if isinstance(p, _Pending) else p
+    return _make_error(_errno.ESHUTDOWN, "client closed", op)
+
+
+def _timeout_error(p: _Pending, timeout: float) -> errors.RtmgrError:
+    return _make_error(_errno.ETIMEDOUT, f"no answer within {timeout:g} s", p.op)
+
+
+def _idle_error(p: _Pending, timeout: float) -> errors.RtmgrError:
+    return _make_error(_errno.ETIMEDOUT, f"dump consumer idle for {timeout:g} s: dump abandoned",
+                       p.op)
+
+
+def _busy_error(op: _Op, reader: str = "thread") -> errors.RtmgrError:
+    return _make_error(_errno.EBUSY, f"a dump is still being read in this {reader}: "
+                       "finish or close it first", op)
+
+
+def _monitor_lost(lost: int) -> errors.RtmgrError:
+    return errors.error_for(_errno.ENOBUFS, f"monitor consumer fell behind: {lost} events dropped",
+                            "monitor", None)
+
+
+def _slot_timeout(op: _Op, timeout: float) -> errors.RtmgrError:
+    return _make_error(_errno.ETIMEDOUT, f"another dump held the socket for {timeout:g} s", op)
+
+
+def _dump_lost(core: _Core) -> bool:
+    """After ``timeout`` without a byte: is the dump holding the slot one that
+    was abandoned and never ended?  Then the slot is taken over."""
+    if core.dump_owner != _RESERVED and core.dump_owner not in core.pending:
+        log.warning("dump %s never ended; reusing the socket", core.dump_owner)
+        return True
+    return False
 
 
 def _batch_results(records: list[_Pending]) -> list[Optional[errors.RtmgrError]]:

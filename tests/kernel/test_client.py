@@ -11,7 +11,6 @@ from __future__ import annotations
 import _thread
 import errno
 import json
-import os
 import socket
 import threading
 import time
@@ -25,31 +24,13 @@ from rtshell import netlink as nl
 from rtshell.model import Event, Filter, LookupResult, Match, NextHop, Route, RouteType, Stats, sort_key
 
 from nobody import as_nobody
+from routes import GW, GW2, TABLE, TABLE2, TIMEOUT, needs_module, r4, r6
 
-TABLE = 4242
-TABLE2 = 4243
-TIMEOUT = 30.0  # seconds: emulated kernels are slow
-GW = ip_address("10.99.0.2")
-GW2 = ip_address("10.98.0.2")
-
-pytestmark = pytest.mark.skipif(
-    not os.path.exists("/proc/net/netlink") or os.geteuid() != 0,
-    reason="needs root and the rtmgr module (run through scripts/vm-run)",
-)
+pytestmark = needs_module
 
 
 def ifindex(name: str) -> int:
     return socket.if_nametoindex(name)
-
-
-def r4(i: int, table: int = TABLE, gw=GW, **kw) -> Route:
-    """10.<i/256>.<i%256>.0/24 in ``table``."""
-    return Route(dst=ip_network(f"10.{i // 256 % 256}.{i % 256}.0/24"), table=table, gateway=gw, **kw)
-
-
-def r6(i: int, table: int = TABLE, **kw) -> Route:
-    return Route(dst=ip_network(f"2001:db8:{i:x}::/48"), table=table,
-                 gateway=ip_address("2001:db8:ffff::2"), **kw)
 
 
 def table_of(client: C.Client, table: int = TABLE) -> dict:
