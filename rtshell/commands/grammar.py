@@ -364,8 +364,12 @@ class Walk:
         return None
 
     def _foreign(self, foreign: Foreign, token: Token) -> None:
-        if not self.lenient or foreign.never:
+        if foreign.never:
             self.fail(ParseError.at(token, foreign.why))
+            return
+        if not self.lenient:
+            hint = "leaves such a line out" if foreign.line else "drops it"
+            self.fail(ParseError.at(token, f"{foreign.why} (--lenient {hint})"))
             return
         self.dropped.append([token])
         self._drop_left = foreign.values

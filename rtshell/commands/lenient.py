@@ -35,7 +35,7 @@ class LeftOut:
     def one(parsed: Parsed) -> Optional[str]:
         """The warning for one command, or None when nothing was left out."""
         if parsed.skip is not None:
-            return f"left out: {parsed.skip.split(' (--lenient')[0]}"
+            return f"left out: {parsed.skip}"
         if parsed.dropped:
             return f"dropped words rtmgr routes do not have: {parsed.dropped_text()}"
         return None

@@ -49,17 +49,16 @@ FIB_TYPES = ("local", "broadcast", "anycast", "multicast", "nat", "throw", "xres
 _RTMGR_TYPES = ", ".join(t for t in names.type_names() if t != "unspec")
 
 FIB_ONLY: dict[str, Foreign] = {
-    **{w: Foreign(1, f"'{w}' is an attribute of the kernel's FIB: rtmgr routes have none "
-                     "(--lenient drops it)") for w in _ATTRS_1},
-    **{w: Foreign(0, f"'{w}' is a next-hop flag of the kernel's FIB: rtmgr has none "
-                     "(--lenient drops it)") for w in _FLAGS},
-    **{w: Foreign(0, f"'{w}' routes belong to the kernel's FIB: rtmgr keeps {_RTMGR_TYPES} routes "
-                     "(--lenient leaves such a line out)", line=True) for w in FIB_TYPES},
+    **{w: Foreign(1, f"'{w}' is an attribute of the kernel's FIB: rtmgr routes have none")
+       for w in _ATTRS_1},
+    **{w: Foreign(0, f"'{w}' is a next-hop flag of the kernel's FIB: rtmgr has none") for w in _FLAGS},
+    **{w: Foreign(0, f"'{w}' routes belong to the kernel's FIB: rtmgr keeps {_RTMGR_TYPES} routes", line=True)
+       for w in FIB_TYPES},
     "encap": Foreign(1, "'encap': rtmgr routes carry no encapsulation", never=True),
     "nhid": Foreign(1, "'nhid': rtmgr routes name their next hops (via, dev, nexthop), "
                        "not nexthop objects", never=True),
 }
-FIB_ONLY_FILTER = {w: f._replace(never=True, why=f.why.split(" (--lenient")[0]) for w, f in FIB_ONLY.items()}
+FIB_ONLY_FILTER = {w: f._replace(never=True) for w, f in FIB_ONLY.items()}
 
 FAMILY = (
     Opt("-4", "family", None, "IPv4 (default is 0.0.0.0/0)", const=4, excl="family"),
