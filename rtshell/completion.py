@@ -26,6 +26,7 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
 from rtshell import names
+from rtshell.commands import pipe as pipes
 from rtshell.commands.grammar import ParseError, Token, Walk, tokenize_lenient
 from rtshell.commands.kinds import DESCRIPTIONS
 from rtshell.commands.registry import REGISTRY, Registry
@@ -185,6 +186,13 @@ class CompletionEngine:
         self.registry = registry
 
     def complete(self, text: str) -> list[Suggestion]:
+        bar = pipes.split(text)
+        if bar is not None:  # after '|': the stage's name, then a free REGEX
+            tail = text[bar + 1:]
+            if tail.strip() and (tail[-1].isspace() or len(tail.split()) > 1):
+                return []
+            word = tail.strip()
+            return [Suggestion(s, -len(word), h) for s, h in pipes.STAGES.items() if s.startswith(word)]
         tokens = tokenize_lenient(text)
         tail = text[tokens[-1].end:] if tokens else text
         if tail.lstrip().startswith("#"):
@@ -235,6 +243,13 @@ class CompletionEngine:
 
     def help_rows(self, text: str) -> list[tuple[str, str]]:
         """What may come after ``text`` (the '?' key): (word or VALUE, help)."""
+        bar = pipes.split(text)
+        if bar is not None:
+            words = text[bar + 1:].split()
+            if len(words) > (0 if not text or text[-1].isspace() else 1):
+                stage = pipes.stage_of(words[0])
+                return [("REGEX", pipes.STAGES[stage])] if stage else []
+            return list(pipes.STAGES.items())
         tokens = tokenize_lenient(text)
         if tokens and tokens[-1].end == len(text):
             tokens = tokens[:-1]  # '?' right after a word: what may replace it
@@ -243,7 +258,11 @@ class CompletionEngine:
             return []
         if isinstance(exp, list):
             return exp
-        return exp.rows()
+        rows = exp.rows()
+        node = self._command_node(tokens)[1]
+        if exp.end_ok and node.spec is not None and node.spec.pipes:
+            rows.append(pipes.HELP_ROW)
+        return rows
 
     def expect(self, done: list[Token]):
         """The grammar's Expect after these words; a list of (word, help)

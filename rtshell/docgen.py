@@ -85,6 +85,7 @@ def _roff(text: str) -> str:
 
 def man_page(parser: argparse.ArgumentParser, date: Optional[str] = None) -> str:
     from rtshell.commands import REGISTRY
+    from rtshell.commands.pipe import STAGES
 
     out = [f'.TH RTSHELL 1 "{date or ""}" "rtshell {__version__}" "User Commands"',
            ".SH NAME", "rtshell \\- shell for the rtmgr in-kernel routing table",
@@ -105,6 +106,19 @@ def man_page(parser: argparse.ArgumentParser, date: Optional[str] = None) -> str
             out += [".IP", _roff(" ".join(spec.help.split()))]
         for example in spec.examples:
             out += [".IP", f"\\fB{_roff(example)}\\fR"]
+    out += [".SH OUTPUT FILTERS",
+            _roff(f"After a command that prints ({', '.join(s.name for s in REGISTRY.specs if s.pipes)}), "
+                  "a '|' and one of these filters what it prints; routes "
+                  "are matched on their ip words in every output mode, other output line by line. "
+                  "The REGEX is the rest of the line (a Python regular expression).")]
+    for stage, text in STAGES.items():
+        out += [".TP", f"\\fB| {stage}\\fR" + ("" if stage == "count" else " \\fIREGEX\\fR")
+                + (" [\\fIREGEX\\fR]" if stage == "count" else ""), _roff(text)]
+    out += [".SH PAGER",
+            _roff("In the interactive shell, output longer than the screen goes through "
+                  "$RTSHELL_PAGER, else $PAGER, else less (LESS=FRX unless LESS is set), else a "
+                  "built-in one (RTSHELL_PAGER=builtin chooses it; cat means none). q leaves the "
+                  "pager and stops the command; Ctrl-C stops both. terminal no paginate turns it off.")]
     out += [".SH EXAMPLES", ".nf", _roff(parser.epilog or "").replace("examples:\n", ""), ".fi",
             ".SH EXIT STATUS",
             _roff("0 when every command succeeded, 1 when any failed, 2 for a wrong invocation; "

@@ -8,6 +8,7 @@ from typing import Callable
 from prompt_toolkit.document import Document
 from prompt_toolkit.lexers import Lexer
 
+from rtshell.commands import pipe as pipes
 from rtshell.commands.grammar import HelpRequest, ParseError, Walk, tokenize_lenient
 from rtshell.commands.registry import REGISTRY, Registry
 
@@ -23,6 +24,9 @@ STYLES = {
 
 def classify(line: str, convert=None, registry: Registry = REGISTRY) -> list[tuple[str, str]]:
     """The line as (role, text) pieces; roles: command, keyword, value, error, comment, space."""
+    bar = pipes.split(line)
+    if bar is not None:  # '| include RE': its own words
+        return classify(line[:bar], convert, registry) + pipes.pieces(line[bar:])
     body, comment = line, ""
     tokens = tokenize_lenient(line)
     if tokens:

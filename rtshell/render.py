@@ -20,6 +20,7 @@ Background output (notifications, trace) is rendered to an ANSI string by
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import io
 import json
@@ -27,7 +28,7 @@ import os
 import sys
 import threading
 import time
-from typing import Any, Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
 
 from rich import box
 from rich.console import Console, RenderableType
@@ -37,6 +38,9 @@ from rich.text import Text
 from rtshell import names
 from rtshell.words import dev_name as _dev, nexthop_text, prefix_text, route_text  # noqa: F401  (render's API too)
 from rtshell.model import Event, Filter, LookupResult, Match, Route, RouteType, Stats
+
+if TYPE_CHECKING:
+    from rtshell.commands.pipe import Pipe, PipeRun
 
 CHUNK = 256  # rows per streamed table chunk
 
@@ -333,6 +337,89 @@ def lookup_table(results: Iterable[LookupResult], devices=None) -> Table:
     return table
 
 
+class Held:
+    """While a pager has the screen, what would be written to the terminal
+    otherwise (errors, warnings, notifications): kept in order, handed back
+    by :meth:`stop` to be written then."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: Optional[list[tuple[Callable[..., None], tuple[Any, ...]]]] = None
+
+    def start(self) -> None:
+        with self._lock:
+            self._items = []
+
+    def keep(self, fn: Callable[..., None], args: tuple[Any, ...]) -> bool:
+        with self._lock:
+            if self._items is None:
+                return False
+            self._items.append((fn, args))
+            return True
+
+    def stop(self) -> list[tuple[Callable[..., None], tuple[Any, ...]]]:
+        with self._lock:
+            items, self._items = self._items or [], None
+            return items
+
+
+class PipeFile:
+    """A text file that passes on only the lines a pipe keeps (matched on
+    their text without colour); a line is judged when it is whole."""
+
+    def __init__(self, inner, run: "PipeRun"):
+        self.inner = inner
+        self.run = run
+        self._part = ""  # the line begun, not yet ended
+        self._through = False
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self.inner, "encoding", None) or "utf-8"
+
+    errors = "replace"
+    closed = False
+
+    def write(self, text: str) -> int:
+        if self._through:
+            return self.inner.write(text)
+        lines = (self._part + text).split("\n")
+        self._part = lines.pop()
+        kept = [line + "\n" for line in lines if self.run.keep(line)]
+        if kept:
+            self.inner.write("".join(kept))
+        return len(text)
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def end(self) -> None:
+        """The command is over: its last line, if it did not end one."""
+        part, self._part = self._part, ""
+        if part and self.run.keep(part):
+            self.inner.write(part + "\n")
+        self.inner.flush()
+
+    @contextlib.contextmanager
+    def unfiltered(self):
+        """Writes pass whole (routes, matched one by one before they are drawn)."""
+        self._through = True
+        try:
+            yield
+        finally:
+            self._through = False
+
+    def fileno(self) -> int:
+        return self.inner.fileno()
+
+    def isatty(self) -> bool:
+        isatty = getattr(self.inner, "isatty", None)
+        return bool(isatty and isatty())
+
+    def writable(self) -> bool:
+        return True
+
+
 def to_ansi(renderable: RenderableType, width: int = 100, color: bool = True) -> str:
     """Render to a string (for printing above the prompt, from any thread)."""
     buf = io.StringIO()
@@ -367,6 +454,9 @@ class Output:
         self.work = None  # the rtshell.progress.Work whose bar is drawn, if any
         self.pretty = False  # JSON indented (-p)
         self.timestamps: Optional[str] = None  # events in plain text: 'long' (-t), 'short' (-ts)
+        self.held = Held()  # shared by every Output over the same terminal (over())
+        self.pipe_run: Optional[PipeRun] = None  # '| include RE' and the like: what is kept
+        self._look = (width, color)
         rich = mode == "rich"
         self.console = Console(file=self.file, force_terminal=rich if color is None else color,
                                width=width, highlight=False, soft_wrap=False, emoji=False,
@@ -381,10 +471,47 @@ class Output:
 
     def as_json(self) -> "Output":
         """The same streams in JSON mode (a command with -j)."""
-        other = Output("json", file=self.file, err=self.err, devices=self.devices)
+        return self.over(self.file, "json")
+
+    def over(self, file, mode: Optional[str] = None) -> "Output":
+        """The same output (mode, settings, lock, held text) into another
+        file: the pager's, a pipe's filter."""
+        width, color = self._look
+        other = Output(mode or self.mode, file=file, err=self.err, devices=self.devices,
+                       width=None if mode == "json" else width, color=None if mode == "json" else color)
         other.lock = self.lock
         other.pretty = self.pretty
+        other.timestamps = self.timestamps
+        other.work = self.work
+        other.held = self.held
+        other.pipe_run = self.pipe_run
         return other
+
+    def piped(self, pipe: "Pipe") -> "Output":
+        """This output through a pipe ('| include RE'); :meth:`end_pipe` says the count."""
+        run = pipe.run()
+        other = self.over(PipeFile(self.file, run))
+        other.pipe_run = run
+        return other
+
+    def end_pipe(self) -> None:
+        """After a piped command: the rest of its last line, and for count how many."""
+        run = self.pipe_run
+        if run is None or not isinstance(self.file, PipeFile):
+            return
+        with self.lock:
+            self.file.end()
+            self.file = self.file.inner
+            self.console.file = self.file
+        if run.counting:
+            if self.json:
+                self.doc({"count": run.count})
+            else:
+                self.line(f"{run.count:,}" if self.mode == "rich" else str(run.count))
+
+    def _hold(self, fn: Callable[..., None], *args: Any) -> bool:
+        """Keep a write to the terminal back while a pager has it."""
+        return self.held.keep(fn, args)
 
     # -- low level --
 
@@ -415,6 +542,8 @@ class Output:
     def above(self, ansi: str) -> None:
         """Background text (ANSI) while no prompt runs: above a progress bar
         if one is drawn, else straight to the terminal."""
+        if self._hold(self.above, ansi):  # not waiting for the lock a paged command holds
+            return
         with self.lock:
             if self.work is not None:
                 self.work.print(Text.from_ansi(ansi.rstrip("\n")))
@@ -444,6 +573,8 @@ class Output:
 
     def warn(self, message: str) -> None:
         """One line on stderr: something was done, but not all that was written."""
+        if self._hold(self.warn, message):
+            return
         with self.lock:
             if self.mode == "rich":
                 show = self.work.print if self.work is not None else self.err_console.print
@@ -455,6 +586,8 @@ class Output:
     def error(self, message: str, data: Optional[dict] = None, pointer: Optional[str] = None) -> None:
         """One line on stderr (a caret line under it for grammar errors);
         in JSON mode also one document on stdout so every command answers."""
+        if self._hold(self.error, message, data, pointer):
+            return
         with self.lock:
             if self.mode == "rich":
                 # while a progress bar is drawn, above it (the same terminal)
@@ -472,6 +605,18 @@ class Output:
 
     def routes(self, routes: Iterable[Route], title: Optional[str] = None) -> int:
         """Stream routes; returns how many were shown."""
+        run = self.pipe_run
+        if run is not None:  # matched on their ip words, in every mode; the table keeps its header
+            routes = (r for r in routes if run.keep(route_text(r, self.devices)))
+            if run.counting:
+                for _ in routes:
+                    pass
+                return 0
+            with self.file.unfiltered() if isinstance(self.file, PipeFile) else contextlib.nullcontext():
+                return self._routes(routes, title)
+        return self._routes(routes, title)
+
+    def _routes(self, routes: Iterable[Route], title: Optional[str]) -> int:
         if self.json:
             return self._routes_json(routes)
         if self.mode == "plain":

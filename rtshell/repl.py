@@ -29,6 +29,7 @@ import functools
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from typing import Optional
@@ -48,6 +49,7 @@ from rtshell.commands.executor import error_parts, format_error, one_line
 from rtshell.completion import CompletionEngine, LiveValues, ShellCompleter
 from rtshell.feed import Digest
 from rtshell.keys import build_key_bindings
+from rtshell.pager import Pager
 from rtshell.lexer import ShellLexer
 from rtshell.terminal import Terminal
 from rtshell.toolbar import Toolbar, ToolbarState
@@ -355,6 +357,16 @@ class LiveFeed:
 # -- the shell --------------------------------------------------------------------------
 
 
+def _keys_fd(input) -> Optional[int]:
+    """The terminal the user types on (for the built-in pager's keys)."""
+    fileno = getattr(input, "fileno", None) if input is not None else sys.stdin.fileno
+    try:
+        fd = fileno() if fileno is not None else None
+    except (OSError, ValueError):
+        return None
+    return fd if fd is not None and os.isatty(fd) else None
+
+
 def _pending(ex: Executor):
     client = ex._client
     return None if client is None else client.pending
@@ -397,6 +409,7 @@ class Repl:
         ex.feed = self.feed
         if terminal is not None:
             terminal.on_gone(self._hang_up)
+            ex.pager = Pager(terminal.out, keys_fd=_keys_fd(input))
 
     def _confirm(self, question: str) -> bool:
         """y/N on the terminal; Enter, Ctrl-C and Ctrl-D say no."""

@@ -27,11 +27,16 @@ import locale
 import os
 import select
 import threading
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 # what a write to a terminal that is no longer there fails with
 GONE = frozenset({errno.EPIPE, errno.EIO, errno.ENXIO, errno.EBADF, errno.ENOTCONN})
 WAIT_MS = 1000  # poll at most this long before trying the write again
+
+
+class ReaderGone(KeyboardInterrupt):
+    """Whoever read the output stopped reading (q in the pager): the command
+    stops where it is, as at a Ctrl-C, and nothing more is said."""
 
 
 class Terminal:
@@ -47,7 +52,7 @@ class Terminal:
         self.err = TerminalFile(self, err_fd) if err_fd is not None else None
 
     @classmethod
-    def of(cls, stdout, stderr) -> Optional["Terminal"]:
+    def of(cls, stdout: Any, stderr: Any) -> Optional["Terminal"]:
         """The terminal behind stdout (stderr too when it is a terminal), or
         None when stdout is no terminal (a pipe, a file, a StringIO)."""
         out_fd, err_fd = _tty_fd(stdout), _tty_fd(stderr)
@@ -102,7 +107,7 @@ class Terminal:
         self.hang_up()
 
 
-def _tty_fd(f) -> Optional[int]:
+def _tty_fd(f: Any) -> Optional[int]:
     try:
         fd = f.fileno()
         return fd if os.isatty(fd) else None

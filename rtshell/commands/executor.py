@@ -21,6 +21,7 @@ from rtshell.commands.kinds import Converter
 from rtshell.commands.lenient import LeftOut
 from rtshell.commands.registry import Parsed, parse
 from rtshell.commands.request import ROUTE_METHODS, Request
+from rtshell.terminal import ReaderGone
 
 BATCH_CHUNK = 1024  # requests per client.batch(): the client packs them into few sendmsg calls
 
@@ -135,6 +136,7 @@ class Executor:
         # asks a yes/no question on the terminal (the REPL sets it); None: never ask
         self.confirm: Optional[Callable[[str], bool]] = None
         self.left_out = LeftOut()  # what lenient parses of a batch dropped
+        self.pager = None  # the interactive shell's rtshell.pager.Pager, if any
 
     @contextlib.contextmanager
     def lenient_if(self, on: bool):
@@ -215,13 +217,22 @@ class Executor:
                           pointer=exc.pointer(line, 2))
 
     def run(self, parsed: Parsed, where: str = "") -> bool:
-        if parsed.json and not self.output.json:
-            saved, self.output = self.output, self.output.as_json()
-            try:
-                return self._run(parsed, where)
-            finally:
-                self.output = saved
-        return self._run(parsed, where)
+        """Run one parsed line: paged on a terminal when it prints much, as
+        JSON with -j, through its pipe ('| include RE')."""
+        saved = self.output
+        paged = self.pager is not None and self.pager.on and parsed.spec.paged and self.batch_depth == 0
+        try:
+            with self.pager.around(self) if paged else contextlib.nullcontext():
+                if parsed.json and not self.output.json:
+                    self.output = self.output.as_json()
+                if parsed.pipe is not None:
+                    self.output = self.output.piped(parsed.pipe)
+                try:
+                    return self._run(parsed, where)
+                finally:
+                    self.output.end_pipe()
+        finally:
+            self.output = saved
 
     def _run(self, parsed: Parsed, where: str) -> bool:
         asked = " ".join(t.text for t in parsed.tokens)
@@ -230,6 +241,8 @@ class Executor:
             return True
         except ExitShell:
             raise
+        except ReaderGone:  # q in the pager: the reader has seen enough (and reads no more)
+            return True
         except KeyboardInterrupt:
             self.output.interrupted()
             self.output.error(f"{where}{asked}: interrupted", {"command": asked, "errno": "EINTR"})

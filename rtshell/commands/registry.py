@@ -16,9 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from rtshell.commands import pipe as pipes
 from rtshell.commands.grammar import (
     Expect, HelpRequest, ParseError, Syntax, Token, Walk, closest, tokenize,
 )
+from rtshell.commands.pipe import Pipe
 
 
 @dataclass
@@ -33,6 +35,12 @@ class CommandSpec:
     aliases: tuple[tuple[str, ...], ...] = ()
     mutating: bool = False
     examples: tuple[str, ...] = ()
+    paged: bool = False  # on a terminal, output longer than the screen goes through the pager
+    piped: bool = False  # takes '| include RE' and the other output filters (paged ones do)
+
+    @property
+    def pipes(self) -> bool:
+        return self.paged or self.piped
 
     @property
     def name(self) -> str:
@@ -210,6 +218,7 @@ class Parsed:
     request: Any = None  # Requests, for commands that talk to the kernel
     dropped: list[list[Token]] = field(default_factory=list)  # foreign words a lenient parse left out
     skip: Optional[str] = None  # why a lenient parse leaves the whole line out (then nothing runs)
+    pipe: Optional[Pipe] = None  # '| include RE' and the like after the command
 
     def dropped_text(self) -> str:
         """'scope link, src 10.0.0.1': what a lenient parse left out."""
@@ -239,10 +248,18 @@ def parse(line: str, ctx, registry: Registry = REGISTRY) -> Optional[Parsed]:
     ctx supplies ``convert`` (kind, text) -> value.  Raises ParseError, or
     HelpRequest when the line holds a '?'.
     """
-    tokens = tokenize(line)
+    bar = pipes.split(line)
+    tokens = tokenize(line if bar is None else line[:bar])
     if not tokens:
+        if bar is not None:
+            raise ParseError("'|' needs a command before it", bar, bar + 1, "|")
         return None
-    return parse_tokens(tokens, line, ctx, registry)
+    parsed = parse_tokens(tokens, line, ctx, registry)  # the command first: its errors come first
+    if bar is not None:
+        if not parsed.spec.pipes:
+            raise ParseError(f"{parsed.spec.name} prints nothing to filter with '|'", bar, bar + 1, "|")
+        parsed.pipe = pipes.parse(line, bar)
+    return parsed
 
 
 JSON_FLAG = "-j"  # anywhere on a line: this command's output as JSON

@@ -292,7 +292,7 @@ def _get_request(p: Parsed, ctx) -> tuple[Request, ...]:
 
 
 @command("route get", GET_SYNTAX, "the route an address takes (longest prefix), or the route with this PREFIX/LEN",
-         request=_get_request, help=GET_HELP,
+         request=_get_request, help=GET_HELP, paged=True,
          examples=("route get 10.1.2.3", "route get 10.0.0.0/8", "route get default -6"))
 def _route_get(ex, p: Parsed) -> None:
     (req,) = p.request
@@ -312,7 +312,7 @@ def _lookup_request(p: Parsed, ctx) -> tuple[Request, ...]:
 
 
 @command("route lookup", LOOKUP_SYNTAX, "longest-prefix match of one or more addresses",
-         request=_lookup_request, examples=("route lookup 10.1.2.3 10.99.0.7 2001:db8::1",))
+         request=_lookup_request, paged=True, examples=("route lookup 10.1.2.3 10.99.0.7 2001:db8::1",))
 def _route_lookup(ex, p: Parsed) -> None:
     results = {}
     for req in p.request:
@@ -339,7 +339,7 @@ def _show_request(p: Parsed, ctx) -> tuple[Request, ...]:
 @command("route show", SHOW_SYNTAX, "list routes (of main, unless table T or table all), filtered",
          help="As ip route show: the main table unless table T, or table all for every table.  "
               "root P: routes inside P; match P: routes that contain P; exact P (or a bare P): P itself.",
-         request=_show_request, aliases=("route list", "route ls"),
+         request=_show_request, aliases=("route list", "route ls"), paged=True,
          examples=("route show", "route show table all", "route show root 10.0.0.0/8 table 100",
                    "route show dev dummy0 -6"))
 def _route_show(ex, p: Parsed) -> None:

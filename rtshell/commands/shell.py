@@ -8,6 +8,7 @@ import os
 import time
 from typing import Optional
 
+from rtshell.commands import pipe as pipes
 from rtshell.commands.executor import BATCH_CHUNK, CommandError, ExitShell, Reported
 from rtshell.commands.grammar import Opt, ParseError, Pos, Syntax, Token, closest
 from rtshell.commands.registry import REGISTRY, Parsed, command, parse_tokens
@@ -32,7 +33,7 @@ def _filter_or_none(p: Parsed):
 
 
 @command("stats", NO_ARGS, "route counts, memory and counters of the module",
-         request=lambda p, ctx: (Request("stats", (), "stats"),))
+         request=lambda p, ctx: (Request("stats", (), "stats"),), paged=True)
 def _stats(ex, p: Parsed) -> None:
     ex.output.stats(ex.call(p.request[0]))
 
@@ -40,7 +41,7 @@ def _stats(ex, p: Parsed) -> None:
 # -- monitor / watch ------------------------------------------------------------------
 
 
-@command("monitor", FILTER_SYNTAX, "print route changes as they happen, until Ctrl-C",
+@command("monitor", FILTER_SYNTAX, "print route changes as they happen, until Ctrl-C", piped=True,
          examples=("monitor", "monitor table main -6", "monitor root 10.0.0.0/8"))
 def _monitor(ex, p: Parsed) -> None:
     from rtshell.model import Event
@@ -97,7 +98,7 @@ def _watch(ex, p: Parsed) -> None:
 EXPLAIN_SYNTAX = Syntax(rest=Pos("command", "command", "the command to explain", meta="COMMAND"))
 
 
-@command("explain", EXPLAIN_SYNTAX, "show the exact request a command would send (sends nothing)",
+@command("explain", EXPLAIN_SYNTAX, "show the exact request a command would send (sends nothing)", paged=True,
          examples=("explain route add 10.0.0.0/8 via 10.99.0.2",))
 def _explain(ex, p: Parsed) -> None:
     rest: list[Token] = p.values["command"]
@@ -167,7 +168,7 @@ def _lenient(ex, p: Parsed) -> None:
     ex.output.info(f"lenient is {'on' if ex.ctx.lenient else 'off'}", {"lenient": ex.ctx.lenient})
 
 
-REGISTRY.group("terminal", "this terminal: the live feed of route changes above the prompt")
+REGISTRY.group("terminal", "this terminal: the live feed of route changes above the prompt, the pager")
 
 
 def _feed_switch(ex, on: bool) -> None:
@@ -184,6 +185,31 @@ def _terminal_monitor(ex, p: Parsed) -> None:
 @command("terminal no monitor", NO_ARGS, "stop printing route changes above the prompt (still counted)")
 def _terminal_no_monitor(ex, p: Parsed) -> None:
     _feed_switch(ex, False)
+
+
+def _pager_switch(ex, on: bool) -> None:
+    pager = ex.pager
+    if pager is None:
+        raise CommandError("the pager runs in the interactive shell only")
+    if on and pager.command is None:
+        raise CommandError("no pager: RTSHELL_PAGER or PAGER says cat (unset it, or name one)")
+    pager.on = on
+    which = "the built-in pager" if pager.command == "builtin" else pager.command
+    ex.output.info(f"output longer than the screen goes through {which}" if on
+                   else "output is no longer paged", {"paginate": on})
+
+
+@command("terminal paginate", NO_ARGS, "page output longer than the screen (route show, help, ...)",
+         help="The pager is $RTSHELL_PAGER, else $PAGER, else less, else a built-in one.  "
+              "q in the pager stops the command; Ctrl-C stops it and closes the pager.")
+def _terminal_paginate(ex, p: Parsed) -> None:
+    _pager_switch(ex, True)
+
+
+@command("terminal no paginate", NO_ARGS, "print long output straight to the terminal",
+         aliases=("terminal length 0",))
+def _terminal_no_paginate(ex, p: Parsed) -> None:
+    _pager_switch(ex, False)
 
 
 # -- transactions ------------------------------------------------------------------------
@@ -204,7 +230,7 @@ def _need_txn(ex) -> list:
     return ex.txn
 
 
-@command("diff", NO_ARGS, "the staged changes against the live table")
+@command("diff", NO_ARGS, "the staged changes against the live table", paged=True)
 def _diff(ex, p: Parsed) -> None:
     _need_txn(ex)
     ex.output.diff(ex.diff_changes())
@@ -411,7 +437,7 @@ def _batch(ex, p: Parsed) -> None:
 HELP_SYNTAX = Syntax(rest=Pos("command", "help", "a command", meta="COMMAND", required=False))
 
 
-@command("help", HELP_SYNTAX, "help on the commands, or on one; '?' shows what may come next",
+@command("help", HELP_SYNTAX, "help on the commands, or on one; '?' shows what may come next", paged=True,
          examples=("help", "help route", "help route add"))
 def _help(ex, p: Parsed) -> None:
     words = [t for t in p.values.get("command", [])]
@@ -439,6 +465,9 @@ def _help(ex, p: Parsed) -> None:
             rows.append((grp.usage(), grp.help))
         if spec.syntax.rest is not None:
             rows.append((spec.syntax.rest.usage(), spec.syntax.rest.help))
+        if spec.pipes:
+            rows.append(("| STAGE [REGEX]", "filter the output: " + "; ".join(
+                f"{stage}: {text}" for stage, text in pipes.STAGES.items())))
         for example in spec.examples:
             rows.append(("example", example))
         ex.output.help(rows, title="usage: " + spec.usage, body=body)
@@ -457,7 +486,10 @@ def _help(ex, p: Parsed) -> None:
     walk(node, path)
     title = "commands" if not path else f"{' '.join(path)} commands"
     body = "" if path else ("Tab completes; '?' anywhere shows what may come next; "
-                             "help COMMAND for details. Ctrl-C cancels, Ctrl-D leaves.")
+                             "help COMMAND for details. Ctrl-C cancels, Ctrl-D leaves. "
+                             "After a command that prints, '| include RE', '| exclude RE', '| begin RE' "
+                             "or '| count' filters what it prints; output longer than the screen "
+                             "goes through a pager (q leaves it; terminal no paginate stops it).")
     ex.output.help(rows, title=title, body=body)
 
 

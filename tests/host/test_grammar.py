@@ -271,7 +271,7 @@ def test_registry_reads_one_table():
     names = {s.name for s in REGISTRY.specs}
     assert {"route add", "route replace", "route change", "route append", "route del", "route get",
             "route lookup", "route show", "route flush", "stats", "monitor", "watch", "explain", "trace", "verbose",
-            "terminal monitor", "terminal no monitor", "lenient",
+            "terminal monitor", "terminal no monitor", "terminal paginate", "terminal no paginate", "lenient",
             "begin", "diff", "commit", "abort", "save", "restore", "batch", "help", "exit"} == names
     assert REGISTRY.find("route delete").name == "route del"
     assert REGISTRY.find("route ls").name == "route show"

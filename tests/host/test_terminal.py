@@ -15,8 +15,10 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 PROMPT = "rtshell> "
 
 
-def spawn(tmp_path, *args, routes=0):
+def spawn(tmp_path, *args, routes=0, pager="cat"):
+    """pager: RTSHELL_PAGER (cat: none, builtin: the --More-- one)."""
     env = dict(os.environ, PROMPT_TOOLKIT_NO_CPR="1", TERM="xterm", XDG_STATE_HOME=str(tmp_path),
+               RTSHELL_PAGER=pager,
                PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     child = pexpect.spawn(sys.executable, [os.path.join(HERE, "fake_shell.py"), "--nonblock",
                                            "--routes", str(routes), "--", *args],

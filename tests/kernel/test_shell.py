@@ -26,6 +26,8 @@ RTSHELL = [sys.executable, "-m", "rtshell", "--timeout", "60"]
 ENV = dict(os.environ, PROMPT_TOOLKIT_NO_CPR="1", TERM=os.environ.get("TERM", "linux"),
            PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
 ENV.pop("XDG_STATE_HOME", None)  # history under $HOME, which is read-only in the VM
+for _name in ("RTSHELL_PAGER", "PAGER", "LESS"):  # the default pager (less, the guest shares the host's /usr)
+    ENV.pop(_name, None)
 PROMPT = "rtshell> "
 SGR = r"(?:\x1b\[[0-9;]*m)*"  # colour codes rich may put between words
 START = 600  # seconds: a cold start under emulation
@@ -179,6 +181,18 @@ def test_ctrl_c_during_a_large_show_returns_to_a_working_prompt(client):
         child.expect_exact(PROMPT)
         line(child, "stats")
         child.expect(r"IPv4 routes" + SGR + r"[\s\x1b\[0-9;m]*10,000")
+        child.expect_exact(PROMPT)
+        line(child, "route show")  # in the pager: q leaves it, and the command with it
+        child.expect(r"10\.0\.3\d\.0/24")
+        child.send("q")
+        child.expect_exact(PROMPT)
+        assert "interrupted" not in child.before and "error" not in child.before
+        line(child, "route show | include ^10\\.0\\.5\\.0/24")
+        child.expect(r"10\.0\.5\.0/24")
+        child.expect(r"1 route\b")
+        child.expect_exact(PROMPT)
+        line(child, "route show | count")
+        child.expect_exact("10,000")
         child.expect_exact(PROMPT)
     finally:
         leave(child)
