@@ -2114,37 +2114,25 @@ class Client(_ClientBase[_Stream]):
 # Batches
 
 
-class Batch:
-    """Many changes, pipelined.  Use as a context manager::
+class _BatchClient(Protocol):
+    """A client, as a batch sees it (either client): what packs and sends its requests."""
 
-        with client.batch() as b:
-            for r in routes:
-                b.add(r)
-        # b.results[i] is None (applied) or the RtmgrError of request i
+    def _send_batch_items(self, items: list[_Item]) -> list[_AnyPending]: ...
 
-    Requests are packed into as few ``sendmsg`` buffers as fit; only the
-    last request of a buffer asks for an ACK, so the kernel answers a
-    buffer with one ACK plus an error per failed request (each matched to
-    its request by sequence number).  Without ``atomic`` they are sent while the block
-    runs (a full buffer goes at once).  Leaving the block waits for every
-    answer and raises :class:`BatchError` when any failed, unless
-    ``raise_on_error=False``.  When the block itself raises, the requests
-    already sent are still waited for, and its exception propagates.
 
-    ``atomic=True`` sends nothing until the block ends.  It then reads what
-    each request would overwrite (``get`` per key, a dump for a flush),
-    applies the batch, and when anything failed, restores every key a
-    successful request touched to its state before the batch (delete what
-    was created, replace back what was replaced, changed, appended or
-    deleted); :attr:`BatchError.undone` says what was undone.  This is an
-    undo, not isolation: another writer changing the same routes meanwhile
-    may have its change undone too.
-    """
+_ClientT = TypeVar("_ClientT", bound=_BatchClient)
+
+
+class _BatchBase(Generic[_ClientT]):
+    """What the batches of both clients share (see :class:`Batch`): the requests
+    queued and sent, and the plans of a commit and of a block that failed.
+    :class:`Batch` and ``rtshell.aio.Batch`` add ``commit`` and the context
+    manager, each running the plans with its client's ``_drive``."""
 
     #: Requests collected before a non-atomic batch hands a run to the sender.
     SEND_RUN = 1024
 
-    def __init__(self, client: Client, atomic: bool = False, raise_on_error: bool = True) -> None:
+    def __init__(self, client: _ClientT, atomic: bool = False, raise_on_error: bool = True) -> None:
         self.client = client
         self.atomic = atomic
         self.raise_on_error = raise_on_error
@@ -2206,11 +2194,7 @@ class Batch:
     def failures(self) -> list[tuple[int, errors.RtmgrError]]:
         return [(i, e) for i, e in enumerate(self.results) if e is not None]
 
-    # running
-    def commit(self) -> list[Optional[errors.RtmgrError]]:
-        """Send what is left, wait for every answer (undo if atomic); the results."""
-        return self.client._drive(self._commit())
-
+    # plans
     def _commit(self) -> _Plan[list[Optional[errors.RtmgrError]]]:
         """The plan of :meth:`commit` (see _ask)."""
         if self._done:
@@ -2260,6 +2244,49 @@ class Batch:
             else:
                 self.undo_failures.append((text, error))
 
+    def _left(self) -> _Plan[None]:
+        """Plan: the block failed.  An atomic batch sent nothing; a plain one
+        waits for what it sent."""
+        self._done = True
+        if not self.atomic and self._records:
+            try:
+                yield _wait(self._records)
+            finally:
+                self.results = _batch_results(self._records)
+
+
+class Batch(_BatchBase[Client]):
+    """Many changes, pipelined.  Use as a context manager::
+
+        with client.batch() as b:
+            for r in routes:
+                b.add(r)
+        # b.results[i] is None (applied) or the RtmgrError of request i
+
+    Requests are packed into as few ``sendmsg`` buffers as fit; only the
+    last request of a buffer asks for an ACK, so the kernel answers a
+    buffer with one ACK plus an error per failed request (each matched to
+    its request by sequence number).  Without ``atomic`` they are sent while the block
+    runs (a full buffer goes at once).  Leaving the block waits for every
+    answer and raises :class:`BatchError` when any failed, unless
+    ``raise_on_error=False``.  When the block itself raises, the requests
+    already sent are still waited for, and its exception propagates.
+
+    ``atomic=True`` sends nothing until the block ends.  It then reads what
+    each request would overwrite (``get`` per key, a dump for a flush),
+    applies the batch, and when anything failed, restores every key a
+    successful request touched to its state before the batch (delete what
+    was created, replace back what was replaced, changed, appended or
+    deleted); :attr:`BatchError.undone` says what was undone.  This is an
+    undo, not isolation: another writer changing the same routes meanwhile
+    may have its change undone too.
+    """
+
+    # running
+    def commit(self) -> list[Optional[errors.RtmgrError]]:
+        """Send what is left, wait for every answer (undo if atomic); the results."""
+        return self.client._drive(self._commit())
+
     def __enter__(self) -> "Batch":
         return self
 
@@ -2273,16 +2300,6 @@ class Batch:
         except Exception:
             pass  # the block's own exception is the one that propagates
         return None
-
-    def _left(self) -> _Plan[None]:
-        """Plan: the block failed.  An atomic batch sent nothing; a plain one
-        waits for what it sent."""
-        self._done = True
-        if not self.atomic and self._records:
-            try:
-                yield _wait(self._records)
-            finally:
-                self.results = _batch_results(self._records)
 
 
 # --------------------------------------------------------------------------
