@@ -135,6 +135,12 @@ class _HasRestarts(Protocol):
     dump_restarts: int
 
 
+class _Subscriber(Protocol):
+    """A client, as a subscription sees it (either client): what ``close()`` tells."""
+
+    def _unsubscribe(self, sub: Subscription) -> None: ...
+
+
 _SortKey = tuple[int, int, int, int]  # model.sort_key
 
 #: Seconds a receive call blocks before the thread checks whether to stop.
@@ -1288,7 +1294,7 @@ class _Mirror:
 class Subscription:
     """A registered notification callback; ``close()`` (or ``with``) ends it."""
 
-    def __init__(self, client: Client, callback: Callable[[Event], None],
+    def __init__(self, client: _Subscriber, callback: Callable[[Event], None],
                  filter: Optional[Filter], resync: bool) -> None:
         self._client = client
         self.callback = callback
