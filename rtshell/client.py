@@ -82,8 +82,8 @@ import weakref
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from types import TracebackType
-from typing import (TYPE_CHECKING, Any, Callable, Generator, Iterable, Iterator, Literal, Optional,
-                    Protocol, TypeVar, Union, overload)
+from typing import (TYPE_CHECKING, Any, Callable, Generator, Generic, Iterable, Iterator, Literal,
+                    Optional, Protocol, TypeVar, Union, overload)
 
 from rtshell import errors
 from rtshell import netlink as nl
@@ -112,22 +112,33 @@ _Item = Union[tuple[_RouteVerb, Route], tuple[Literal["flush"], Optional[Filter]
 # a plan's step: (the client method performing it, its arguments...)
 _Step = tuple[Any, ...]
 _T = TypeVar("_T")
+# what a streaming request's chunks go to: _Stream here, DumpStream in rtshell.aio
+# (the core only holds it; each client reads the chunks the core cuts into it)
+_StreamT = TypeVar("_StreamT")
 # a plan: yields steps, is sent each step's outcome, returns the call's result
 _Plan = Generator[_Step, Any, _T]
 
 
 class _Waiter(Protocol):
-    """What the core resolves: an asyncio future, as rtshell.aio sets one."""
+    """What the core resolves: an asyncio future, as rtshell.aio sets one (and awaits)."""
 
     def done(self) -> bool: ...
 
     def set_result(self, result: None, /) -> None: ...
+
+    def __await__(self) -> Generator[Any, None, None]: ...
 
 
 class _HasRestarts(Protocol):
     """A client, as a dump's reader counts its restarts."""
 
     dump_restarts: int
+
+
+class _Subscriber(Protocol):
+    """A client, as a subscription sees it (either client): what ``close()`` tells."""
+
+    def _unsubscribe(self, sub: Subscription) -> None: ...
 
 
 _SortKey = tuple[int, int, int, int]  # model.sort_key
@@ -383,14 +394,14 @@ class _Chunk:
         self.end: Union[None, bool, errors.RtmgrError] = None
 
 
-class _Pending:
+class _Pending(Generic[_StreamT]):
     """One request in flight: what the receiver fills in and the caller waits for."""
 
     __slots__ = ("seq", "order", "op", "multi", "ack", "replies", "error",
                  "done", "stream", "sent_at", "weight", "waiter")
 
     def __init__(self, seq: int, order: int, op: _Op, multi: bool,
-                 stream: Optional[_Stream] = None) -> None:
+                 stream: Optional[_StreamT] = None) -> None:
         self.seq = seq
         self.order = order  # position in send order (seq wraps, this does not)
         self.op = op
@@ -405,7 +416,7 @@ class _Pending:
         self.waiter: Optional[_Waiter] = None  # a future the I/O side awaits; resolved when the request is
 
 
-class _Run(_Pending):
+class _Run(_Pending[_StreamT]):
     """Batch route requests packed into one buffer, only the last with NLM_F_ACK.
 
     The kernel answers the others only when they fail, and answers a
@@ -505,17 +516,23 @@ class _Stream:
             self.cv.notify_all()
 
 
-class _Outgoing:
+# a record of either client where its stream is not touched (plans, batches, errors)
+_AnyPending = _Pending[Any]
+
+
+class _Outgoing(Generic[_StreamT]):
     """A buffer for the sender thread and the requests packed in it."""
 
     __slots__ = ("data", "pendings")
 
-    def __init__(self, data: bytes, pendings: list[_Pending]) -> None:
+    def __init__(self, data: bytes, pendings: list[_Pending[_StreamT]]) -> None:
         self.data = data
         self.pendings = pendings
 
 
-def _coalesce(outq: collections.deque[Optional[_Outgoing]], per_send: int) -> list[_Outgoing]:
+def _coalesce(outq: Union[collections.deque[Optional[_Outgoing[_StreamT]]],
+                          collections.deque[_Outgoing[_StreamT]]],
+              per_send: int) -> list[_Outgoing[_StreamT]]:
     """Take the next buffers of ``outq`` that go in one sendmsg: the first, and
     those after it up to SEND_CHUNK bytes and ``per_send`` answers (a None,
     the threaded sender's stop mark, is left in place)."""
@@ -540,7 +557,7 @@ def _coalesce(outq: collections.deque[Optional[_Outgoing]], per_send: int) -> li
 # The protocol core, shared with rtshell.aio: no thread, lock, clock or socket
 
 
-class _Core:
+class _Core(Generic[_StreamT]):
     """Sequence numbers, requests in flight and the matching of replies to them.
 
     Two groups of methods, each to be called by one caller at a time (the
@@ -565,16 +582,16 @@ class _Core:
         self.seq = 0
         self.order = itertools.count(1)
         self.builder: Optional[nl.BatchBuilder] = None  # batch runs are packed here
-        self.pending: dict[int, _Pending] = {}
-        self.abandoned: dict[int, _Pending] = {}  # given up; late replies are dropped
-        self.runs: dict[int, _Run] = {}  # batch runs in flight, by their last seq
+        self.pending: dict[int, _Pending[_StreamT]] = {}
+        self.abandoned: dict[int, _Pending[_StreamT]] = {}  # given up; late replies are dropped
+        self.runs: dict[int, _Run[_StreamT]] = {}  # batch runs in flight, by their last seq
         self.inflight = 0  # replies sent requests may still bring (weights)
         self.overrun_order: Optional[int] = None  # replies up to here may be lost
         # the kernel runs one dump per socket: the seq of the dump in
         # progress, _RESERVED while one is being sent, None when free;
         # the stream reading it; a future resolved when it is freed
         self.dump_owner: Optional[int] = None
-        self.dump_stream: Optional[_Stream] = None
+        self.dump_stream: Optional[_StreamT] = None
         self.dump_waiter: Optional[_Waiter] = None
         self.dropped = 0  # replies that matched no request (late or abandoned)
 
@@ -589,15 +606,15 @@ class _Core:
         self.seq = self.seq % (SEQ_MODULO - 1) + 1
         return self.seq
 
-    def build(self, items: list[_Request], stream: Optional[_Stream], capture: bool,
-              outgoing: list[_Outgoing]) -> list[_Pending]:
+    def build(self, items: list[_Request], stream: Optional[_StreamT], capture: bool,
+              outgoing: list[_Outgoing[_StreamT]]) -> list[_Pending[_StreamT]]:
         """Number and build requests ``(op, build, multi)``; their buffers go to ``outgoing``.
 
         ``build(seq) -> bytes`` makes a request.  One that cannot be built
         raises, or with ``capture`` becomes a record already failed with
         that error (nothing is sent for it).
         """
-        pendings: list[_Pending] = []
+        pendings: list[_Pending[_StreamT]] = []
         for op, build, multi in items:
             seq = self.next_seq()
             p = _Pending(seq, next(self.order), op, multi, stream)
@@ -614,7 +631,8 @@ class _Core:
             pendings.append(p)
         return pendings
 
-    def pack(self, items: list[_Item], outgoing: list[_Outgoing]) -> list[_Pending]:
+    def pack(self, items: list[_Item],
+             outgoing: list[_Outgoing[_StreamT]]) -> list[_Pending[_StreamT]]:
         """Number and pack batch requests ``(verb, obj)``, in order.
 
         ``verb`` is add, replace, change, append or delete (``obj`` a
@@ -630,7 +648,7 @@ class _Core:
         failed request (see :class:`_Run`).  This loop runs once per route
         of every batch: it is kept flat on purpose.
         """
-        records: list[_Pending] = []
+        records: list[_Pending[_StreamT]] = []
         per_send = self.per_send
         flags_of = _RUN_FLAGS
         wrap = SEQ_MODULO - 1
@@ -639,7 +657,7 @@ class _Core:
             builder = self.builder = nl.BatchBuilder(SEND_CHUNK)
         put = builder.put
         seq = self.seq
-        run: Optional[_Run] = None
+        run: Optional[_Run[_StreamT]] = None
         last = 0  # seq of the run's last packed request
         try:
             for idx, item in enumerate(items):
@@ -686,7 +704,8 @@ class _Core:
             self.seq = seq
         return records
 
-    def _seal(self, run: _Run, last: int, end: int, outgoing: list[_Outgoing]) -> None:
+    def _seal(self, run: _Run[_StreamT], last: int, end: int,
+              outgoing: list[_Outgoing[_StreamT]]) -> None:
         """End a run at item ``end``: its buffer, ACK asked of request ``last``."""
         builder = self.builder
         assert builder is not None
@@ -700,7 +719,7 @@ class _Core:
 
     # ---- matching
 
-    def register(self, records: list[_Pending]) -> None:
+    def register(self, records: list[_Pending[_StreamT]]) -> None:
         """Expect answers for records (those not already answered)."""
         for p in records:
             if p.done:
@@ -711,7 +730,7 @@ class _Core:
             elif p.multi and self.dump_owner == _RESERVED:
                 self.dump_owner = p.seq
 
-    def sent(self, records: list[_Pending], now: float) -> None:
+    def sent(self, records: list[_Pending[_StreamT]], now: float) -> None:
         """Records went out at ``now``: what they may bring counts against the window."""
         for p in records:
             if not p.done:
@@ -719,10 +738,11 @@ class _Core:
                 if not p.multi:
                     self.inflight += p.weight
 
-    def send_failed(self, records: list[_Pending], exc: OSError) -> list[_Pending]:
+    def send_failed(self, records: list[_Pending[_StreamT]],
+                    exc: OSError) -> list[_Pending[_StreamT]]:
         """The sendmsg carrying records failed: fail them; those that were waiting."""
         err = getattr(exc, "errno", None) or _errno.EIO
-        failed: list[_Pending] = []
+        failed: list[_Pending[_StreamT]] = []
         for p in records:
             if self.pending.pop(p.seq, None) is not None:
                 self.finish(p, _make_error(err, f"send failed: {exc}", p.op))
@@ -731,7 +751,7 @@ class _Core:
                 failed.append(p)
         return failed
 
-    def finish(self, p: _Pending, error: Optional[errors.RtmgrError] = None) -> None:
+    def finish(self, p: _Pending[_StreamT], error: Optional[errors.RtmgrError] = None) -> None:
         """Resolve a request."""
         if p.done:
             return
@@ -743,7 +763,7 @@ class _Core:
             self.runs.pop(p.seq, None)
         _resolve(p.waiter)
 
-    def expire(self, p: _Pending, error: errors.RtmgrError) -> None:
+    def expire(self, p: _Pending[_StreamT], error: errors.RtmgrError) -> None:
         """Give up on a request with ``error``; its late replies will be dropped."""
         if p.done:
             return
@@ -753,7 +773,7 @@ class _Core:
         if p.multi:  # the kernel produced nothing for long: do not block others
             self.release_dump(p.seq)
 
-    def abandon(self, p: _Pending) -> bool:
+    def abandon(self, p: _Pending[_StreamT]) -> bool:
         """The consumer left a dump: the rest of its replies are dropped when they come."""
         if self.pending.pop(p.seq, None) is None:
             return False
@@ -762,13 +782,14 @@ class _Core:
         _resolve(p.waiter)
         return True
 
-    def stalled(self, p: _Pending, timeout: float) -> errors.RtmgrError:
+    def stalled(self, p: _Pending[_StreamT], timeout: float) -> errors.RtmgrError:
         """The kernel sent nothing of a dump for ``timeout``: give it up, and its slot."""
         self.abandon(p)
         self.release_dump(p.seq)
         return _make_error(_errno.ETIMEDOUT, f"no dump data for {timeout:g} s", p.op)
 
-    def fail_all(self, error_of: Callable[[_Pending], errors.RtmgrError]) -> list[_Pending]:
+    def fail_all(self, error_of: Callable[[_Pending[_StreamT]], errors.RtmgrError]
+                 ) -> list[_Pending[_StreamT]]:
         """Fail every request in flight (the client closes); those records."""
         pendings = list(self.pending.values())
         self.pending.clear()
@@ -777,7 +798,7 @@ class _Core:
         _resolve(self.dump_waiter)
         return pendings
 
-    def acquire_dump(self, stream: Optional[_Stream]) -> None:
+    def acquire_dump(self, stream: Optional[_StreamT]) -> None:
         """Take the socket's dump slot (the caller saw it free) for a request about to be sent."""
         self.dump_owner = _RESERVED
         self.dump_stream = stream
@@ -799,7 +820,8 @@ class _Core:
         self.overrun_order = max(
             (p.order for p in self.pending.values() if p.sent_at is not None), default=None)
 
-    def receive(self, msgs: list[nl.Message]) -> tuple[bool, list[tuple[_Pending, _Stream, _Chunk]]]:
+    def receive(self, msgs: list[nl.Message]
+                ) -> tuple[bool, list[tuple[_Pending[_StreamT], _StreamT, _Chunk]]]:
         """Match a receive buffer's messages to their requests.
 
         Returns ``(wake, chunks)``: whether anything a caller may wait for
@@ -809,7 +831,7 @@ class _Core:
         waits for: no wake-up for them, which matters when every request of
         a batch fails, one datagram each.
         """
-        chunks: dict[int, tuple[_Pending, _Stream, _Chunk]] = {}
+        chunks: dict[int, tuple[_Pending[_StreamT], _StreamT, _Chunk]] = {}
         wake = False
         for m in msgs:
             p = self.pending.get(m.seq)
@@ -854,7 +876,7 @@ class _Core:
                 self.release_dump(p.seq)
         return wake, list(chunks.values())
 
-    def _stream_part(self, p: _Pending, chunk: _Chunk, m: nl.Message) -> None:
+    def _stream_part(self, p: _Pending[_StreamT], chunk: _Chunk, m: nl.Message) -> None:
         """One message of a streaming request into the chunk of this buffer."""
         if m.dump_intr and chunk.intr_at is None:
             chunk.intr_at = len(chunk.routes)
@@ -876,14 +898,14 @@ class _Core:
             self.finish(p)
             self.release_dump(p.seq)
 
-    def _run_of(self, seq: int) -> Optional[_Run]:
+    def _run_of(self, seq: int) -> Optional[_Run[_StreamT]]:
         """The run in flight whose requests include ``seq``."""
         for run in self.runs.values():
             if run.first <= seq <= run.seq:
                 return run
         return None
 
-    def _end_run(self, run: _Run, m: nl.Message) -> None:
+    def _end_run(self, run: _Run[_StreamT], m: nl.Message) -> None:
         """The answer of a run's last request: the run is over."""
         i = run.seq - run.first
         if m.kind == "error" or (m.kind == "done" and m.error):
@@ -955,7 +977,7 @@ def _ask_all(items: list[_Request]) -> _Step:
     return ("_call_all", items)
 
 
-def _wait(records: list[_Pending]) -> _Step:
+def _wait(records: list[_AnyPending]) -> _Step:
     """Step: wait until each record (already sent) is answered or failed."""
     return ("_wait_all", records)
 
@@ -969,7 +991,8 @@ def _change_plan(verb: str, route: Route, echo: bool) -> _Plan[Optional[Route]]:
     msg_type, flags = _REQUEST_FLAGS[verb]
     if echo:
         flags |= P.NLM_F_ECHO
-    p: _Pending = yield _ask(_Op(verb, route), lambda seq: nl.build_route(msg_type, flags, seq, route))
+    p: _AnyPending = yield _ask(_Op(verb, route),
+                                lambda seq: nl.build_route(msg_type, flags, seq, route))
     if not echo:
         return None
     routes = [m.route for m in p.replies if m.route is not None]
@@ -985,7 +1008,7 @@ def _delete_plan(target: Union[Route, Filter], echo: bool) -> _Plan[Union[Route,
 def _get_plan(dst: Union[Network, str], table: int) -> _Plan[Route]:
     prefix = _network(dst)
     op = _Op("get", prefix, table)
-    p: _Pending = yield _ask(op, lambda seq: nl.build_get(seq, prefix, table))
+    p: _AnyPending = yield _ask(op, lambda seq: nl.build_get(seq, prefix, table))
     for m in p.replies:
         if m.route is not None:
             return m.route
@@ -995,7 +1018,7 @@ def _get_plan(dst: Union[Network, str], table: int) -> _Plan[Route]:
 def _lookup_plan(addr: Union[Address, str], table: int) -> _Plan[Route]:
     address = ip_address(addr)
     op = _Op("lookup", address, table)
-    p: _Pending = yield _ask(op, lambda seq: nl.build_lookup(seq, address, table))
+    p: _AnyPending = yield _ask(op, lambda seq: nl.build_lookup(seq, address, table))
     for m in p.replies:
         res = _lookup_of(m)
         if res is not None:
@@ -1016,8 +1039,8 @@ def _lookup_many_plan(addrs: Iterable[Union[Address, str]],
             part = idx[start:start + limit]
             chunk = [wanted[i] for i in part]
             op = _Op("lookup-many", chunk, table)
-            p: _Pending = yield _ask(op, functools.partial(nl.build_lookup_many, addrs=chunk, table=table),
-                           multi=True)
+            p: _AnyPending = yield _ask(
+                op, functools.partial(nl.build_lookup_many, addrs=chunk, table=table), multi=True)
             answers = [r for r in (_lookup_of(m) for m in p.replies) if r is not None]
             if len(answers) != len(chunk):
                 raise _make_error(_errno.EBADMSG,
@@ -1033,7 +1056,7 @@ def _lookup_many_plan(addrs: Iterable[Union[Address, str]],
 
 def _flush_plan(filter: Optional[Filter]) -> _Plan[int]:
     op = _Op("flush", filter)
-    p: _Pending = yield _ask(op, lambda seq: nl.build_flush(seq, filter, True))
+    p: _AnyPending = yield _ask(op, lambda seq: nl.build_flush(seq, filter, True))
     for m in p.replies:
         if m.kind == "flush" and m.count is not None:
             return m.count
@@ -1043,7 +1066,7 @@ def _flush_plan(filter: Optional[Filter]) -> _Plan[int]:
 def _stats_plan(tables: bool) -> _Plan[Stats]:
     op = _Op("stats")
     if not tables:
-        p: _Pending = yield _ask(op, nl.build_stats)
+        p: _AnyPending = yield _ask(op, nl.build_stats)
         for m in p.replies:
             if m.stats is not None:
                 return m.stats
@@ -1096,7 +1119,7 @@ def _batch_snapshot_plan(
     gets: list[_Request] = [
         (_Op("get", dst, table), functools.partial(nl.build_get, dst=dst, table=table), False)
         for (table, _family, dst) in unknown]
-    pendings: list[_Pending] = yield _ask_all(gets)
+    pendings: list[_AnyPending] = yield _ask_all(gets)
     for key, p in zip(unknown, pendings):
         if p.error is None:
             routes = [m.route for m in p.replies if m.route is not None]
@@ -1271,7 +1294,7 @@ class _Mirror:
 class Subscription:
     """A registered notification callback; ``close()`` (or ``with``) ends it."""
 
-    def __init__(self, client: Client, callback: Callable[[Event], None],
+    def __init__(self, client: _Subscriber, callback: Callable[[Event], None],
                  filter: Optional[Filter], resync: bool) -> None:
         self._client = client
         self.callback = callback
@@ -1403,13 +1426,13 @@ class _Monitor:
 # The client
 
 
-class _ClientBase:
+class _ClientBase(Generic[_StreamT]):
     """What the threaded client and rtshell.aio's show of their core, and closing their sockets."""
 
     _sock: Optional[nl.NetlinkSocket] = None
     _nsock: Optional[nl.NetlinkSocket] = None
     _closed = False
-    _core: _Core
+    _core: _Core[_StreamT]
     _mirror: _Mirror
 
     @property
@@ -1445,7 +1468,7 @@ class _ClientBase:
                     pass
 
 
-class Client(_ClientBase):
+class Client(_ClientBase[_Stream]):
     """A connection to rtmgr: request and notification sockets plus threads.
 
     ``timeout``: seconds any wait may last (see the module documentation).
@@ -1487,7 +1510,7 @@ class Client(_ClientBase):
 
         # the send queue, under _send_lock
         self._send_lock = threading.Lock()
-        self._outq: collections.deque[Optional[_Outgoing]] = collections.deque()
+        self._outq: collections.deque[Optional[_Outgoing[_Stream]]] = collections.deque()
         self._outq_cv = threading.Condition(self._send_lock)
 
         # notifications, under _sub_lock
@@ -1661,9 +1684,9 @@ class Client(_ClientBase):
         finally:
             plan.close()
 
-    def _call_all(self, items: list[_Request]) -> list[_Pending]:
+    def _call_all(self, items: list[_Request]) -> list[_Pending[_Stream]]:
         """Requests ``(op, build, False)`` pipelined, each answered or failed (not raised)."""
-        pendings: list[_Pending] = []
+        pendings: list[_Pending[_Stream]] = []
         for start in range(0, len(items), Batch.SEND_RUN):  # the sender starts meanwhile
             pendings.extend(self._submit(items[start:start + Batch.SEND_RUN]))
         self._wait_all(pendings)
@@ -1831,7 +1854,7 @@ class Client(_ClientBase):
     # ---- sending and receiving ------------------------------------------
 
     def _submit(self, items: list[_Request], stream: Optional[_Stream] = None,
-                capture: bool = False) -> list[_Pending]:
+                capture: bool = False) -> list[_Pending[_Stream]]:
         """Number, build, register and queue requests; their records, in order.
 
         ``items``: ``(op, build, multi)``, see :meth:`_Core.build` (the
@@ -1839,13 +1862,14 @@ class Client(_ClientBase):
         of route changes go through :meth:`_send_batch_items` instead.
         """
         self._check_open()
-        outgoing: list[_Outgoing] = []
+        outgoing: list[_Outgoing[_Stream]] = []
         with self._send_lock:
             pendings = self._core.build(items, stream, capture, outgoing)
             self._queue_out(pendings, outgoing)
         return pendings
 
-    def _queue_out(self, records: list[_Pending], outgoing: list[_Outgoing]) -> None:
+    def _queue_out(self, records: list[_Pending[_Stream]],
+                   outgoing: list[_Outgoing[_Stream]]) -> None:
         """Register records (those not already answered) and hand their buffers
         to the sender (under _send_lock)."""
         with self._cv:
@@ -1855,7 +1879,8 @@ class Client(_ClientBase):
         self._outq.extend(outgoing)
         self._outq_cv.notify_all()
 
-    def _call(self, op: _Op, build: Callable[[int], bytes], multi: bool = False) -> _Pending:
+    def _call(self, op: _Op, build: Callable[[int], bytes],
+              multi: bool = False) -> _Pending[_Stream]:
         """One request, answered in full (multipart collected); raises its error."""
         if multi:
             self._acquire_dump_slot(op, None)
@@ -1901,7 +1926,7 @@ class Client(_ClientBase):
                 self._abandon(p)
                 stream.abort(None)
 
-    def _stall_error(self, p: _Pending) -> errors.RtmgrError:
+    def _stall_error(self, p: _Pending[_Stream]) -> errors.RtmgrError:
         """The kernel sent nothing for ``timeout``: give up on the dump and its slot."""
         with self._cv:
             err = self._core.stalled(p, self.timeout)
@@ -1945,7 +1970,7 @@ class Client(_ClientBase):
             if self._core.release_dump(seq):
                 self._cv.notify_all()
 
-    def _wait_one(self, p: _Pending) -> None:
+    def _wait_one(self, p: _Pending[_Stream]) -> None:
         """Wait for a request's answer; Timeout ``timeout`` s after it was sent."""
         streams = self._thread_streams()
         for s in streams:  # our own open dumps must not block the receiver meanwhile
@@ -1968,7 +1993,7 @@ class Client(_ClientBase):
             for s in streams:
                 s.relax(-1)
 
-    def _wait_all(self, pendings: list[_Pending]) -> None:
+    def _wait_all(self, pendings: list[_Pending[_Stream]]) -> None:
         """Wait for many requests.
 
         Times out when nothing was sent or received for ``timeout`` seconds;
@@ -1995,13 +2020,13 @@ class Client(_ClientBase):
                     return
                 self._cv.wait(min(deadline - now, POLL_INTERVAL))
 
-    def _expire(self, p: _Pending) -> None:
+    def _expire(self, p: _Pending[_Stream]) -> None:
         """Give up on a request (under _cv): Timeout; its late replies will be dropped."""
         if not p.done:
             self._core.expire(p, _timeout_error(p, self.timeout))
             self._cv.notify_all()
 
-    def _abandon(self, p: _Pending) -> None:
+    def _abandon(self, p: _Pending[_Stream]) -> None:
         """The consumer left a dump: drop the rest of its replies when they come."""
         with self._cv:
             if self._core.abandon(p):
@@ -2081,10 +2106,10 @@ class Client(_ClientBase):
 
     # ---- batches ----------------------------------------------------------
 
-    def _send_batch_items(self, items: list[_Item]) -> list[_Pending]:
+    def _send_batch_items(self, items: list[_Item]) -> list[_Pending[_Stream]]:
         """Number, pack and queue batch requests ``(verb, obj)``; see :meth:`_Core.pack`."""
         self._check_open()
-        outgoing: list[_Outgoing] = []
+        outgoing: list[_Outgoing[_Stream]] = []
         with self._send_lock:
             records = self._core.pack(items, outgoing)
             self._queue_out(records, outgoing)
@@ -2095,43 +2120,31 @@ class Client(_ClientBase):
 # Batches
 
 
-class Batch:
-    """Many changes, pipelined.  Use as a context manager::
+class _BatchClient(Protocol):
+    """A client, as a batch sees it (either client): what packs and sends its requests."""
 
-        with client.batch() as b:
-            for r in routes:
-                b.add(r)
-        # b.results[i] is None (applied) or the RtmgrError of request i
+    def _send_batch_items(self, items: list[_Item]) -> list[_AnyPending]: ...
 
-    Requests are packed into as few ``sendmsg`` buffers as fit; only the
-    last request of a buffer asks for an ACK, so the kernel answers a
-    buffer with one ACK plus an error per failed request (each matched to
-    its request by sequence number).  Without ``atomic`` they are sent while the block
-    runs (a full buffer goes at once).  Leaving the block waits for every
-    answer and raises :class:`BatchError` when any failed, unless
-    ``raise_on_error=False``.  When the block itself raises, the requests
-    already sent are still waited for, and its exception propagates.
 
-    ``atomic=True`` sends nothing until the block ends.  It then reads what
-    each request would overwrite (``get`` per key, a dump for a flush),
-    applies the batch, and when anything failed, restores every key a
-    successful request touched to its state before the batch (delete what
-    was created, replace back what was replaced, changed, appended or
-    deleted); :attr:`BatchError.undone` says what was undone.  This is an
-    undo, not isolation: another writer changing the same routes meanwhile
-    may have its change undone too.
-    """
+_ClientT = TypeVar("_ClientT", bound=_BatchClient)
+
+
+class _BatchBase(Generic[_ClientT]):
+    """What the batches of both clients share (see :class:`Batch`): the requests
+    queued and sent, and the plans of a commit and of a block that failed.
+    :class:`Batch` and ``rtshell.aio.Batch`` add ``commit`` and the context
+    manager, each running the plans with its client's ``_drive``."""
 
     #: Requests collected before a non-atomic batch hands a run to the sender.
     SEND_RUN = 1024
 
-    def __init__(self, client: Client, atomic: bool = False, raise_on_error: bool = True) -> None:
+    def __init__(self, client: _ClientT, atomic: bool = False, raise_on_error: bool = True) -> None:
         self.client = client
         self.atomic = atomic
         self.raise_on_error = raise_on_error
         self._items: list[_Item] = []  # (verb, obj) not yet sent (atomic: all of them)
         self._sent = 0  # requests handed to the client so far
-        self._records: list[_Pending] = []  # runs and flushes sent, in order
+        self._records: list[_AnyPending] = []  # runs and flushes sent, in order
         self.results: list[Optional[errors.RtmgrError]] = []
         self.undone: list[str] = []
         self.undo_failures: list[tuple[str, errors.RtmgrError]] = []
@@ -2187,11 +2200,7 @@ class Batch:
     def failures(self) -> list[tuple[int, errors.RtmgrError]]:
         return [(i, e) for i, e in enumerate(self.results) if e is not None]
 
-    # running
-    def commit(self) -> list[Optional[errors.RtmgrError]]:
-        """Send what is left, wait for every answer (undo if atomic); the results."""
-        return self.client._drive(self._commit())
-
+    # plans
     def _commit(self) -> _Plan[list[Optional[errors.RtmgrError]]]:
         """The plan of :meth:`commit` (see _ask)."""
         if self._done:
@@ -2241,6 +2250,49 @@ class Batch:
             else:
                 self.undo_failures.append((text, error))
 
+    def _left(self) -> _Plan[None]:
+        """Plan: the block failed.  An atomic batch sent nothing; a plain one
+        waits for what it sent."""
+        self._done = True
+        if not self.atomic and self._records:
+            try:
+                yield _wait(self._records)
+            finally:
+                self.results = _batch_results(self._records)
+
+
+class Batch(_BatchBase[Client]):
+    """Many changes, pipelined.  Use as a context manager::
+
+        with client.batch() as b:
+            for r in routes:
+                b.add(r)
+        # b.results[i] is None (applied) or the RtmgrError of request i
+
+    Requests are packed into as few ``sendmsg`` buffers as fit; only the
+    last request of a buffer asks for an ACK, so the kernel answers a
+    buffer with one ACK plus an error per failed request (each matched to
+    its request by sequence number).  Without ``atomic`` they are sent while the block
+    runs (a full buffer goes at once).  Leaving the block waits for every
+    answer and raises :class:`BatchError` when any failed, unless
+    ``raise_on_error=False``.  When the block itself raises, the requests
+    already sent are still waited for, and its exception propagates.
+
+    ``atomic=True`` sends nothing until the block ends.  It then reads what
+    each request would overwrite (``get`` per key, a dump for a flush),
+    applies the batch, and when anything failed, restores every key a
+    successful request touched to its state before the batch (delete what
+    was created, replace back what was replaced, changed, appended or
+    deleted); :attr:`BatchError.undone` says what was undone.  This is an
+    undo, not isolation: another writer changing the same routes meanwhile
+    may have its change undone too.
+    """
+
+    # running
+    def commit(self) -> list[Optional[errors.RtmgrError]]:
+        """Send what is left, wait for every answer (undo if atomic); the results."""
+        return self.client._drive(self._commit())
+
     def __enter__(self) -> "Batch":
         return self
 
@@ -2254,16 +2306,6 @@ class Batch:
         except Exception:
             pass  # the block's own exception is the one that propagates
         return None
-
-    def _left(self) -> _Plan[None]:
-        """Plan: the block failed.  An atomic batch sent nothing; a plain one
-        waits for what it sent."""
-        self._done = True
-        if not self.atomic and self._records:
-            try:
-                yield _wait(self._records)
-            finally:
-                self.results = _batch_results(self._records)
 
 
 # --------------------------------------------------------------------------
@@ -2342,16 +2384,16 @@ def _deliver_all(subs: Iterable[Subscription], events: list[Event]) -> None:
             sub.deliver(event)
 
 
-def _closed_error(p: Optional[Union[_Pending, _Op]]) -> errors.RtmgrError:
+def _closed_error(p: Optional[Union[_AnyPending, _Op]]) -> errors.RtmgrError:
     op = p.op if isinstance(p, _Pending) else p
     return _make_error(_errno.ESHUTDOWN, "client closed", op)
 
 
-def _timeout_error(p: _Pending, timeout: float) -> errors.RtmgrError:
+def _timeout_error(p: _AnyPending, timeout: float) -> errors.RtmgrError:
     return _make_error(_errno.ETIMEDOUT, f"no answer within {timeout:g} s", p.op)
 
 
-def _idle_error(p: _Pending, timeout: float) -> errors.RtmgrError:
+def _idle_error(p: _AnyPending, timeout: float) -> errors.RtmgrError:
     return _make_error(_errno.ETIMEDOUT, f"dump consumer idle for {timeout:g} s: dump abandoned",
                        p.op)
 
@@ -2370,7 +2412,7 @@ def _slot_timeout(op: _Op, timeout: float) -> errors.RtmgrError:
     return _make_error(_errno.ETIMEDOUT, f"another dump held the socket for {timeout:g} s", op)
 
 
-def _dump_lost(core: _Core) -> bool:
+def _dump_lost(core: _Core[Any]) -> bool:
     """After ``timeout`` without a byte: is the dump holding the slot one that
     was abandoned and never ended?  Then the slot is taken over."""
     if core.dump_owner != _RESERVED and core.dump_owner not in core.pending:
@@ -2379,7 +2421,7 @@ def _dump_lost(core: _Core) -> bool:
     return False
 
 
-def _batch_results(records: list[_Pending]) -> list[Optional[errors.RtmgrError]]:
+def _batch_results(records: list[_AnyPending]) -> list[Optional[errors.RtmgrError]]:
     """One entry per request of the records _send_batch_items returned."""
     out: list[Optional[errors.RtmgrError]] = []
     for p in records:
@@ -2395,7 +2437,7 @@ def _network(dst: Union[Network, str]) -> Network:
     return ip_network(dst) if isinstance(dst, str) else dst
 
 
-def _is_final(p: _Pending, m: nl.Message) -> bool:
+def _is_final(p: _AnyPending, m: nl.Message) -> bool:
     """Is ``m`` the last message the kernel sends for request ``p``?"""
     if m.kind in ("error", "done"):
         return True

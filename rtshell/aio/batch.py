@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Optional
+from types import TracebackType
+from typing import TYPE_CHECKING, NoReturn, Optional
 
 from rtshell import client as C
 from rtshell import errors
 
+if TYPE_CHECKING:
+    from rtshell.aio.client import Client
 
-class Batch(C.Batch):
+
+class Batch(C._BatchBase["Client"]):
     """:class:`rtshell.client.Batch` for ``async with``; :meth:`commit` is awaited.
 
     The same plans pack, send, wait and undo.  ``b.add(route)`` and the other
@@ -22,13 +26,14 @@ class Batch(C.Batch):
         """Send what is left, wait for every answer (undo if atomic); the results."""
         return await self.client._drive(self._commit())
 
-    def __enter__(self):
+    def __enter__(self) -> NoReturn:
         raise TypeError("an rtshell.aio batch is used with `async with`")
 
-    async def __aenter__(self) -> "Batch":
+    async def __aenter__(self) -> Batch:
         return self
 
-    async def __aexit__(self, exc_type, exc, tb) -> None:
+    async def __aexit__(self, exc_type: Optional[type[BaseException]],
+                        exc: Optional[BaseException], tb: Optional[TracebackType]) -> None:
         if exc_type is None:
             await self.commit()
             return

@@ -7,7 +7,7 @@ import errno as _errno
 import logging
 import os
 import weakref
-from typing import AsyncIterator, Callable, Iterable, Optional, Union
+from typing import AsyncGenerator, Callable, Iterable, Optional, Union, overload
 
 from rtshell import client as C
 from rtshell import errors
@@ -15,8 +15,8 @@ from rtshell import netlink as nl
 from rtshell.aio.batch import Batch
 from rtshell.aio.connection import Connection
 from rtshell.aio.streams import Monitor
-from rtshell.client import Subscription
-from rtshell.model import TABLE_MAIN, Event, Filter, LookupResult, Route, Stats
+from rtshell.client import Address, Subscription
+from rtshell.model import TABLE_MAIN, Event, Filter, LookupResult, Network, Route, Stats
 
 log = logging.getLogger("rtshell.aio")
 
@@ -32,16 +32,17 @@ class Client(Connection):
     """
 
     def __init__(self, timeout: float = 5.0, *, rcvbuf: Optional[int] = C.REQUEST_RCVBUF,
-                 notify_rcvbuf: Optional[int] = C.NOTIFY_RCVBUF, _socket_factory=None):
+                 notify_rcvbuf: Optional[int] = C.NOTIFY_RCVBUF,
+                 _socket_factory: Optional[Callable[..., nl.NetlinkSocket]] = None) -> None:
         super().__init__(timeout, rcvbuf, _socket_factory)
         self._notify_rcvbuf = notify_rcvbuf
         self._subs: list[Subscription] = []
         self._nreading = False  # the notification socket is registered with the loop
         self._drain_reads = 0  # receives that empty a full notification socket
         self._mirror = C._Mirror()
-        self._mirror_waiter: Optional[asyncio.Future] = None
-        self._resync_task: Optional[asyncio.Task] = None
-        self._monitors: weakref.WeakSet = weakref.WeakSet()
+        self._mirror_waiter: Optional[asyncio.Future[None]] = None
+        self._resync_task: Optional[asyncio.Task[None]] = None
+        self._monitors: weakref.WeakSet[Monitor] = weakref.WeakSet()
 
     def close(self) -> None:
         """Fail what is still waiting (ESHUTDOWN), end monitors, close the sockets.  Idempotent."""
@@ -65,7 +66,7 @@ class Client(Connection):
         self._attach()
         return self
 
-    async def __aexit__(self, *exc) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         self.close()
 
     # ---- the route API (as rtshell.client.Client's, awaited) -------------
@@ -86,19 +87,26 @@ class Client(Connection):
         """See :meth:`rtshell.client.Client.append`."""
         return await self._drive(C._change_plan("append", route, echo))
 
-    async def delete(self, target: Union[Route, Filter], echo: bool = False):
+    @overload
+    async def delete(self, target: Route, echo: bool = False) -> Optional[Route]: ...
+    @overload
+    async def delete(self, target: Filter, echo: bool = False) -> int: ...
+
+    async def delete(self, target: Union[Route, Filter],
+                     echo: bool = False) -> Union[Route, int, None]:
         """See :meth:`rtshell.client.Client.delete`."""
         return await self._drive(C._delete_plan(target, echo))
 
-    async def get(self, dst, table: int = TABLE_MAIN) -> Route:
+    async def get(self, dst: Union[Network, str], table: int = TABLE_MAIN) -> Route:
         """See :meth:`rtshell.client.Client.get`."""
         return await self._drive(C._get_plan(dst, table))
 
-    async def lookup(self, addr, table: int = TABLE_MAIN) -> Route:
+    async def lookup(self, addr: Union[Address, str], table: int = TABLE_MAIN) -> Route:
         """See :meth:`rtshell.client.Client.lookup`."""
         return await self._drive(C._lookup_plan(addr, table))
 
-    async def lookup_many(self, addrs: Iterable, table: int = TABLE_MAIN) -> list[LookupResult]:
+    async def lookup_many(self, addrs: Iterable[Union[Address, str]],
+                          table: int = TABLE_MAIN) -> list[LookupResult]:
         """See :meth:`rtshell.client.Client.lookup_many`."""
         return await self._drive(C._lookup_many_plan(addrs, table))
 
@@ -111,7 +119,7 @@ class Client(Connection):
         return await self._drive(C._stats_plan(tables))
 
     async def dump(self, filter: Optional[Filter] = None, *,
-                   consistent: bool = False) -> AsyncIterator[Route]:
+                   consistent: bool = False) -> AsyncGenerator[Route, None]:
         """``async for route in c.dump(filter)``; see :meth:`rtshell.client.Client.dump`.
 
         While a task reads a dump, another dump or bulk lookup of that task
@@ -152,7 +160,7 @@ class Client(Connection):
                 if self._mirror.model is None:  # the last resync subscriber left meanwhile
                     continue
                 sub._first = sub.wants(self._mirror.first())
-                self._loop.call_soon(sub.deliver_first)
+                self._bound_loop.call_soon(sub.deliver_first)
             self._subs.append(sub)
             return sub
         raise C._dump_interrupted(C._Op("show", None))
@@ -189,7 +197,7 @@ class Client(Connection):
         while mirror.building:  # another task takes the dump: wait for it
             waiter = self._mirror_waiter
             if waiter is None or waiter.done():
-                waiter = self._mirror_waiter = self._loop.create_future()
+                waiter = self._mirror_waiter = self._bound_loop.create_future()
             try:
                 async with asyncio.timeout(self.timeout):
                     await asyncio.shield(waiter)
@@ -212,7 +220,9 @@ class Client(Connection):
         raise C._dump_interrupted(C._Op("show", None))
 
     def _notify_readable(self) -> None:
-        self._read_socket(self._nsock, "notification", self._notify_read, self._events,
+        nsock = self._nsock
+        assert nsock is not None  # read only once opened (_start_notifier)
+        self._read_socket(nsock, "notification", self._notify_read, self._events,
                           self._notifications_lost)
 
     def _events(self, buf: bytes) -> bool:
@@ -227,10 +237,12 @@ class Client(Connection):
         """An overrun: take in what is still queued (older than the resync
         dump, see rtshell.client.Client._drain), then resync with the
         notification socket unread until it is done."""
-        self._read_socket(self._nsock, "notification", self._notify_read, self._events,
+        nsock = self._nsock
+        assert nsock is not None  # an overrun of the socket being read
+        self._read_socket(nsock, "notification", self._notify_read, self._events,
                           lambda: True, reads=self._drain_reads)
         self._notify_read(False)
-        self._resync_task = self._loop.create_task(self._resync())
+        self._resync_task = self._bound_loop.create_task(self._resync())
         return False
 
     async def _resync(self) -> None:

@@ -15,7 +15,7 @@ import collections
 import errno as _errno
 import logging
 import os
-from typing import AsyncIterator, Callable, Optional
+from typing import Any, AsyncGenerator, Callable, Optional, TypeVar
 
 from rtshell import client as C
 from rtshell import errors
@@ -27,11 +27,16 @@ log = logging.getLogger("rtshell.aio")
 #: Receive buffers taken from a socket per wake-up, before other tasks run.
 READS_PER_WAKE = 16
 
+_T = TypeVar("_T")
 
-class Connection(C._ClientBase):
+
+class Connection(C._ClientBase[DumpStream]):
     """The request socket on the running event loop (base of :class:`rtshell.aio.Client`)."""
 
-    def __init__(self, timeout: float, rcvbuf: Optional[int], socket_factory):
+    _sock: nl.NetlinkSocket  # opened by __init__, never unset (the base allows None)
+
+    def __init__(self, timeout: float, rcvbuf: Optional[int],
+                 socket_factory: Optional[Callable[..., nl.NetlinkSocket]]) -> None:
         self.timeout = float(timeout)
         self.trace: Optional[Callable[[str, bytes], None]] = None
         self._socket_factory = socket_factory or nl.NetlinkSocket
@@ -40,12 +45,20 @@ class Connection(C._ClientBase):
         self._window, per_send = C._window_of(self._sock)
         self._core = C._Core(per_send)
         self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._outq: collections.deque[C._Outgoing] = collections.deque()
+        self._outq: collections.deque[C._Outgoing[DumpStream]] = collections.deque()
         self._reading = False  # the request socket is registered with the loop
         self._writing = False  # a send met a full socket: waiting until it is writable
         self._tx_at = 0.0  # loop time of the last send, and of the last receive
         self._rx_at = 0.0
         self.dump_restarts = 0  # dumps started again after NLM_F_DUMP_INTR
+
+    @property
+    def _bound_loop(self) -> asyncio.AbstractEventLoop:
+        """The client's loop, where it is bound for sure: in the loop's callbacks,
+        and after ``_attach`` (every request and subscription calls it first)."""
+        loop = self._loop
+        assert loop is not None
+        return loop
 
     @property
     def pending(self) -> int:
@@ -64,19 +77,21 @@ class Connection(C._ClientBase):
 
     # ---- running plans (see rtshell.client._ask) -------------------------
 
-    async def _drive(self, plan):
+    async def _drive(self, plan: C._Plan[_T]) -> _T:
         """Run a plan: perform each step it yields, give it the outcome; its result."""
-        outcome = None
+        outcome: Any = None
         try:
             while True:
                 name, *args = plan.send(outcome)
                 outcome = await getattr(self, name)(*args)
         except StopIteration as stop:
-            return stop.value
+            result: _T = stop.value
+            return result
         finally:
             plan.close()
 
-    async def _call(self, op: C._Op, build: Callable[[int], bytes], multi: bool = False) -> C._Pending:
+    async def _call(self, op: C._Op, build: Callable[[int], bytes],
+                    multi: bool = False) -> C._Pending[DumpStream]:
         """One request, answered in full (multipart collected); raises its error."""
         if multi:
             await self._acquire_dump_slot(op, None)
@@ -91,17 +106,19 @@ class Connection(C._ClientBase):
             raise p.error
         return p
 
-    async def _call_all(self, items: list[tuple]) -> list[C._Pending]:
+    async def _call_all(self, items: list[C._Request]) -> list[C._Pending[DumpStream]]:
         pendings = self._submit(items)
         await self._wait_all(pendings)
         return pendings
 
-    async def _chunks(self, op: C._Op, build: Callable[[int], bytes]) -> AsyncIterator[C._Chunk]:
+    async def _chunks(self, op: C._Op,
+                      build: Callable[[int], bytes]) -> AsyncGenerator[C._Chunk, None]:
         """A multipart request whose chunks are handed over as they arrive."""
         stream = DumpStream(self)
         await self._acquire_dump_slot(op, stream)
         try:
-            (stream.record,) = self._submit([(op, build, True)], stream=stream)
+            (p,) = self._submit([(op, build, True)], stream=stream)
+            stream.record = p
         except BaseException:
             self._core.release_dump(C._RESERVED)
             raise
@@ -113,7 +130,7 @@ class Connection(C._ClientBase):
                     return
         finally:
             if not stream.finished:  # the consumer left: drop the rest when it comes
-                self._core.abandon(stream.record)
+                self._core.abandon(p)
                 stream.abort(None)
                 self._steer()
 
@@ -143,10 +160,10 @@ class Connection(C._ClientBase):
                 pass
         core.acquire_dump(stream)
 
-    async def _wait_one(self, p: C._Pending) -> None:
+    async def _wait_one(self, p: C._Pending[DumpStream]) -> None:
         """Wait for a request's answer; Timeout ``timeout`` s after it was sent
         (time queued behind requests that are moving does not count)."""
-        loop = self._loop
+        loop = self._bound_loop
         start = loop.time()
         try:
             while not p.done:
@@ -164,10 +181,10 @@ class Connection(C._ClientBase):
             self._give_up(p)
             raise
 
-    async def _wait_all(self, records: list[C._Pending]) -> None:
+    async def _wait_all(self, records: list[C._Pending[DumpStream]]) -> None:
         """Wait for many requests; they time out when nothing was sent or
         received for ``timeout`` seconds."""
-        loop = self._loop
+        loop = self._bound_loop
         start = loop.time()
         i, n = 0, len(records)
         while True:
@@ -186,14 +203,14 @@ class Connection(C._ClientBase):
             except TimeoutError:
                 pass
 
-    def _waiter(self, p: C._Pending) -> asyncio.Future:
+    def _waiter(self, p: C._Pending[DumpStream]) -> C._Waiter:
         """The future the core resolves when ``p`` is (one awaiter at a time)."""
         waiter = p.waiter
         if waiter is None or waiter.done():
-            waiter = p.waiter = self._loop.create_future()
+            waiter = p.waiter = self._bound_loop.create_future()
         return waiter
 
-    def _give_up(self, p: C._Pending) -> None:
+    def _give_up(self, p: C._Pending[DumpStream]) -> None:
         """The caller was cancelled: its request's answer is dropped when it comes."""
         if p.multi:  # its answer is still being read: the slot stays taken until it ends
             self._core.abandon(p)
@@ -203,8 +220,8 @@ class Connection(C._ClientBase):
 
     def _consumer_idle(self, stream: DumpStream) -> None:
         """A dump's consumer took nothing for ``timeout``: it loses its dump."""
-        self._core.abandon(stream.record)
-        stream.abort(C._idle_error(stream.record, self.timeout))
+        self._core.abandon(stream.request)
+        stream.abort(C._idle_error(stream.request, self.timeout))
         self._steer()
 
     # ---- sending -----------------------------------------------------------
@@ -221,26 +238,27 @@ class Connection(C._ClientBase):
             raise RuntimeError("an rtshell.aio.Client is used on the event loop that first used it")
         return loop
 
-    def _submit(self, items: list[tuple], stream: Optional[DumpStream] = None,
-                capture: bool = False) -> list[C._Pending]:
+    def _submit(self, items: list[C._Request], stream: Optional[DumpStream] = None,
+                capture: bool = False) -> list[C._Pending[DumpStream]]:
         """Number, build, register and send (or queue) requests; see rtshell.client._Core.build."""
         self._check_open()
         self._attach()
-        outgoing: list[C._Outgoing] = []
+        outgoing: list[C._Outgoing[DumpStream]] = []
         pendings = self._core.build(items, stream, capture, outgoing)
         self._queue_out(pendings, outgoing)
         return pendings
 
-    def _send_batch_items(self, items: list[tuple]) -> list[C._Pending]:
+    def _send_batch_items(self, items: list[C._Item]) -> list[C._Pending[DumpStream]]:
         """Number, pack and send (or queue) batch requests; see rtshell.client._Core.pack."""
         self._check_open()
         self._attach()
-        outgoing: list[C._Outgoing] = []
+        outgoing: list[C._Outgoing[DumpStream]] = []
         records = self._core.pack(items, outgoing)
         self._queue_out(records, outgoing)
         return records
 
-    def _queue_out(self, records: list[C._Pending], outgoing: list[C._Outgoing]) -> None:
+    def _queue_out(self, records: list[C._Pending[DumpStream]],
+                   outgoing: list[C._Outgoing[DumpStream]]) -> None:
         self._core.register(records)
         self._outq.extend(outgoing)
         self._pump()
@@ -263,19 +281,19 @@ class Connection(C._ClientBase):
                 if exc.errno in (_errno.EAGAIN, _errno.EWOULDBLOCK):
                     outq.extendleft(reversed(items))
                     self._writing = True
-                    self._loop.add_writer(self._sock.fileno(), self._writable)
+                    self._bound_loop.add_writer(self._sock.fileno(), self._writable)
                     break
                 for p in core.send_failed(live, exc):
                     if p.stream is not None:
                         p.stream.abort(p.error)
                 continue
             C._trace(self.trace, C._SEND, data)
-            self._tx_at = self._loop.time()
+            self._tx_at = self._bound_loop.time()
             core.sent(live, self._tx_at)
         self._steer()
 
     def _writable(self) -> None:
-        self._loop.remove_writer(self._sock.fileno())
+        self._bound_loop.remove_writer(self._sock.fileno())
         self._writing = False
         self._pump()
 
@@ -286,7 +304,7 @@ class Connection(C._ClientBase):
         self._read_socket(self._sock, "request", self._read, self._replies, self._overran)
         self._pump()  # answers free room in the window
 
-    def _read_socket(self, sock, what: str, switch: Callable[[bool], None],
+    def _read_socket(self, sock: nl.NetlinkSocket, what: str, switch: Callable[[bool], None],
                      take: Callable[[bytes], bool], overran: Callable[[], bool],
                      reads: int = READS_PER_WAKE) -> None:
         """Take in up to ``reads`` receive buffers of ``sock``, each by ``take``
@@ -301,14 +319,14 @@ class Connection(C._ClientBase):
             except OSError as exc:
                 log.error("%s socket: %s", what, exc)
                 switch(False)  # leave it unread for a moment: no busy loop
-                self._loop.call_later(C.POLL_INTERVAL, switch, True)
+                self._bound_loop.call_later(C.POLL_INTERVAL, switch, True)
                 return
             if buf is None or not take(buf):
                 return
 
     def _replies(self, buf: bytes) -> bool:
         """A receive buffer of the request socket: its messages matched to requests."""
-        self._rx_at = self._loop.time()
+        self._rx_at = self._bound_loop.time()
         msgs = C._parsed(self.trace, buf)
         if msgs is not None:
             _wake, chunks = self._core.receive(msgs)  # the core resolves the waiters
@@ -336,7 +354,8 @@ class Connection(C._ClientBase):
     def _read(self, on: bool) -> None:
         self._reading = self._watch(self._sock, self._readable, self._reading, on)
 
-    def _watch(self, sock, callback: Callable[[], None], now: bool, on: bool) -> bool:
+    def _watch(self, sock: Optional[nl.NetlinkSocket], callback: Callable[[], None], now: bool,
+               on: bool) -> bool:
         """Have the loop call ``callback`` when ``sock`` is readable, or stop; whether it does."""
         if on == now or sock is None or self._loop is None or self._closed:
             return now

@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import collections
 import weakref
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Generator, Optional
 
 from rtshell import client as C
 from rtshell.client import Subscription
 from rtshell.model import Event, Filter
+
+if TYPE_CHECKING:
+    from rtshell.aio.client import Client
+    from rtshell.aio.connection import Connection
 
 _resolve = C._resolve
 
@@ -22,20 +26,28 @@ class DumpStream:
     consumer that takes nothing for ``timeout`` loses its dump.
     """
 
-    def __init__(self, connection):
+    def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.task = asyncio.current_task()
-        self.record: Optional[C._Pending] = None
+        self.record: Optional[C._Pending[DumpStream]] = None  # set once its request is built
         self.chunks: collections.deque[C._Chunk] = collections.deque()
         self.closed = False  # the consumer left, or the client closed
         self.finished = False  # the consumer had the last chunk, or the error
         self.error: Optional[BaseException] = None  # raised at the consumer
-        self._waiter: Optional[asyncio.Future] = None
+        self._waiter: Optional[asyncio.Future[None]] = None
         self._idle: Optional[asyncio.TimerHandle] = None
 
     @property
     def full(self) -> bool:
         return not self.closed and len(self.chunks) >= C.STREAM_DEPTH
+
+    @property
+    def request(self) -> C._Pending[DumpStream]:
+        """``record``, where it is set for sure: its request was sent before any
+        chunk can come or the consumer can wait."""
+        p = self.record
+        assert p is not None
+        return p
 
     def put(self, chunk: C._Chunk) -> None:
         """Reader side."""
@@ -43,7 +55,7 @@ class DumpStream:
         _resolve(self._waiter)
         if self.full and chunk.end is None and self._idle is None:
             conn = self.connection
-            self._idle = conn._loop.call_later(conn.timeout, conn._consumer_idle, self)
+            self._idle = conn._bound_loop.call_later(conn.timeout, conn._consumer_idle, self)
 
     async def next(self) -> C._Chunk:
         """Consumer side: the next chunk; its error (a stall for ``timeout`` is one)."""
@@ -52,14 +64,14 @@ class DumpStream:
             if self.error is not None:
                 self.finished = True
                 raise self.error
-            self._waiter = waiter = conn._loop.create_future()
+            self._waiter = waiter = conn._bound_loop.create_future()
             try:
                 async with asyncio.timeout(conn.timeout):
                     await waiter
             except TimeoutError:
                 if not self.chunks and self.error is None:
                     self.finished = True
-                    raise conn._core.stalled(self.record, conn.timeout) from None
+                    raise conn._core.stalled(self.request, conn.timeout) from None
             finally:
                 self._waiter = None
         chunk = self.chunks.popleft()
@@ -93,7 +105,7 @@ class Monitor:
     without ``close()`` is collected and unsubscribes itself.
     """
 
-    def __init__(self, client, filter: Optional[Filter], resync: bool, depth: int):
+    def __init__(self, client: Client, filter: Optional[Filter], resync: bool, depth: int) -> None:
         self._client = client
         self._filter = filter
         self._resync = resync
@@ -102,7 +114,7 @@ class Monitor:
         self._lost = 0
         self._sub: Optional[Subscription] = None
         self._closed = False
-        self._waiter: Optional[asyncio.Future] = None
+        self._waiter: Optional[asyncio.Future[None]] = None
 
     async def _open(self) -> "Monitor":
         if self._sub is None and not self._closed and not self._client.closed:
@@ -116,13 +128,13 @@ class Monitor:
             self._sub = await self._client.subscribe(deliver, self._filter, resync=self._resync)
         return self
 
-    def __await__(self):
+    def __await__(self) -> Generator[Any, None, Monitor]:
         return self._open().__await__()
 
     async def __aenter__(self) -> "Monitor":
         return await self._open()
 
-    async def __aexit__(self, *exc) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         self.close()
 
     def __aiter__(self) -> "Monitor":
@@ -134,7 +146,7 @@ class Monitor:
             if self._lost:
                 lost, self._lost = self._lost, 0
                 raise C._monitor_lost(lost)
-            if self._closed or self._client.closed or self._sub.closed:
+            if self._closed or self._client.closed or self._sub is None or self._sub.closed:
                 raise StopAsyncIteration
             self._waiter = waiter = asyncio.get_running_loop().create_future()
             try:

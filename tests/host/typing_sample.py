@@ -15,6 +15,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_net
 from typing import assert_type
 
 import rtshell
+import rtshell.aio
 from rtshell import (
     Client, DumpInterrupted, Event, Filter, LookupResult, Match, ModuleNotLoaded, NextHop,
     ResyncEvent, Route, RouteExists, RouteType, RtmgrError, Stats, Subscription,
@@ -102,6 +103,30 @@ def manage(client: Client) -> int:
     assert_type(client.delete(routes()[0]), Route | None)
     assert_type(client.delete(Filter(table=100)), int)
     return client.flush(Filter(prefix="10.0.0.0/8", match=Match.ROOT)) + len(failed)
+
+
+async def manage_on_a_loop() -> int:
+    """The same work with rtshell.aio: each verb awaited, dumps and events async-iterated."""
+    async with rtshell.aio.Client(timeout=2.0) as client:
+        echoed = await client.add(Route(dst="10.3.0.0/16", oif=2), echo=True)
+        assert_type(echoed, Route | None)
+        assert_type(await client.get("10.1.0.0/16"), Route)
+        assert_type(await client.lookup_many(["10.1.2.3"]), list[LookupResult])
+        async for route in client.dump(filters()[0], consistent=True):
+            print(route.dst, route.gateway)
+        async with client.batch(raise_on_error=False) as batch:
+            batch.add(Route(dst="10.9.0.0/24", oif=2))
+        assert_type(batch.results, list[RtmgrError | None])
+        sub = await client.subscribe(on_event, resync=True)
+        assert_type(sub, Subscription)
+        sub.close()
+        async with client.monitor(Filter(family=4)) as events:
+            async for event in events:
+                assert_type(event, Event)
+                break
+        assert_type(await client.stats(tables=False), Stats)
+        assert_type(await client.delete(routes()[0]), Route | None)
+        return await client.delete(Filter(table=100))
 
 
 def main() -> int:
