@@ -90,9 +90,9 @@ static void purge_device(struct rtmgr_net *rn, u32 ifindex)
 	struct rtmgr_filter f = { .has_oif = 1, .oif = ifindex };
 	unsigned int visited = 0;
 	const struct rtmgr_node *n;
-	struct rtmgr_route *r;
+	const struct rtmgr_route *r;
 	struct rtmgr_table *t;
-	struct rtmgr_key k;
+	struct rtmgr_key k = {};
 	unsigned long id;
 	bool have;
 
@@ -106,21 +106,27 @@ static void purge_device(struct rtmgr_net *rn, u32 ifindex)
 				const struct rtmgr_node *root =
 					rtmgr_trie_root(rn, t, k.fam);
 
-				n = have ? rtmgr_trie_next(rn, root, k.fam,
-							   k.addr, k.plen) :
-					   rtmgr_trie_first(rn, root);
-				if (!n)
-					break;
-				if (++visited % RTMGR_WALK_BATCH == 0)
-					cond_resched();
-				memcpy(k.addr, n->key, rtmgr_addr_len(k.fam));
-				k.plen = n->plen;
-				have = true;
-				r = rcu_dereference_protected(n->route,
-						lockdep_is_held(&rn->lock));
-				if (r && rtmgr_filter_match(&f, id, k.fam, n->key,
-							    n->plen, r))
-					purge_route(rn, &k, r, ifindex);
+				/* the last prefix again while it has routes via the device */
+				n = have ? rtmgr_trie_exact(rn, root, k.fam,
+							    k.addr, k.plen) : NULL;
+				r = n ? rtmgr_node_match(rn, n, &f, id, k.fam) : NULL;
+				if (!r) {
+					n = have ? rtmgr_trie_next(rn, root, k.fam,
+								   k.addr, k.plen) :
+						   rtmgr_trie_first(rn, root);
+					if (!n)
+						break;
+					if (++visited % RTMGR_WALK_BATCH == 0)
+						cond_resched();
+					memcpy(k.addr, n->key, rtmgr_addr_len(k.fam));
+					k.plen = n->plen;
+					have = true;
+					r = rtmgr_node_match(rn, n, &f, id, k.fam);
+				}
+				if (r) {
+					k.metric = r->metric;
+					purge_route(rn, &k, (struct rtmgr_route *)r, ifindex);
+				}
 			}
 		}
 		if (!rtmgr_device_used(rn, ifindex))

@@ -4,9 +4,10 @@
  * and flush, which walks routes the way a dump does.
  *
  * A dump runs under RCU, one skb at a time, and keeps its place as a key:
- * (table id, family, last prefix sent).  The next skb starts from the first
- * route after that key (rtmgr_trie_next), so routes added or removed in
- * between never leave the dump pointing at freed memory; the generation
+ * (table id, family, last prefix, last metric sent).  The next skb goes on
+ * with that prefix's higher metrics, then from the first route after it
+ * (rtmgr_trie_next), so routes added or removed in between never leave
+ * the dump pointing at freed memory; the generation
  * counter in cb->seq flags such a dump NLM_F_DUMP_INTR so the reader knows
  * to retry.
  *
@@ -33,9 +34,11 @@ struct route_dump {
 	struct rtmgr_filter	f;
 	u32			table;		/* cursor: table, */
 	u8			fam;		/* family, */
-	u8			have_key;	/* and last key sent */
+	u8			have_key;	/* and last key sent: prefix, */
 	u8			plen;
+	u8			have_metric;	/* and metric */
 	u8			done;
+	u32			metric;
 	u8			key[RTMGR_ADDR_MAX];
 };
 
@@ -91,6 +94,21 @@ bool rtmgr_filter_match(const struct rtmgr_filter *f, u32 table, int fam,
 		return plen == f->dst_len &&
 		       !memcmp(key, f->dst, rtmgr_addr_len(fam));
 	}
+}
+
+/* The lowest-metric route of n passing f, or NULL. */
+const struct rtmgr_route *rtmgr_node_match(const struct rtmgr_net *rn,
+					   const struct rtmgr_node *n,
+					   const struct rtmgr_filter *f,
+					   u32 table, int fam)
+{
+	const struct rtmgr_route *r;
+	unsigned int i;
+
+	for (i = 0; (r = rtmgr_node_route_at(rn, n, i)); i++)
+		if (rtmgr_filter_match(f, table, fam, n->key, n->plen, r))
+			return r;
+	return NULL;
 }
 
 /* The first route node on the path to f->dst with a prefix longer than after. */
@@ -172,27 +190,23 @@ int rtmgr_dump_routes_start(struct netlink_callback *cb)
 }
 
 /*
- * Dump one trie from the cursor on: -EMSGSIZE when the skb is full, -EAGAIN
- * when *budget nodes were visited (the cursor is past the last one).
+ * The routes of n (the cursor's prefix) passing the filter, after the
+ * cursor's metric: -EMSGSIZE when the skb is full (the cursor is on the
+ * last route sent).
  */
-static int dump_trie(struct rtmgr_net *rn, struct sk_buff *skb,
+static int dump_node(struct rtmgr_net *rn, struct sk_buff *skb,
 		     struct netlink_callback *cb, struct route_dump *d,
-		     const struct rtmgr_table *t, unsigned int *budget)
+		     const struct rtmgr_table *t, const struct rtmgr_node *n,
+		     u16 flags)
 {
-	const struct rtmgr_node *root = rtmgr_trie_root(rn, t, d->fam);
-	u16 flags = NLM_F_MULTI;
-	const struct rtmgr_node *n;
 	const struct rtmgr_route *r;
+	unsigned int i;
 	int len, err;
 
-	if (d->f.table || d->f.family || d->f.type || d->f.proto ||
-	    d->f.has_dst || d->f.has_gw || d->f.has_oif || d->f.has_metric)
-		flags |= NLM_F_DUMP_FILTERED;
-	n = candidate(rn, root, d->fam, &d->f, d->have_key, d->key, d->plen);
-	while (n) {
-		r = rtmgr_node_route(rn, n);
-		if (r && rtmgr_filter_match(&d->f, t->id, d->fam, n->key,
-					    n->plen, r)) {
+	for (i = 0; (r = rtmgr_node_route_at(rn, n, i)); i++) {
+		if (d->have_metric && r->metric <= d->metric)
+			continue;
+		if (rtmgr_filter_match(&d->f, t->id, d->fam, n->key, n->plen, r)) {
 			len = skb->len;
 			err = rtmgr_fill_route(skb, RTMGR_MSG_NEWROUTE,
 					       NETLINK_CB(cb->skb).portid,
@@ -203,9 +217,46 @@ static int dump_trie(struct rtmgr_net *rn, struct sk_buff *skb,
 			nl_dump_check_consistent(cb, (struct nlmsghdr *)
 						 (skb->data + len));
 		}
+		d->metric = r->metric;
+		d->have_metric = 1;
+	}
+	return 0;
+}
+
+/*
+ * Dump one trie from the cursor on: -EMSGSIZE when the skb is full, -EAGAIN
+ * when *budget nodes were visited (the cursor is on the last one, done).
+ */
+static int dump_trie(struct rtmgr_net *rn, struct sk_buff *skb,
+		     struct netlink_callback *cb, struct route_dump *d,
+		     const struct rtmgr_table *t, unsigned int *budget)
+{
+	const struct rtmgr_node *root = rtmgr_trie_root(rn, t, d->fam);
+	u16 flags = NLM_F_MULTI;
+	const struct rtmgr_node *n;
+	int err;
+
+	if (d->f.table || d->f.family || d->f.type || d->f.proto ||
+	    d->f.has_dst || d->f.has_gw || d->f.has_oif || d->f.has_metric)
+		flags |= NLM_F_DUMP_FILTERED;
+	if (d->have_key) {
+		/* the cursor's prefix first: the metrics not sent yet */
+		n = rtmgr_trie_exact(rn, root, d->fam, d->key, d->plen);
+		if (n) {
+			err = dump_node(rn, skb, cb, d, t, n, flags);
+			if (err)
+				return err;
+		}
+	}
+	n = candidate(rn, root, d->fam, &d->f, d->have_key, d->key, d->plen);
+	while (n) {
 		memcpy(d->key, n->key, rtmgr_addr_len(d->fam));
 		d->plen = n->plen;
 		d->have_key = 1;
+		d->have_metric = 0;
+		err = dump_node(rn, skb, cb, d, t, n, flags);
+		if (err)
+			return err;
 		if (!--*budget)
 			return -EAGAIN;
 		n = candidate(rn, root, d->fam, &d->f, true, d->key, d->plen);
@@ -338,10 +389,10 @@ unsigned int rtmgr_flush(struct rtmgr_net *rn, const struct rtmgr_filter *f)
 {
 	unsigned long id = f->table;
 	unsigned int count = 0, steps = 0;
+	const struct rtmgr_route *r;
 	const struct rtmgr_node *n;
-	struct rtmgr_route *r;
 	struct rtmgr_table *t;
-	struct rtmgr_key k;
+	struct rtmgr_key k = {};
 	bool have;
 
 	xa_for_each_start(&rn->tables, id, t, f->table) {
@@ -357,26 +408,28 @@ unsigned int rtmgr_flush(struct rtmgr_net *rn, const struct rtmgr_filter *f)
 				const struct rtmgr_node *root =
 					rtmgr_trie_root(rn, t, k.fam);
 
-				n = candidate(rn, root, k.fam, f, have, k.addr,
-					      k.plen);
-				while (n) {
+				/* the last prefix again: it may hold more metrics */
+				n = have ? rtmgr_trie_exact(rn, root, k.fam,
+							    k.addr, k.plen) : NULL;
+				r = n ? rtmgr_node_match(rn, n, f, id, k.fam) : NULL;
+				if (!r)
+					n = candidate(rn, root, k.fam, f, have,
+						      k.addr, k.plen);
+				while (!r && n) {
 					if (++steps % RTMGR_WALK_BATCH == 0)
 						cond_resched();
-					r = rcu_dereference_protected(n->route,
-						lockdep_is_held(&rn->lock));
 					memcpy(k.addr, n->key, rtmgr_addr_len(k.fam));
 					k.plen = n->plen;
 					have = true;
-					if (r && rtmgr_filter_match(f, id, k.fam, n->key,
-								    n->plen, r))
-						break;
-					n = candidate(rn, root, k.fam, f, true,
-						      k.addr, k.plen);
+					r = rtmgr_node_match(rn, n, f, id, k.fam);
+					if (!r)
+						n = candidate(rn, root, k.fam, f,
+							      true, k.addr, k.plen);
 				}
-				if (!n)
+				if (!r)
 					break;
-				r = rtmgr_route_remove(rn, &k);
-				rtmgr_route_retire(rn, r);
+				k.metric = r->metric;
+				rtmgr_route_retire(rn, rtmgr_route_remove(rn, &k));
 				count++;
 			}
 		}

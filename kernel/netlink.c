@@ -52,6 +52,7 @@ static const struct nla_policy del_policy[RTMGR_A_MAX + 1] = {
 
 static const struct nla_policy get_policy[RTMGR_A_MAX + 1] = {
 	[RTMGR_A_DST]		= ADDR_POLICY,
+	[RTMGR_A_METRIC]	= { .type = NLA_U32 },
 };
 
 static const struct nla_policy filter_policy[RTMGR_A_MAX + 1] = {
@@ -153,6 +154,9 @@ static int parse_key(const struct nlmsghdr *nlh, struct nlattr **tb,
 	k->fam = rtmgr_fam_index(hdr->family);
 	k->plen = hdr->dst_len;
 	k->table = hdr->table ?: RTMGR_TABLE_MAIN;
+	/* without a metric: 0 for a change, the lowest for get and delete */
+	k->metric = tb[RTMGR_A_METRIC] ? nla_get_u32(tb[RTMGR_A_METRIC]) : 0;
+	k->any_metric = !tb[RTMGR_A_METRIC];
 	return parse_prefix(tb[RTMGR_A_DST], k->plen, k->fam, k->addr, extack);
 }
 
@@ -363,6 +367,7 @@ static int new_route(struct rtmgr_net *rn, struct sk_buff *skb,
 		err = parse_key(nlh, tb, &k, extack);
 	if (err)
 		return err;
+	k.any_metric = 0;	/* a change names its metric, 0 when not given */
 	if (type > RTMGR_TYPE_MAX) {
 		NL_SET_ERR_MSG(extack, "unknown route type");
 		return -EINVAL;
@@ -401,7 +406,7 @@ static int new_route(struct rtmgr_net *rn, struct sk_buff *skb,
 	}
 	if (!old && (mode == NEW_CHANGE ||
 		     (mode == NEW_APPEND && !(nlh->nlmsg_flags & NLM_F_CREATE)))) {
-		NL_SET_ERR_MSG(extack, "no route with this prefix in this table");
+		NL_SET_ERR_MSG(extack, "no route with this prefix and metric in this table");
 		err = -ENOENT;
 		goto out_unlock;
 	}
@@ -416,12 +421,6 @@ static int new_route(struct rtmgr_net *rn, struct sk_buff *skb,
 		if (old->type != RTMGR_TYPE_UNICAST) {
 			NL_SET_ERR_MSG(extack,
 				       "the route is not unicast: it takes no next hops");
-			goto out_unlock;
-		}
-		if (tb[RTMGR_A_METRIC] &&
-		    nla_get_u32(tb[RTMGR_A_METRIC]) != old->metric) {
-			NL_SET_ERR_MSG_ATTR(extack, tb[RTMGR_A_METRIC],
-					    "metric differs from the route's");
 			goto out_unlock;
 		}
 		for (i = 0; i < n; i++) {
@@ -461,8 +460,7 @@ static int new_route(struct rtmgr_net *rn, struct sk_buff *skb,
 	} else {
 		r->type = type;
 		r->proto = hdr->proto;
-		r->metric = tb[RTMGR_A_METRIC] ?
-			    nla_get_u32(tb[RTMGR_A_METRIC]) : 0;
+		r->metric = k.metric;
 		memcpy(r->nh, s->nh, n * sizeof(r->nh[0]));
 		nflags = old ? NLM_F_REPLACE : NLM_F_CREATE | NLM_F_EXCL;
 	}
@@ -537,20 +535,23 @@ static int del_route(struct rtmgr_net *rn, struct sk_buff *skb,
 	r = rtmgr_route_find(rn, &k);
 	err = -ESRCH;
 	if (!r) {
-		NL_SET_ERR_MSG(extack, "no route with this prefix in this table");
+		if (k.any_metric)
+			NL_SET_ERR_MSG(extack, "no route with this prefix in this table");
+		else
+			NL_SET_ERR_MSG(extack, "no route with this prefix and metric in this table");
 		goto out;
 	}
 	if ((hdr->type && hdr->type != r->type) ||
 	    (hdr->proto && hdr->proto != r->proto) ||
-	    (tb[RTMGR_A_METRIC] &&
-	     nla_get_u32(tb[RTMGR_A_METRIC]) != r->metric) ||
 	    ((tb[RTMGR_A_GATEWAY] || oif) &&
 	     !any_nh(r, tb[RTMGR_A_GATEWAY] ? gw : NULL, oif,
 		     rtmgr_addr_len(k.fam)))) {
 		NL_SET_ERR_MSG(extack,
-			       "the route does not match the given gateway, device, metric, type or protocol");
+			       "the route does not match the given gateway, device, type or protocol");
 		goto out;
 	}
+	k.metric = r->metric;	/* the lowest, when no metric was given */
+	k.any_metric = 0;
 	err = rtmgr_event_prepare(&ev, skb->sk, rtmgr_route_msg_size(r),
 				  NETLINK_CB(skb).portid, nlh, extack);
 	if (err)
@@ -600,7 +601,10 @@ static int get_route(struct rtmgr_net *rn, struct sk_buff *skb,
 				       NULL);
 	rcu_read_unlock();
 	if (!r) {
-		NL_SET_ERR_MSG(extack, "no route with this prefix in this table");
+		if (k.any_metric)
+			NL_SET_ERR_MSG(extack, "no route with this prefix in this table");
+		else
+			NL_SET_ERR_MSG(extack, "no route with this prefix and metric in this table");
 		err = -ENOENT;
 	}
 	if (err) {

@@ -63,17 +63,36 @@ struct rtmgr_route {
 };
 
 /*
- * A node of the binary, path-compressed trie.  A node with a route is a
+ * The routes of one prefix when it has more than one metric, lowest metric
+ * first.  A prefix with one route (nearly every prefix) points at the route
+ * itself and pays nothing for this.  Writers replace an element in place,
+ * remove one by shifting the rest down (readers may then miss one, which
+ * the generation tells a dump) and insert by publishing a new set.
+ */
+struct rtmgr_mset {
+	struct rcu_head			rcu;
+	unsigned int			count;	/* at least 2 */
+	unsigned int			size;	/* count when it was made: its room */
+	struct rtmgr_route __rcu	*r[];
+};
+
+/*
+ * A node of the binary, path-compressed trie.  A node with routes is a
  * prefix that exists; a node without one is an intermediate branch point and
  * always has two children.  key holds the prefix with host bits zero.
+ * routes is NULL, a struct rtmgr_route, or a struct rtmgr_mset with the
+ * low bit of the pointer set (RTMGR_MSET); read it through
+ * rtmgr_node_route() and rtmgr_node_route_at().
  */
 struct rtmgr_node {
 	struct rtmgr_node __rcu		*child[2];
-	struct rtmgr_route __rcu	*route;
+	void __rcu			*routes;
 	struct rcu_head			rcu;
 	u8				plen;
 	u8				key[];
 };
+
+#define RTMGR_MSET	1UL
 
 /* One routing table: a trie per family. */
 struct rtmgr_table {
@@ -104,11 +123,17 @@ struct rtmgr_net {
  */
 #define RTMGR_WALK_BATCH	1024
 
-/* A route key as parsed from a request. */
+/*
+ * A route key as parsed from a request: (table, family, prefix, metric).
+ * any_metric (get and delete without RTMGR_A_METRIC) names the prefix's
+ * lowest-metric route.
+ */
 struct rtmgr_key {
 	u32	table;
+	u32	metric;
 	int	fam;
 	u8	plen;
+	u8	any_metric;
 	u8	addr[RTMGR_ADDR_MAX];
 };
 
@@ -195,6 +220,9 @@ const struct rtmgr_node *rtmgr_trie_next(const struct rtmgr_net *rn,
 					 int fam, const u8 *addr, u8 plen);
 const struct rtmgr_route *rtmgr_node_route(const struct rtmgr_net *rn,
 					   const struct rtmgr_node *n);
+const struct rtmgr_route *rtmgr_node_route_at(const struct rtmgr_net *rn,
+					      const struct rtmgr_node *n,
+					      unsigned int i);
 const struct rtmgr_node *rtmgr_trie_child(const struct rtmgr_net *rn,
 					  const struct rtmgr_node *n,
 					  unsigned int bit);
@@ -205,6 +233,10 @@ void rtmgr_bump_generation(struct rtmgr_net *rn);
 /* dump.c */
 bool rtmgr_filter_match(const struct rtmgr_filter *f, u32 table, int fam,
 			const u8 *key, u8 plen, const struct rtmgr_route *r);
+const struct rtmgr_route *rtmgr_node_match(const struct rtmgr_net *rn,
+					   const struct rtmgr_node *n,
+					   const struct rtmgr_filter *f,
+					   u32 table, int fam);
 unsigned int rtmgr_flush(struct rtmgr_net *rn, const struct rtmgr_filter *f);
 int rtmgr_dump_routes_start(struct netlink_callback *cb);
 int rtmgr_dump_routes(struct sk_buff *skb, struct netlink_callback *cb);

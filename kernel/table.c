@@ -20,6 +20,11 @@
  * published; its route pointer is swapped whole (routes are immutable).
  * Removed nodes, routes and tables are freed after a grace period.
  *
+ * A route's key is (table, family, prefix, metric), as in the FIB: a
+ * prefix may hold one route per metric.  Its node points at the route, or,
+ * for more than one, at a struct rtmgr_mset sorted by metric; a lookup
+ * takes the lowest.
+ *
  * Order: the dump order is (address, prefix length), which is the trie's
  * pre-order with child[0] before child[1].  rtmgr_trie_next() finds the
  * successor of any (address, length) pair from the root without a stack or
@@ -103,7 +108,7 @@ static struct rtmgr_node *node_alloc(struct rtmgr_net *rn, int fam,
 		return NULL;
 	RCU_INIT_POINTER(n->child[0], NULL);
 	RCU_INIT_POINTER(n->child[1], NULL);
-	RCU_INIT_POINTER(n->route, NULL);
+	RCU_INIT_POINTER(n->routes, NULL);
 	n->plen = plen;
 	memcpy(n->key, key, len);
 	/* keep host bits zero: intermediate nodes are cut from longer keys */
@@ -170,6 +175,143 @@ void rtmgr_route_retire(struct rtmgr_net *rn, struct rtmgr_route *r)
 {
 	mem_add(rn, -(long)route_size(r->nh_count));
 	call_rcu(&r->rcu, route_free_rcu);
+}
+
+/* ---- the routes of one node ---------------------------------------------- */
+
+static bool is_mset(const void *p)
+{
+	return (unsigned long)p & RTMGR_MSET;
+}
+
+static struct rtmgr_mset *to_mset(const void *p)
+{
+	return (struct rtmgr_mset *)((unsigned long)p & ~RTMGR_MSET);
+}
+
+static size_t mset_size(unsigned int count)
+{
+	struct rtmgr_mset *m;
+
+	return struct_size(m, r, count);
+}
+
+static void mset_free_rcu(struct rcu_head *head)
+{
+	kfree(container_of(head, struct rtmgr_mset, rcu));
+}
+
+static void mset_retire(struct rtmgr_net *rn, struct rtmgr_mset *m)
+{
+	mem_add(rn, -(long)mset_size(m->size));
+	call_rcu(&m->rcu, mset_free_rcu);
+}
+
+const struct rtmgr_route *rtmgr_node_route_at(const struct rtmgr_net *rn,
+					      const struct rtmgr_node *n,
+					      unsigned int i)
+{
+	const void *p = rderef(rn, n->routes);
+	const struct rtmgr_mset *m;
+
+	if (!p || !is_mset(p))
+		return i ? NULL : p;
+	m = to_mset(p);
+	return i < READ_ONCE(m->count) ? rderef(rn, m->r[i]) : NULL;
+}
+
+/* The lowest-metric route of n, or NULL for a branch point. */
+const struct rtmgr_route *rtmgr_node_route(const struct rtmgr_net *rn,
+					   const struct rtmgr_node *n)
+{
+	return rtmgr_node_route_at(rn, n, 0);
+}
+
+/* Where k's route is among n's routes: its index, or -1. */
+static int node_index(const struct rtmgr_net *rn, const struct rtmgr_node *n,
+		      const struct rtmgr_key *k)
+{
+	const struct rtmgr_route *r;
+	unsigned int i;
+
+	for (i = 0; (r = rtmgr_node_route_at(rn, n, i)); i++) {
+		if (k->any_metric || r->metric == k->metric)
+			return i;
+		if (r->metric > k->metric)
+			break;
+	}
+	return -1;
+}
+
+/*
+ * Put r among n's routes; *old receives the route of the same metric it
+ * replaced, if any.  Fails only with -ENOMEM, before anything changed.
+ */
+static int node_put(struct rtmgr_net *rn, struct rtmgr_node *n,
+		    struct rtmgr_route *r, struct rtmgr_route **old)
+{
+	void *p = wderef(rn, n->routes);
+	struct rtmgr_mset *m = is_mset(p) ? to_mset(p) : NULL, *nm;
+	unsigned int count = m ? m->count : !!p, i, j;
+	struct rtmgr_route *cur;
+
+	for (i = 0; i < count; i++) {
+		cur = m ? wderef(rn, m->r[i]) : p;
+		if (cur->metric == r->metric) {
+			*old = cur;
+			if (m)
+				rcu_assign_pointer(m->r[i], r);
+			else
+				rcu_assign_pointer(n->routes, r);
+			return 0;
+		}
+		if (cur->metric > r->metric)
+			break;
+	}
+	if (!count) {
+		rcu_assign_pointer(n->routes, r);
+		return 0;
+	}
+	/* one more metric: a new set with r at i */
+	nm = kmalloc(mset_size(count + 1), GFP_KERNEL_ACCOUNT);
+	if (!nm)
+		return -ENOMEM;
+	nm->count = count + 1;
+	nm->size = nm->count;
+	for (j = 0; j < count; j++)
+		RCU_INIT_POINTER(nm->r[j + (j >= i)], m ? wderef(rn, m->r[j]) : p);
+	RCU_INIT_POINTER(nm->r[i], r);
+	mem_add(rn, mset_size(nm->size));
+	rcu_assign_pointer(n->routes, (void *)((unsigned long)nm | RTMGR_MSET));
+	if (m)
+		mset_retire(rn, m);
+	return 0;
+}
+
+/* Take the route at index i out of n's routes; never allocates. */
+static struct rtmgr_route *node_take(struct rtmgr_net *rn,
+				     struct rtmgr_node *n, unsigned int i)
+{
+	void *p = wderef(rn, n->routes);
+	struct rtmgr_route *r;
+	struct rtmgr_mset *m;
+
+	if (!is_mset(p)) {
+		rcu_assign_pointer(n->routes, NULL);
+		return p;
+	}
+	m = to_mset(p);
+	r = wderef(rn, m->r[i]);
+	if (m->count == 2) {
+		/* back to one route, pointed at directly */
+		rcu_assign_pointer(n->routes, wderef(rn, m->r[!i]));
+		mset_retire(rn, m);
+		return r;
+	}
+	for (; i + 1 < m->count; i++)
+		rcu_assign_pointer(m->r[i], wderef(rn, m->r[i + 1]));
+	WRITE_ONCE(m->count, m->count - 1);
+	return r;
 }
 
 void rtmgr_bump_generation(struct rtmgr_net *rn)
@@ -273,10 +415,10 @@ static void count_add(struct rtmgr_net *rn, struct rtmgr_table *t, int fam,
 }
 
 /*
- * Set the route of key k to r.  *old receives the route it replaced (NULL
- * if the key was absent), which the caller passes to rtmgr_route_retire()
- * when done with it, lock still held.  Fails only with -ENOMEM, before
- * anything changed.
+ * Set the route of key k (its metric is r->metric) to r.  *old receives the
+ * route it replaced (NULL if the key was absent), which the caller passes
+ * to rtmgr_route_retire() when done with it, lock still held.  Fails only
+ * with -ENOMEM, before anything changed.
  */
 int rtmgr_route_set(struct rtmgr_net *rn, const struct rtmgr_key *k,
 		    struct rtmgr_route *r, struct rtmgr_route **old)
@@ -302,16 +444,16 @@ int rtmgr_route_set(struct rtmgr_net *rn, const struct rtmgr_key *k,
 	}
 
 	if (node && node->plen == k->plen && match == k->plen) {
-		/* the prefix has a node: a route, or a branch point */
-		*old = wderef(rn, node->route);
-		rcu_assign_pointer(node->route, r);
+		/* the prefix has a node: routes of other metrics, or a branch point */
+		if (node_put(rn, node, r, old))
+			goto nomem;
 		goto set;
 	}
 
 	new = node_alloc(rn, k->fam, k->addr, k->plen);
 	if (!new)
 		goto nomem;
-	RCU_INIT_POINTER(new->route, r);
+	RCU_INIT_POINTER(new->routes, r);
 	if (!node) {
 		rcu_assign_pointer(*slot, new);
 		goto set;
@@ -352,8 +494,9 @@ nomem_devices:
 }
 
 /*
- * Remove the route of key k; returns it or NULL if absent.  The caller
- * passes it to rtmgr_route_retire() when done with it, lock still held.
+ * Remove the route of key k (the lowest metric's with k->any_metric);
+ * returns it or NULL if absent.  The caller passes it to
+ * rtmgr_route_retire() when done with it, lock still held.
  */
 struct rtmgr_route *rtmgr_route_remove(struct rtmgr_net *rn,
 				       const struct rtmgr_key *k)
@@ -363,6 +506,7 @@ struct rtmgr_route *rtmgr_route_remove(struct rtmgr_net *rn,
 	struct rtmgr_route *r;
 	struct rtmgr_table *t;
 	unsigned int match = 0;
+	int i;
 
 	t = rtmgr_table_get(rn, k->table);
 	if (!t)
@@ -378,19 +522,20 @@ struct rtmgr_route *rtmgr_route_remove(struct rtmgr_net *rn,
 	}
 	if (!node || node->plen != k->plen || match != k->plen)
 		return NULL;
-	r = wderef(rn, node->route);
-	if (!r)
+	i = node_index(rn, node, k);
+	if (i < 0)
 		return NULL;
-
-	if (rcu_access_pointer(node->child[0]) &&
+	r = node_take(rn, node, i);
+	if (rcu_access_pointer(node->routes)) {
+		/* other metrics stay */
+	} else if (rcu_access_pointer(node->child[0]) &&
 	    rcu_access_pointer(node->child[1])) {
 		/* still needed as a branch point */
-		rcu_assign_pointer(node->route, NULL);
 	} else if ((child = wderef(rn, node->child[0])) ||
 		   (child = wderef(rn, node->child[1]))) {
 		rcu_assign_pointer(*slot, child);
 		node_free(rn, k->fam, node);
-	} else if (parent && !rcu_access_pointer(parent->route)) {
+	} else if (parent && !rcu_access_pointer(parent->routes)) {
 		/* a leaf under a branch point: the sibling takes its place */
 		child = wderef(rn, parent->child[wderef(rn, parent->child[0]) == node]);
 		rcu_assign_pointer(*pslot, child);
@@ -408,18 +553,23 @@ struct rtmgr_route *rtmgr_route_remove(struct rtmgr_net *rn,
 	return r;
 }
 
-/* The route with exactly key k; with the lock held or under RCU. */
+/*
+ * The route with exactly key k (the prefix's lowest metric with
+ * k->any_metric); with the lock held or under RCU.
+ */
 struct rtmgr_route *rtmgr_route_find(struct rtmgr_net *rn,
 				     const struct rtmgr_key *k)
 {
 	struct rtmgr_table *t = rtmgr_table_get(rn, k->table);
 	const struct rtmgr_node *n;
+	int i;
 
 	if (!t)
 		return NULL;
 	n = rtmgr_trie_exact(rn, rtmgr_trie_root(rn, t, k->fam), k->fam,
 			     k->addr, k->plen);
-	return n ? rderef(rn, n->route) : NULL;
+	i = n ? node_index(rn, n, k) : -1;
+	return i < 0 ? NULL : (struct rtmgr_route *)rtmgr_node_route_at(rn, n, i);
 }
 
 /*
@@ -432,12 +582,6 @@ const struct rtmgr_node *rtmgr_trie_root(const struct rtmgr_net *rn,
 	return rderef(rn, t->root[fam]);
 }
 
-const struct rtmgr_route *rtmgr_node_route(const struct rtmgr_net *rn,
-					   const struct rtmgr_node *n)
-{
-	return rderef(rn, n->route);
-}
-
 const struct rtmgr_node *rtmgr_trie_child(const struct rtmgr_net *rn,
 					  const struct rtmgr_node *n,
 					  unsigned int bit)
@@ -445,7 +589,10 @@ const struct rtmgr_node *rtmgr_trie_child(const struct rtmgr_net *rn,
 	return rderef(rn, n->child[bit]);
 }
 
-/* Longest-prefix match of addr: the deepest node with a route on its path. */
+/*
+ * Longest-prefix match of addr: the deepest node with a route on its path,
+ * and its lowest-metric route.
+ */
 const struct rtmgr_node *rtmgr_trie_lookup(const struct rtmgr_net *rn,
 					   const struct rtmgr_node *n, int fam, const u8 *addr,
 					   const struct rtmgr_route **rp)
@@ -457,7 +604,7 @@ const struct rtmgr_node *rtmgr_trie_lookup(const struct rtmgr_net *rn,
 	while (n) {
 		if (common_bits(n->key, addr, n->plen) != n->plen)
 			break;
-		r = rderef(rn, n->route);
+		r = rtmgr_node_route(rn, n);
 		if (r) {
 			best = n;
 			best_r = r;
@@ -494,7 +641,7 @@ const struct rtmgr_node *rtmgr_trie_exact(const struct rtmgr_net *rn,
 const struct rtmgr_node *rtmgr_trie_first(const struct rtmgr_net *rn,
 					  const struct rtmgr_node *n)
 {
-	while (n && !rderef(rn, n->route)) {
+	while (n && !rcu_access_pointer(n->routes)) {
 		const struct rtmgr_node *c = rderef(rn, n->child[0]);
 
 		n = c ? c : rderef(rn, n->child[1]);
@@ -561,8 +708,8 @@ static void trie_free(struct rtmgr_net *rn, int fam, struct rtmgr_node *n)
 			continue;
 		}
 		next = wderef(rn, n->child[1]);
-		r = wderef(rn, n->route);
-		if (r) {
+		while (rcu_access_pointer(n->routes)) {
+			r = node_take(rn, n, 0);
 			devices_put(rn, r, r->nh_count);
 			rtmgr_route_retire(rn, r);
 		}

@@ -1,7 +1,8 @@
-"""The module's tables and dumps in user space (tests/kshim/): kernel/table.c
-and kernel/dump.c compiled unmodified against a small kernel shim with ASan
-and UBSan, driven by random operations with allocation failures injected and
-checked against a reference model after every one.  RTSHELL_KSHIM_SEEDS (16)
+"""The module's tables, dumps and device purge in user space (tests/kshim/):
+kernel/table.c, kernel/dump.c and kernel/device.c compiled unmodified against
+a small kernel shim with ASan and UBSan, driven by random operations (routes
+keyed by prefix and metric) with allocation failures injected and checked
+against a reference model after every one.  RTSHELL_KSHIM_SEEDS (16)
 seeds of RTSHELL_KSHIM_OPS (20000) operations each."""
 
 import importlib.util

@@ -60,8 +60,7 @@ FLAGS = {
 @pytest.mark.parametrize("request_, present, want_errno, after", MATRIX)
 def test_semantics_matrix(wire, dummy0, request_, present, want_errno, after):
     old = r4(gw="10.99.0.2", oif=dummy0, metric=5)
-    # append keeps the route's metric: asking for another one is refused (below)
-    new = r4(gw="10.99.0.3", oif=dummy0, metric=5 if request_ == "append" else 7)
+    new = r4(gw="10.99.0.3", oif=dummy0, metric=5)  # the same key: (main, 10.1.0.0/16, metric 5)
     if present:
         assert error_of(wire.add(old))[0] == 0
     if request_ == "delete":
@@ -101,10 +100,102 @@ def test_append_makes_multipath_and_refuses_duplicates(wire, dummy0, dummy1):
     assert [h.gateway for h in route.nexthops] == [A("10.99.0.2"), A("10.98.0.2")]
 
 
-def test_append_with_another_metric_is_refused(wire, dummy0):
+def test_append_is_per_key_another_metric_is_another_route(wire, dummy0):
     wire.add(r4(oif=dummy0, metric=5))
-    err, text, _ = error_of(wire.route(nl.NEWROUTE, nl.APPEND_FLAGS, r4(gw="10.99.0.7", metric=6)))
-    assert err == errno.EINVAL and "metric" in text
+    assert error_of(wire.route(nl.NEWROUTE, nl.APPEND_FLAGS, r4(gw="10.99.0.7", metric=6)))[0] == 0
+    assert [(r.metric, len(r.all_nexthops())) for r in wire.routes()] == [(5, 1), (6, 1)]
+    assert error_of(wire.route(nl.NEWROUTE, nl.APPEND_FLAGS, r4(gw="10.99.0.8", metric=6)))[0] == 0
+    assert [(r.metric, len(r.all_nexthops())) for r in wire.routes()] == [(5, 1), (6, 2)]
+
+
+# -- the metric is part of the key, as in the FIB --
+
+
+def lookup(wire, addr):
+    out = wire.exchange(nl.build_lookup(wire.next_seq(), A(addr), ack=True))
+    assert out[0].kind == "lookup", out
+    return out[0].route
+
+
+def get(wire, dst, metric=None):
+    """The route GETROUTE answers (metric None: no RTMGR_A_METRIC), or error_of() its refusal."""
+    out = wire.exchange(nl.build_get(wire.next_seq(), N4(dst), ack=True, metric=metric))
+    routes = [m.route for m in out if m.kind == "route"]
+    return routes[0] if routes else error_of(out)
+
+
+def test_two_metrics_of_one_prefix_coexist_and_the_lower_wins(wire, dummy0, dummy1):
+    backup = r4(gw="10.98.0.2", oif=dummy1, metric=20)
+    best = r4(gw="10.99.0.2", oif=dummy0, metric=10)
+    assert error_of(wire.add(backup))[0] == 0
+    assert error_of(wire.add(best))[0] == 0  # no EEXIST: another key
+    err, text, _ = error_of(wire.add(r4(gw="10.97.0.2", metric=10)))
+    assert err == errno.EEXIST and text == "route exists"  # the same four: refused
+    assert [(r.metric, r.gateway) for r in wire.routes()] == [(10, A("10.99.0.2")), (20, A("10.98.0.2"))]
+    assert lookup(wire, "10.1.2.3").metric == 10
+    assert get(wire, "10.1.0.0/16").metric == 10  # without a metric: the lowest
+    assert get(wire, "10.1.0.0/16", 20).gateway == A("10.98.0.2")
+    err, text, _ = get(wire, "10.1.0.0/16", 15)
+    assert err == errno.ENOENT and text == "no route with this prefix and metric in this table"
+    # delete the preferred route: the backup wins
+    assert error_of(wire.route(nl.DELROUTE, nl.DELETE_FLAGS,
+                               Route(dst=best.dst, metric=10, type=RouteType.UNSPEC)))[0] == 0
+    assert lookup(wire, "10.1.2.3").metric == 20
+    assert [r.metric for r in wire.routes()] == [20]
+
+
+def test_delete_without_a_metric_takes_the_lowest_and_with_one_that_one(wire, dummy0):
+    for metric in (30, 10, 20):
+        assert error_of(wire.add(r4(oif=dummy0, metric=metric)))[0] == 0
+    assert error_of(wire.route(nl.DELROUTE, nl.DELETE_FLAGS, Route(dst=N4("10.1.0.0/16"), type=RouteType.UNSPEC)))[0] == 0
+    assert [r.metric for r in wire.routes()] == [20, 30]
+    assert error_of(wire.route(nl.DELROUTE, nl.DELETE_FLAGS,
+                               Route(dst=N4("10.1.0.0/16"), metric=30, type=RouteType.UNSPEC)))[0] == 0
+    assert [r.metric for r in wire.routes()] == [20]
+    err, _, _ = error_of(wire.route(nl.DELROUTE, nl.DELETE_FLAGS,
+                                    Route(dst=N4("10.1.0.0/16"), metric=30, type=RouteType.UNSPEC)))
+    assert err == errno.ESRCH
+
+
+def test_replace_and_change_name_their_metric(wire, dummy0, dummy1):
+    wire.add(r4(oif=dummy0, metric=10))
+    wire.add(r4(oif=dummy0, metric=20))
+    assert error_of(wire.route(nl.NEWROUTE, nl.CHANGE_FLAGS, r4(gw="10.98.0.9", oif=dummy1, metric=20)))[0] == 0
+    err, text, _ = error_of(wire.route(nl.NEWROUTE, nl.CHANGE_FLAGS, r4(oif=dummy1, metric=15)))
+    assert err == errno.ENOENT and "metric" in text
+    assert error_of(wire.route(nl.NEWROUTE, nl.REPLACE_FLAGS, r4(gw="10.98.0.7", oif=dummy1, metric=10)))[0] == 0
+    assert [(r.metric, r.gateway) for r in wire.routes()] == [(10, A("10.98.0.7")), (20, A("10.98.0.9"))]
+    assert error_of(wire.route(nl.NEWROUTE, nl.REPLACE_FLAGS, r4(oif=dummy1, metric=5)))[0] == 0  # a third
+    assert [r.metric for r in wire.routes()] == [5, 10, 20]
+    assert wire.stats().routes4 == 3
+
+
+def test_a_dump_resumes_inside_the_metrics_of_one_prefix(wire, dummy0):
+    # 700 metrics of one prefix and 300 prefixes of one metric around it: several skbs, each
+    # ending anywhere, so the cursor often stops inside the prefix's metrics
+    metrics = list(range(1, 1400, 2))
+    routes = [r4("10.1.0.0/16", oif=dummy0, metric=m) for m in reversed(metrics)]
+    routes += [r4(f"10.{2 + i // 256}.{i % 256}.0/24", oif=dummy0) for i in range(300)]
+    for r in routes:
+        assert error_of(wire.add(r))[0] == 0
+    got = wire.routes()
+    assert [r.metric for r in got if r.dst == N4("10.1.0.0/16")] == metrics
+    assert len(got) == len(routes) and len(set((r.dst, r.metric) for r in got)) == len(routes)
+    assert [r.metric for r in wire.routes(Filter(metric=701))] == [701]
+    assert len(wire.routes(Filter(prefix=N4("10.1.0.0/16"), match=Match.EXACT))) == 700
+
+
+def test_flush_takes_the_metrics_a_filter_names_and_leaves_the_others(wire, dummy0, dummy1):
+    for metric in range(5):
+        wire.add(r4(oif=dummy0 if metric % 2 else dummy1, metric=metric))
+        wire.add(r4("10.2.0.0/16", oif=dummy0, metric=metric))
+    assert wire.flush(Filter(oif=dummy0, prefix=N4("10.1.0.0/16"), match=Match.EXACT)) == 2
+    assert [r.metric for r in wire.routes() if r.dst == N4("10.1.0.0/16")] == [0, 2, 4]
+    assert wire.flush(Filter(metric=2)) == 2
+    assert [(str(r.dst), r.metric) for r in wire.routes()] == [
+        ("10.1.0.0/16", 0), ("10.1.0.0/16", 4), ("10.2.0.0/16", 0), ("10.2.0.0/16", 1),
+        ("10.2.0.0/16", 3), ("10.2.0.0/16", 4)]
+    assert wire.flush() == 6 and wire.stats().routes4 == 0
 
 
 def test_append_without_create_needs_the_route(wire, dummy0):
@@ -141,12 +232,15 @@ def test_delete_only_when_fields_match(wire, dummy0, dummy1):
     for wrong in (
         Route(dst=route.dst, type=RouteType.UNSPEC, gateway=A("10.99.0.3")),
         Route(dst=route.dst, type=RouteType.UNSPEC, oif=dummy1),
-        Route(dst=route.dst, type=RouteType.UNSPEC, metric=11),
         Route(dst=route.dst, type=RouteType.BLACKHOLE),
         Route(dst=route.dst, type=RouteType.UNSPEC, proto=9),
     ):
         err, text, _ = error_of(wire.route(nl.DELROUTE, nl.DELETE_FLAGS, wrong))
         assert err == errno.ESRCH and "does not match" in text, wrong
+    # the metric is part of the key: another metric is another route, which is not there
+    err, text, _ = error_of(wire.route(nl.DELROUTE, nl.DELETE_FLAGS,
+                                       Route(dst=route.dst, type=RouteType.UNSPEC, metric=11)))
+    assert err == errno.ESRCH and text == "no route with this prefix and metric in this table"
     assert len(wire.routes()) == 1
     right = Route(dst=route.dst, type=RouteType.UNICAST, gateway=A("10.99.0.2"), oif=dummy0, metric=10, proto=4)
     assert error_of(wire.route(nl.DELROUTE, nl.DELETE_FLAGS, right))[0] == 0

@@ -1,30 +1,42 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kernel/table.c and kernel/dump.c, compiled unmodified against the shim in
- * tests/kshim/include, driven by random operations from a seed and checked
- * against a reference model after every one.
+ * kernel/table.c, kernel/dump.c and kernel/device.c, compiled unmodified
+ * against the shim in tests/kshim/include, driven by random operations from
+ * a seed and checked against a reference model after every one.
  *
  *   harness SEED OPS
  *
- *   random op ──> table.c / dump.c (the module's code)
- *       │              │ rtmgr_fill_route(): this file, checks each route
- *       │              │ a dump emits against the model when it emits it
+ *   random op ──> table.c / dump.c / device.c (the module's code)
+ *       │              │ rtmgr_fill_route(), rtmgr_event_route(): this
+ *       │              │ file, checks each route a dump emits and each
+ *       │              │ change a device purge makes when it happens
  *       └──> model ────┴──> check_all(): every trie node, count, byte of
  *                           memory, device count and live object agrees
  *
- * The model is a hash of (table, family, prefix, length) -> the route the
- * trie must hold, its attributes and the pointer itself.  Allocation
- * failures are injected into route sets (which must then change nothing),
- * dump starts and table_init; dumps resume over many small skbs with writers
- * (and whole-table flushes) and grace periods in between, and in
- * cond_resched() inside the walk; readers hold what they found while
- * writers remove it, so anything freed before a grace period is caught.
+ * The model is a hash of (table, family, prefix, length, metric) -> the
+ * route the trie must hold, its attributes and the pointer itself.  Keys
+ * take their metrics from a small pool, so that a prefix often holds 2-4
+ * routes (a struct rtmgr_mset, sorted by metric), and the operations that
+ * take a key use an exact metric or any_metric (the prefix's lowest).
+ * Allocation failures are injected into route sets (which must then change
+ * nothing: a new metric of a prefix allocates a new set), dump starts and
+ * table_init; dumps resume over many small skbs, often between two metrics
+ * of one prefix, with writers (and whole-table flushes) and grace periods in
+ * between, in cond_resched() inside the walk, and (a writer on another CPU)
+ * between two routes of one skb; a dump nothing changed under must send
+ * exactly the model, sorted by (table, family, address, length, metric),
+ * and flushes take some metrics of a prefix and leave others; readers hold
+ * what they found (routes, nodes, the set of a node) while writers remove
+ * it, so anything freed before a grace period is caught.  Device purges
+ * (the netdevice notifier of device.c) must change exactly the routes
+ * through the device, in key order, every metric of a prefix.
  *
  * Any mismatch prints what and where, and exits 1; success prints one
  * "kshim: ..." line of counts.  ASan and UBSan watch every access and LSan
  * checks for leaks at exit.
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +44,9 @@
 #include <unistd.h>
 
 #include <linux/ktime.h>
+#include <linux/netdevice.h>
 #include <linux/slab.h>
+#include <net/net_namespace.h>
 #include <net/netlink.h>
 #include <net/sock.h>
 
@@ -53,9 +67,13 @@ static const char *op_name = "init";
 
 static struct {
 	unsigned long checks, sets, refused, removes, finds, lookups;
+	unsigned long metric_inserts, removes_any, finds_any, lookups_multi;
+	unsigned long resumed_inside, exact_dumps, partial_flushes, sets_at_branch;
+	unsigned long purges, purged_changed, purged_removed, purge_same_prefix;
+	unsigned long long prefixes_by_count[6];	/* 1, 2, 3, 4, 5, 6+ routes */
 	unsigned long dumps, dump_skbs, dump_routes, dump_ended_small;
 	unsigned long dump_start_refused, bulk_lookups, flushes, flushed;
-	unsigned long free_alls, hook_writes, bulk_fills, held_reads;
+	unsigned long free_alls, hook_writes, bulk_fills, held_reads, inner_writes;
 	unsigned long long size_sum;
 	unsigned int size_max;
 } st;
@@ -152,8 +170,8 @@ static bool contains(const u8 *p, unsigned int plen, const u8 *a)
 	return true;
 }
 
-/* dump order: table, family, address, length */
-static int key_order(const struct rtmgr_key *a, const struct rtmgr_key *b)
+/* trie order: table, family, address, length */
+static int prefix_order(const struct rtmgr_key *a, const struct rtmgr_key *b)
 {
 	int c;
 
@@ -165,18 +183,57 @@ static int key_order(const struct rtmgr_key *a, const struct rtmgr_key *b)
 	return c ? c : (int)a->plen - (int)b->plen;
 }
 
-static const char *key_str(const struct rtmgr_key *k)
+/* dump order: table, family, address, length, metric */
+static int key_order(const struct rtmgr_key *a, const struct rtmgr_key *b)
 {
-	static char buf[4][96];
+	int c = prefix_order(a, b);
+
+	if (c)
+		return c;
+	return a->metric == b->metric ? 0 : a->metric < b->metric ? -1 : 1;
+}
+
+static const char *key_fmt(const struct rtmgr_key *k, bool metric)
+{
+	static char buf[8][128];
 	static unsigned int turn;
-	char *s = buf[turn++ % 4], *p = s;
+	char *s = buf[turn++ % 8], *p = s;
 	unsigned int i;
 
 	p += sprintf(p, "table %u %s ", k->table, k->fam == RTMGR_FAM6 ? "v6" : "v4");
 	for (i = 0; i < rtmgr_addr_len(k->fam); i++)
 		p += sprintf(p, "%02x", k->addr[i]);
-	sprintf(p, "/%u", k->plen);
+	p += sprintf(p, "/%u", k->plen);
+	if (metric && k->any_metric)
+		sprintf(p, " metric any");
+	else if (metric)
+		sprintf(p, " metric %u", k->metric);
 	return s;
+}
+
+/* a key: its prefix and metric ("metric any" with any_metric) */
+static const char *key_str(const struct rtmgr_key *k)
+{
+	return key_fmt(k, true);
+}
+
+/* a trie node: the prefix alone */
+static const char *prefix_str(const struct rtmgr_key *k)
+{
+	return key_fmt(k, false);
+}
+
+/*
+ * Metrics from a small pool, so that prefixes hold several; the pool has
+ * the ends of the range and values on both sides of 2^31 (a signed compare
+ * sorts them wrong).  Now and then any value.
+ */
+static const u32 metric_pool[] = { 0, 10, 100, 0x80000000u, 4000000000u, U32_MAX };
+#define NMETRICS	(sizeof(metric_pool) / sizeof(metric_pool[0]))
+
+static u32 rand_metric(void)
+{
+	return chance(97) ? metric_pool[below(NMETRICS)] : (u32)rnd();
 }
 
 static const u8 byte_pool[] = { 0x00, 0x0a, 0x80, 0xc0, 0xff, 0x01, 0x10 };
@@ -216,6 +273,7 @@ static void rand_key(struct rtmgr_key *k)
 	k->table = chance(50) ? RTMGR_TABLE_MAIN : table_ids[below(NTABLES)];
 	k->fam = chance(70) ? RTMGR_FAM4 : RTMGR_FAM6;
 	k->plen = rand_plen(k->fam);
+	k->metric = rand_metric();
 	rand_addr(k->fam, k->addr);
 	mask(k->addr, k->plen);
 }
@@ -223,12 +281,14 @@ static void rand_key(struct rtmgr_key *k)
 /* ---- the model ----------------------------------------------------------- */
 
 struct mroute {
-	struct rtmgr_key	k;
+	struct rtmgr_key	k;		/* k.metric is the route's metric */
 	struct rtmgr_route	*r;		/* what the trie must hold */
 	u64			created, changed;
-	u32			metric;
 	u8			type, proto, nh_count;
 	u8			added, replaced, seen;	/* in the current dump */
+	u8			missable;	/* a route of its prefix went while a
+						   dump walked the prefix's routes */
+	u8			via;		/* uses the device being purged */
 	struct rtmgr_nh		nh[RTMGR_MAX_NEXTHOPS];
 };
 
@@ -237,11 +297,18 @@ static unsigned int nmodel;
 static unsigned int slots[HASH_SLOTS];	/* model index + 1; 0: empty */
 static bool dump_active;
 static bool bulk_window;	/* a trie larger than RTMGR_WALK_BATCH exists */
+static const struct rtmgr_key *walking;	/* the prefix a dump walks, in rtmgr_fill_route */
+static u32 seen_gen;		/* rn.generation as the running dump() call read it */
 
-static bool key_eq(const struct rtmgr_key *a, const struct rtmgr_key *b)
+static bool prefix_eq(const struct rtmgr_key *a, const struct rtmgr_key *b)
 {
 	return a->table == b->table && a->fam == b->fam && a->plen == b->plen &&
 	       !memcmp(a->addr, b->addr, RTMGR_ADDR_MAX);
+}
+
+static bool key_eq(const struct rtmgr_key *a, const struct rtmgr_key *b)
+{
+	return prefix_eq(a, b) && a->metric == b->metric;
 }
 
 static unsigned int key_hash(const struct rtmgr_key *k)
@@ -250,6 +317,8 @@ static unsigned int key_hash(const struct rtmgr_key *k)
 	unsigned int i;
 
 	h = (h ^ (k->fam << 8 | k->plen)) * 16777619u;
+	for (i = 0; i < 4; i++)
+		h = (h ^ (u8)(k->metric >> 8 * i)) * 16777619u;
 	for (i = 0; i < RTMGR_ADDR_MAX; i++)
 		h = (h ^ k->addr[i]) * 16777619u;
 	return h & (HASH_SLOTS - 1);
@@ -264,11 +333,40 @@ static unsigned int *slot_of(const struct rtmgr_key *k)
 	return &slots[h];
 }
 
+/* The route of exactly key k (its metric), ignoring k->any_metric. */
 static struct mroute *mfind(const struct rtmgr_key *k)
 {
 	unsigned int s = *slot_of(k);
 
 	return s ? &model[s - 1] : NULL;
+}
+
+/* The lowest-metric route of k's prefix, or NULL. */
+static struct mroute *mlowest(const struct rtmgr_key *k)
+{
+	struct mroute *best = NULL;
+	unsigned int i;
+
+	for (i = 0; i < nmodel; i++)
+		if (prefix_eq(&model[i].k, k) && (!best || model[i].k.metric < best->k.metric))
+			best = &model[i];
+	return best;
+}
+
+/* What rtmgr_route_find and rtmgr_route_remove must take for k. */
+static struct mroute *mkey(const struct rtmgr_key *k)
+{
+	return k->any_metric ? mlowest(k) : mfind(k);
+}
+
+/* How many routes k's prefix has. */
+static unsigned int mcount(const struct rtmgr_key *k)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < nmodel; i++)
+		n += prefix_eq(&model[i].k, k);
+	return n;
 }
 
 static struct mroute *madd(const struct rtmgr_key *k)
@@ -277,6 +375,8 @@ static struct mroute *madd(const struct rtmgr_key *k)
 
 	if (nmodel == MODEL_MAX)
 		fail("the model is full");
+	if (k->any_metric)
+		fail("madd(%s): a route has a metric", key_str(k));
 	memset(m, 0, sizeof(*m));
 	m->k = *k;
 	m->added = dump_active;
@@ -316,13 +416,13 @@ static void mclear(void)
 
 static bool same_route(const struct mroute *m, const struct rtmgr_route *r)
 {
-	return r->metric == m->metric && r->type == m->type &&
+	return r->metric == m->k.metric && r->type == m->type &&
 	       r->proto == m->proto && r->nh_count == m->nh_count &&
 	       r->created == m->created && r->changed == m->changed &&
 	       !memcmp(r->nh, m->nh, m->nh_count * sizeof(m->nh[0]));
 }
 
-/* The model's longest-prefix match. */
+/* The model's longest-prefix match: the lowest metric of the longest prefix. */
 static struct mroute *mlookup(u32 table, int fam, const u8 *addr)
 {
 	struct mroute *best = NULL;
@@ -333,7 +433,8 @@ static struct mroute *mlookup(u32 table, int fam, const u8 *addr)
 
 		if (m->k.table == table && m->k.fam == fam &&
 		    contains(m->k.addr, m->k.plen, addr) &&
-		    (!best || m->k.plen > best->k.plen))
+		    (!best || m->k.plen > best->k.plen ||
+		     (m->k.plen == best->k.plen && m->k.metric < best->k.metric)))
 			best = m;
 	}
 	return best;
@@ -349,7 +450,7 @@ static bool mmatch(const struct rtmgr_filter *f, const struct mroute *m)
 	    (f->family && f->family != (m->k.fam == RTMGR_FAM6 ? AF_INET6 : AF_INET)) ||
 	    (f->type && f->type != m->type) ||
 	    (f->proto && f->proto != m->proto) ||
-	    (f->has_metric && f->metric != m->metric))
+	    (f->has_metric && f->metric != m->k.metric))
 		return false;
 	if (f->has_oif || f->has_gw) {
 		for (i = 0; i < m->nh_count; i++)
@@ -371,14 +472,16 @@ static bool mmatch(const struct rtmgr_filter *f, const struct mroute *m)
 	}
 }
 
+/* On what a replace can change: the metric is the key's, and stays. */
 static bool filter_on_attrs(const struct rtmgr_filter *f)
 {
-	return f->type || f->proto || f->has_metric || f->has_oif || f->has_gw;
+	return f->type || f->proto || f->has_oif || f->has_gw;
 }
 
 static bool filter_any(const struct rtmgr_filter *f)
 {
-	return f->table || f->family || f->has_dst || filter_on_attrs(f);
+	return f->table || f->family || f->has_dst || f->has_metric ||
+	       filter_on_attrs(f);
 }
 
 /* ---- the invariants ------------------------------------------------------ */
@@ -394,8 +497,69 @@ static unsigned int tindex(u32 id)
 
 struct totals {
 	unsigned int nodes[RTMGR_NFAM];
-	u64 route_bytes;
+	unsigned long msets;
+	u64 route_bytes, mset_bytes;
 };
+
+/*
+ * The routes of node n (prefix k), checked one by one against the model:
+ * strictly ascending metrics, each the route set for its key; and against
+ * the node's representation: a route pointed at directly, or a set of two
+ * or more (one more kmalloc object) that holds the same.  rn.memory counts
+ * a set as the object it is: a set that shrank in place keeps its room.
+ */
+static unsigned int check_node_routes(const struct rtmgr_node *n, struct rtmgr_key *k,
+				      struct totals *tot)
+{
+	const void *p = rcu_dereference(n->routes);
+	const struct rtmgr_route *r, *prev = NULL;
+	const struct rtmgr_mset *ms;
+	unsigned int i, j;
+	struct mroute *m;
+	size_t size;
+
+	CHECK(rtmgr_node_route(&rn, n) == rtmgr_node_route_at(&rn, n, 0),
+	      "node %s: rtmgr_node_route is not its first route", prefix_str(k));
+	for (i = 0; (r = rtmgr_node_route_at(&rn, n, i)); i++) {
+		CHECK(i < MODEL_MAX, "node %s: routes without end", prefix_str(k));
+		k->metric = r->metric;
+		CHECK(!prev || prev->metric < r->metric,
+		      "node %s: route %u has metric %u after %u (not ascending)",
+		      prefix_str(k), i, r->metric, prev->metric);
+		m = mfind(k);
+		CHECK(m, "the trie has %s (route %u of its prefix), the model does not",
+		      key_str(k), i);
+		CHECK(m->r == r && same_route(m, r), "route %s is not the one set", key_str(k));
+		CHECK(kshim_ksize(r), "route %s is not a kmalloc object", key_str(k));
+		tot->route_bytes += kshim_ksize(r);
+		prev = r;
+	}
+	CHECK(!rtmgr_node_route_at(&rn, n, i + 1) && !rtmgr_node_route_at(&rn, n, i + 7),
+	      "node %s: a route after the end of its %u", prefix_str(k), i);
+	if (i)
+		st.prefixes_by_count[i < 6 ? i - 1 : 5]++;
+	if (i < 2) {
+		CHECK(!((unsigned long)p & RTMGR_MSET),
+		      "node %s: %u route(s) in a set", prefix_str(k), i);
+		CHECK(p == (i ? (const void *)prev : NULL),
+		      "node %s: routes %p is not its route %p", prefix_str(k), p, (const void *)prev);
+		return i;
+	}
+	CHECK((unsigned long)p & RTMGR_MSET, "node %s: %u routes without a set", prefix_str(k), i);
+	ms = (const struct rtmgr_mset *)((unsigned long)p & ~RTMGR_MSET);
+	CHECK(ms->count == i, "node %s: a set of count %u holds %u routes", prefix_str(k),
+	      ms->count, i);
+	for (j = 0; j < i; j++)
+		CHECK(ms->r[j] == rtmgr_node_route_at(&rn, n, j),
+		      "node %s: set entry %u is not route %u", prefix_str(k), j, j);
+	size = kshim_ksize(ms);
+	CHECK(size >= sizeof(*ms) + i * sizeof(ms->r[0]),
+	      "node %s: the set of %u routes is in %zu bytes, not a kmalloc object that holds them",
+	      prefix_str(k), i, size);
+	tot->msets++;
+	tot->mset_bytes += size;
+	return i;
+}
 
 /* One trie: its shape, its order and every route against the model. */
 static unsigned int check_trie(const struct rtmgr_table *t, int fam,
@@ -403,11 +567,9 @@ static unsigned int check_trie(const struct rtmgr_table *t, int fam,
 {
 	const struct rtmgr_node *stack[2 * (RTMGR_ADDR_MAX * 8 + 2)];
 	const struct rtmgr_node *n, *c;
-	const struct rtmgr_route *r;
-	unsigned int bits = rtmgr_addr_len(fam) * 8, sp = 0, routes = 0, b;
+	unsigned int bits = rtmgr_addr_len(fam) * 8, sp = 0, routes = 0, b, nr;
 	struct rtmgr_key k, prev;
 	bool have_prev = false;
-	struct mroute *m;
 	u8 masked[RTMGR_ADDR_MAX];
 
 	if ((n = rtmgr_trie_root(&rn, t, fam)))
@@ -423,29 +585,21 @@ static unsigned int check_trie(const struct rtmgr_table *t, int fam,
 		memcpy(masked, k.addr, sizeof(masked));
 		mask(masked, k.plen);
 		CHECK(n->plen <= bits && !memcmp(masked, k.addr, sizeof(masked)),
-		      "node %s: length or host bits wrong", key_str(&k));
-		CHECK(!have_prev || key_order(&prev, &k) < 0,
-		      "trie order: %s before %s", key_str(&prev), key_str(&k));
+		      "node %s: length or host bits wrong", prefix_str(&k));
+		CHECK(!have_prev || prefix_order(&prev, &k) < 0,
+		      "trie order: %s before %s", prefix_str(&prev), prefix_str(&k));
 		prev = k;
 		have_prev = true;
-		r = rtmgr_node_route(&rn, n);
 		for (b = 0; b < 2; b++) {
 			c = rtmgr_trie_child(&rn, n, b);
 			CHECK(!c || (c->plen > n->plen && contains(n->key, n->plen, c->key) &&
 				     bit(c->key, n->plen) == b),
-			      "node %s: child[%u] is not below it", key_str(&k), b);
+			      "node %s: child[%u] is not below it", prefix_str(&k), b);
 		}
-		CHECK(r || (rtmgr_trie_child(&rn, n, 0) && rtmgr_trie_child(&rn, n, 1)),
-		      "node %s: a branch point without two children", key_str(&k));
-		if (r) {
-			m = mfind(&k);
-			CHECK(m, "the trie has %s, the model does not", key_str(&k));
-			CHECK(m->r == r && same_route(m, r),
-			      "route %s is not the one set", key_str(&k));
-			CHECK(kshim_ksize(r), "route %s is not a kmalloc object", key_str(&k));
-			tot->route_bytes += kshim_ksize(r);
-			routes++;
-		}
+		nr = check_node_routes(n, &k, tot);
+		CHECK(nr || (rtmgr_trie_child(&rn, n, 0) && rtmgr_trie_child(&rn, n, 1)),
+		      "node %s: a branch point without two children", prefix_str(&k));
+		routes += nr;
 		if ((c = rtmgr_trie_child(&rn, n, 1)))
 			stack[sp++] = c;
 		if ((c = rtmgr_trie_child(&rn, n, 0)))
@@ -495,12 +649,13 @@ static void check_all(void)
 	for (fam = 0; fam < RTMGR_NFAM; fam++)
 		CHECK(rn.routes[fam] == fam_total[fam], "fam %u: routes %u, model %u",
 		      fam, rn.routes[fam], fam_total[fam]);
-	memory = tot.route_bytes +
+	memory = tot.route_bytes + tot.mset_bytes +
 		 ntables * kshim_cache_object_size("rtmgr_table") +
 		 tot.nodes[0] * kshim_cache_object_size("rtmgr_node4") +
 		 tot.nodes[1] * kshim_cache_object_size("rtmgr_node6");
-	CHECK(rn.memory == memory, "memory %llu, the objects take %llu",
-	      (unsigned long long)rn.memory, (unsigned long long)memory);
+	CHECK(rn.memory == memory, "memory %llu, the objects take %llu (%lu sets of %llu bytes)",
+	      (unsigned long long)rn.memory, (unsigned long long)memory, tot.msets,
+	      (unsigned long long)tot.mset_bytes);
 	CHECK(rn.generation == model_gen, "generation %llu, model %llu",
 	      (unsigned long long)rn.generation, (unsigned long long)model_gen);
 
@@ -528,8 +683,9 @@ static void check_all(void)
 		      "live nodes %lu/%lu, tables %lu; in the tries %u/%u, %lu",
 		      kshim_cache_live("rtmgr_node4"), kshim_cache_live("rtmgr_node6"),
 		      kshim_cache_live("rtmgr_table"), tot.nodes[0], tot.nodes[1], ntables);
-		CHECK(kshim_kmalloc_live() == nmodel + extra_kmalloc,
-		      "%lu kmalloc objects live for %u routes", kshim_kmalloc_live(), nmodel);
+		CHECK(kshim_kmalloc_live() == nmodel + tot.msets + extra_kmalloc,
+		      "%lu kmalloc objects live for %u routes and %lu sets", kshim_kmalloc_live(),
+		      nmodel, tot.msets);
 	}
 }
 
@@ -539,7 +695,6 @@ static const u8 gw_pool[][RTMGR_ADDR_MAX] = {
 	{ 10, 0, 0, 1 }, { 10, 0, 0, 2 }, { 192, 168, 1, 1 },
 	{ 0x20, 0x01, 0x0d, 0xb8, [15] = 1 }, { 0xfe, 0x80, [15] = 1 },
 };
-static const u32 metric_pool[] = { 0, 10, 100, 4000000000u };
 
 static void rand_gw(int fam, u8 *gw)
 {
@@ -555,7 +710,6 @@ static void rand_route(int fam, struct mroute *spec)
 	memset(spec, 0, sizeof(*spec));
 	spec->type = chance(80) ? RTMGR_TYPE_UNICAST : RTMGR_TYPE_BLACKHOLE + below(3);
 	spec->proto = below(5);
-	spec->metric = metric_pool[below(4)];
 	if (spec->type == RTMGR_TYPE_UNICAST)
 		spec->nh_count = chance(97) ? 1 + below(3) : 1 + below(RTMGR_MAX_NEXTHOPS);
 	for (i = 0; i < spec->nh_count; i++) {
@@ -571,15 +725,43 @@ static void rand_route(int fam, struct mroute *spec)
 
 enum inject { NO_FAULT, FAULT_NTH, FAULT_RATE };
 
-/* NEWROUTE's part in netlink.c: allocate, fill, rtmgr_route_set, retire. */
-static void do_set(const struct rtmgr_key *k, const struct mroute *spec,
+/* Is k's prefix a node of the trie without routes? */
+static bool at_branch_point(const struct rtmgr_key *k)
+{
+	const struct rtmgr_table *t;
+	const struct rtmgr_node *n = NULL;
+	bool yes;
+
+	rcu_read_lock();
+	t = rtmgr_table_get(&rn, k->table);
+	if (t)
+		n = rtmgr_trie_exact(&rn, rtmgr_trie_root(&rn, t, k->fam), k->fam, k->addr,
+				     k->plen);
+	yes = n && !rtmgr_node_route(&rn, n);
+	rcu_read_unlock();
+	return yes;
+}
+
+/*
+ * NEWROUTE's part in netlink.c: allocate, fill, rtmgr_route_set, retire.
+ * The key names the metric (a change has no any_metric); the same metric
+ * is replaced, a new one of an existing prefix goes in beside the others.
+ */
+static void do_set(const struct rtmgr_key *key, const struct mroute *spec,
 		   enum inject inject)
 {
-	struct mroute *m = mfind(k);
+	struct rtmgr_key kk = *key, *k = &kk;
 	struct rtmgr_route *r, *old = (void *)&old;
+	struct mroute *m, *other;
 	unsigned long injected;
 	u64 now;
 	int err;
+
+	k->any_metric = 0;
+	m = mfind(k);
+	other = m ? NULL : mlowest(k);	/* the prefix has other metrics */
+	if (!m && !other && at_branch_point(k))
+		st.sets_at_branch++;
 
 	st.sets++;
 	mutex_lock(&rn.lock);
@@ -599,14 +781,14 @@ static void do_set(const struct rtmgr_key *k, const struct mroute *spec,
 	r->created = m ? m->created : now;
 	r->type = spec->type;
 	r->proto = spec->proto;
-	r->metric = spec->metric;
+	r->metric = k->metric;
 	memcpy(r->nh, spec->nh, spec->nh_count * sizeof(r->nh[0]));
 	err = rtmgr_route_set(&rn, k, r, &old);
 	injected = kshim_fail_off();
 	if (err) {
 		CHECK(err == -ENOMEM && injected, "rtmgr_route_set(%s): %d with %lu failures injected",
 		      key_str(k), err, injected);
-		CHECK(!old, "a failed rtmgr_route_set set *old");
+		CHECK(!old, "a failed rtmgr_route_set(%s) set *old", key_str(k));
 		rtmgr_route_free(r);
 		st.refused++;
 		goto out;
@@ -618,12 +800,12 @@ static void do_set(const struct rtmgr_key *k, const struct mroute *spec,
 	} else {
 		m = madd(k);
 		m->created = now;
+		st.metric_inserts += !!other;
 	}
 	m->r = r;
 	m->changed = now;
 	m->type = spec->type;
 	m->proto = spec->proto;
-	m->metric = spec->metric;
 	m->nh_count = spec->nh_count;
 	memcpy(m->nh, spec->nh, sizeof(m->nh));
 	bump_gen();
@@ -633,16 +815,27 @@ out:
 	mutex_unlock(&rn.lock);
 }
 
+/* DELROUTE's: the route of k's metric, or with any_metric the prefix's lowest. */
 static void do_remove(const struct rtmgr_key *k)
 {
-	struct mroute *m = mfind(k);
+	struct mroute *m = mkey(k);
 	struct rtmgr_route *r;
 
 	st.removes++;
+	st.removes_any += k->any_metric;
 	mutex_lock(&rn.lock);
 	r = rtmgr_route_remove(&rn, k);
-	CHECK(r == (m ? m->r : NULL), "rtmgr_route_remove(%s) gave %p, the model had %p",
-	      key_str(k), (void *)r, m ? (void *)m->r : NULL);
+	CHECK(r == (m ? m->r : NULL),
+	      "rtmgr_route_remove(%s) gave %p (metric %lld), the model had %p (%s)",
+	      key_str(k), (void *)r, r ? (long long)r->metric : -1LL, m ? (void *)m->r : NULL,
+	      m ? key_str(&m->k) : "none");
+	if (r && walking && prefix_eq(k, walking)) {
+		/* the others shift down under the dump: it may miss one of them */
+		unsigned int i;
+
+		for (i = 0; i < nmodel; i++)
+			model[i].missable |= prefix_eq(&model[i].k, k);
+	}
 	if (r) {
 		rtmgr_route_retire(&rn, r);
 		mdel(m);
@@ -651,13 +844,31 @@ static void do_remove(const struct rtmgr_key *k)
 	mutex_unlock(&rn.lock);
 }
 
-/* a key of the model (when there is one), else a random one */
-static void some_key(struct rtmgr_key *k, unsigned int existing_percent)
+/*
+ * A key of the model (when there is one), else a random one; of a model key,
+ * other_metric_percent of the time only the prefix, with a metric from the
+ * pool (another of the prefix's, or one it does not have); any_percent of
+ * the time any_metric.  Some random keys are a model key cut a few bits
+ * shorter: often a branch point, a node without routes.
+ */
+static void some_key(struct rtmgr_key *k, unsigned int existing_percent,
+		     unsigned int other_metric_percent, unsigned int any_percent)
 {
-	if (nmodel && chance(existing_percent))
+	if (nmodel && chance(existing_percent)) {
 		*k = model[below(nmodel)].k;
-	else
+		if (chance(other_metric_percent))
+			k->metric = rand_metric();
+	} else if (nmodel && chance(15)) {
+		*k = model[below(nmodel)].k;
+		k->plen -= min(k->plen, (u8)(1 + below(8)));
+		mask(k->addr, k->plen);
+		k->metric = rand_metric();
+	} else {
 		rand_key(k);
+	}
+	k->any_metric = chance(any_percent);
+	if (k->any_metric && chance(50))
+		k->metric = (u32)rnd();	/* what any_metric must ignore */
 }
 
 static void rand_set(enum inject inject)
@@ -665,7 +876,8 @@ static void rand_set(enum inject inject)
 	struct mroute spec;
 	struct rtmgr_key k;
 
-	some_key(&k, 40);
+	/* a model key with another metric: a new metric of the prefix, often */
+	some_key(&k, 50, 60, 0);
 	rand_route(k.fam, &spec);
 	do_set(&k, &spec, inject);
 }
@@ -674,7 +886,7 @@ static void rand_remove(void)
 {
 	struct rtmgr_key k;
 
-	some_key(&k, 75);
+	some_key(&k, 75, 20, 30);
 	do_remove(&k);
 }
 
@@ -696,6 +908,8 @@ static void resched_hook(void)
 	}
 	if (chance(50))
 		kshim_rcu_barrier();
+	/* the dump reads the generation again when it goes on */
+	seen_gen = rn.generation;
 }
 
 /* ---- readers ------------------------------------------------------------- */
@@ -708,15 +922,18 @@ static void do_find(void)
 	bool locked = chance(30);
 
 	st.finds++;
-	some_key(&k, 50);
-	m = mfind(&k);
+	some_key(&k, 60, 30, 30);
+	st.finds_any += k.any_metric;
+	m = mkey(&k);
 	if (locked)
 		mutex_lock(&rn.lock);
 	else
 		rcu_read_lock();
 	r = rtmgr_route_find(&rn, &k);
-	CHECK(r == (m ? m->r : NULL), "rtmgr_route_find(%s) gave %p, the model has %p",
-	      key_str(&k), (void *)r, m ? (void *)m->r : NULL);
+	CHECK(r == (m ? m->r : NULL),
+	      "rtmgr_route_find(%s) gave %p (metric %lld), the model has %p (%s)",
+	      key_str(&k), (void *)r, r ? (long long)r->metric : -1LL, m ? (void *)m->r : NULL,
+	      m ? key_str(&m->k) : "none");
 	if (locked)
 		mutex_unlock(&rn.lock);
 	else
@@ -724,50 +941,120 @@ static void do_find(void)
 }
 
 /*
- * A reader that holds what it found (table, node, route) while writers
- * replace and remove them, then reads it all again before rcu_read_unlock:
- * anything freed without waiting for a grace period is a use after free.
+ * A reader that holds what it found (table, node, route, the node's routes
+ * and its set) while writers replace and remove them, then reads it all
+ * again before rcu_read_unlock: anything freed without waiting for a grace
+ * period is a use after free.  It also walks the node's routes the way a
+ * dump does, with the writers in the middle of the walk.
  */
+#define HELD_MAX	16
+
+struct held_route {
+	const struct rtmgr_route	*r;
+	u64				created, changed;
+	u32				metric;
+	u8				type, nh_count;
+	struct rtmgr_nh			nh[RTMGR_MAX_NEXTHOPS];
+};
+
+static void hold_route(struct held_route *h, const struct rtmgr_route *r)
+{
+	h->r = r;
+	h->created = r->created;
+	h->changed = r->changed;
+	h->metric = r->metric;
+	h->type = r->type;
+	h->nh_count = r->nh_count;
+	memcpy(h->nh, r->nh, r->nh_count * sizeof(h->nh[0]));
+}
+
+static void check_held(const struct held_route *h, const struct rtmgr_key *k, const char *what)
+{
+	const struct rtmgr_route *r = h->r;
+
+	CHECK(r->metric == h->metric && r->changed == h->changed && r->created == h->created &&
+	      r->type == h->type && r->nh_count == h->nh_count &&
+	      !memcmp(r->nh, h->nh, h->nh_count * sizeof(h->nh[0])),
+	      "%s of %s (metric %u) changed under a reader", what, key_str(k), h->metric);
+}
+
 static void do_held_read(void)
 {
 	const struct rtmgr_node *n = NULL, *c;
 	const struct rtmgr_table *t;
-	const struct rtmgr_route *r;
-	struct rtmgr_route snap;
-	struct rtmgr_nh nh[RTMGR_MAX_NEXTHOPS];
+	const struct rtmgr_route *r, *prev;
+	const struct rtmgr_mset *ms = NULL;
+	struct held_route found = {}, routes[HELD_MAX], in_set[HELD_MAX];
 	struct rtmgr_key k;
 	u8 key[RTMGR_ADDR_MAX];
-	unsigned int i, plen = 0;
+	unsigned int i, nroutes = 0, nset = 0, walked, plen = 0;
 
 	st.held_reads++;
-	some_key(&k, 80);
+	some_key(&k, 80, 30, 30);
 	rcu_read_lock();
 	t = rtmgr_table_get(&rn, k.table);
 	r = rtmgr_route_find(&rn, &k);
 	if (t)
 		n = rtmgr_trie_exact(&rn, rtmgr_trie_root(&rn, t, k.fam), k.fam, k.addr, k.plen);
-	if (r) {
-		snap = *r;
-		memcpy(nh, r->nh, r->nh_count * sizeof(nh[0]));
-	}
+	if (r)
+		hold_route(&found, r);
 	if (n) {
+		const void *p = rcu_dereference(n->routes);
+
 		plen = n->plen;
 		memcpy(key, n->key, rtmgr_addr_len(k.fam));
+		for (; nroutes < HELD_MAX && (r = rtmgr_node_route_at(&rn, n, nroutes)); nroutes++)
+			hold_route(&routes[nroutes], r);
+		if ((unsigned long)p & RTMGR_MSET) {
+			/* a reader inside rtmgr_node_route_at, between its loads */
+			ms = (const struct rtmgr_mset *)((unsigned long)p & ~RTMGR_MSET);
+			for (; nset < HELD_MAX && nset < READ_ONCE(ms->count); nset++)
+				hold_route(&in_set[nset], rcu_dereference(ms->r[nset]));
+		}
 	}
+	/* part of a dump's walk over the node's routes */
+	walked = n && nroutes ? below(nroutes + 1) : 0;
 	if (chance(50))
 		do_remove(&k);
 	for (i = below(4); i--;)
 		rand_write();
 	/* routes are immutable, keys never change: all still readable */
 	CHECK(!t || t->id == k.table, "a table changed its id under a reader");
-	CHECK(!r || (r->metric == snap.metric && r->changed == snap.changed &&
-		     r->nh_count == snap.nh_count &&
-		     !memcmp(r->nh, nh, snap.nh_count * sizeof(nh[0]))),
-	      "route %s changed under a reader", key_str(&k));
+	if (found.r)
+		check_held(&found, &k, "the route found");
+	for (i = 0; i < nroutes; i++)
+		check_held(&routes[i], &k, "a route of the node");
+	for (i = 0; i < nset; i++)
+		check_held(&in_set[i], &k, "a route of the node's set");
+	if (ms) {
+		/* the set itself: still there, shrunk in place at most */
+		unsigned int count = READ_ONCE(ms->count);
+
+		CHECK(count <= nset || nset == HELD_MAX, "the set of %s grew in place", prefix_str(&k));
+		for (i = 0; i < count; i++)
+			CHECK((r = rcu_dereference(ms->r[i])) && r->nh_count <= RTMGR_MAX_NEXTHOPS,
+			      "a route in a set under a reader is garbage (%s)", prefix_str(&k));
+	}
 	CHECK(!n || (n->plen == plen && !memcmp(n->key, key, rtmgr_addr_len(k.fam))),
-	      "node %s changed under a reader", key_str(&k));
+	      "node %s changed under a reader", prefix_str(&k));
+	if (n) {
+		/*
+		 * the walk goes on from where it was: readable, ascending from
+		 * there (its first may repeat one before: a lower metric came
+		 * in, which dump_node skips by metric)
+		 */
+		prev = walked ? routes[walked - 1].r : NULL;
+		for (i = walked; (r = rtmgr_node_route_at(&rn, n, i)); i++) {
+			CHECK(r->nh_count <= RTMGR_MAX_NEXTHOPS, "a route under a reader is garbage");
+			CHECK(i < MODEL_MAX, "node %s: routes without end", prefix_str(&k));
+			CHECK(i == walked || prev->metric < r->metric,
+			      "node %s under a reader: metric %u after %u", prefix_str(&k),
+			      r->metric, prev->metric);
+			prev = r;
+		}
+	}
 	for (c = n; c; c = rtmgr_trie_child(&rn, c, below(2)))
-		if ((r = rtmgr_node_route(&rn, c)))
+		for (i = 0; (r = rtmgr_node_route_at(&rn, c, i)); i++)
 			CHECK(r->nh_count <= RTMGR_MAX_NEXTHOPS, "a route under a reader is garbage");
 	rcu_read_unlock();
 }
@@ -809,11 +1096,13 @@ static void do_lookup(void)
 	t = rtmgr_table_get(&rn, table);
 	if (t)
 		n = rtmgr_trie_lookup(&rn, rtmgr_trie_root(&rn, t, fam), fam, a, &r);
+	if (best && mcount(&best->k) > 1)
+		st.lookups_multi++;
 	CHECK(!n == !best && (!best || (n->plen == best->k.plen &&
 					!memcmp(n->key, best->k.addr, rtmgr_addr_len(fam)) &&
 					r == best->r)),
-	      "lookup in table %u: got /%d, the model %s", table, n ? n->plen : -1,
-	      best ? key_str(&best->k) : "nothing");
+	      "lookup in table %u: got /%d metric %lld, the model %s", table, n ? n->plen : -1,
+	      r ? (long long)r->metric : -1LL, best ? key_str(&best->k) : "nothing");
 	rcu_read_unlock();
 }
 
@@ -821,7 +1110,7 @@ static void do_lookup(void)
 
 /* What rtmgr_fill_route puts in the skb after the nlmsghdr. */
 struct rec {
-	u32	gen;		/* rn.generation when it was filled */
+	u32	gen;		/* rn.generation as the dump() call saw it */
 	u32	table;
 	u8	fam, plen, nh_count, has_key;
 	u8	key[RTMGR_ADDR_MAX];
@@ -830,10 +1119,15 @@ struct rec {
 #define REC_SIZE(nh)	NLMSG_ALIGN(NLMSG_HDRLEN + sizeof(struct rec) + \
 				    (nh) * sizeof(struct rtmgr_nh))
 
+#define DUMPED_MAX	(4 * MODEL_MAX)
+
 static struct {
 	const struct rtmgr_filter *f;	/* route dump */
 	struct rtmgr_key last;
 	bool have_last;
+	bool skb_first;			/* the next route starts an skb */
+	unsigned int inner;		/* percent: writers between two routes */
+	unsigned int ndumped;		/* routes sent; the first DUMPED_MAX in dumped[] */
 	const u8 *addrs;		/* bulk lookup */
 	unsigned int naddrs, next;
 	u32 table, seq;
@@ -842,6 +1136,10 @@ static struct {
 	size_t refused;			/* size of the last message that did not fit */
 } cur;
 
+static struct rtmgr_key dumped[DUMPED_MAX];	/* what the dump sent, in order */
+
+static void inner_write(void);
+
 static void check_dumped_route(u16 flags, u32 table, int fam, const u8 *key,
 			       u8 plen, const struct rtmgr_route *r)
 {
@@ -849,17 +1147,25 @@ static void check_dumped_route(u16 flags, u32 table, int fam, const u8 *key,
 	struct mroute *m;
 
 	CHECK(!cur.lookup && cur.f && r && key, "a route dump filled a message without a route");
-	CHECK(flags == (NLM_F_MULTI | (filter_any(cur.f) ? NLM_F_DUMP_FILTERED : 0)),
-	      "dump message flags %#x", flags);
+	k.metric = r->metric;
 	memcpy(k.addr, key, rtmgr_addr_len(fam));
+	CHECK(flags == (NLM_F_MULTI | (filter_any(cur.f) ? NLM_F_DUMP_FILTERED : 0)),
+	      "dump message flags %#x (%s)", flags, key_str(&k));
 	m = mfind(&k);
 	CHECK(m && m->r == r && same_route(m, r), "dumped %s, which the table does not hold",
 	      key_str(&k));
 	CHECK(mmatch(cur.f, m), "dumped %s, which the filter does not pass", key_str(&k));
 	CHECK(!cur.have_last || key_order(&cur.last, &k) < 0,
-	      "dumped %s after %s", key_str(&k), key_str(&cur.last));
+	      "dumped %s after %s%s", key_str(&k), key_str(&cur.last),
+	      cur.skb_first ? " (resumed in a new skb)" : "");
+	if (cur.skb_first && cur.have_last && prefix_eq(&cur.last, &k))
+		st.resumed_inside++;	/* the cursor was between two metrics of k */
+	cur.skb_first = false;
 	cur.last = k;
 	cur.have_last = true;
+	if (cur.ndumped < DUMPED_MAX)
+		dumped[cur.ndumped] = k;
+	cur.ndumped++;
 	m->seen = 1;
 	st.dump_routes++;
 }
@@ -912,7 +1218,7 @@ int rtmgr_fill_route(struct sk_buff *skb, int msgtype, u32 portid, u32 seq,
 	nlh->nlmsg_seq = seq;
 	nlh->nlmsg_pid = portid;
 	rec = NLMSG_DATA(nlh);
-	rec->gen = rn.generation;
+	rec->gen = seen_gen;
 	rec->table = table;
 	rec->fam = fam;
 	rec->plen = plen;
@@ -923,6 +1229,9 @@ int rtmgr_fill_route(struct sk_buff *skb, int msgtype, u32 portid, u32 seq,
 		memcpy(rec + 1, r->nh, r->nh_count * sizeof(r->nh[0]));
 	}
 	skb->len += size;
+	/* a writer on another CPU, while the dump is between two routes */
+	if (msgtype == RTMGR_MSG_NEWROUTE && chance(cur.inner))
+		inner_write();
 	return 0;
 }
 
@@ -984,6 +1293,8 @@ static int run_dump(struct netlink_callback *cb,
 		CHECK(calls < 4 * MODEL_MAX + 1000, "the dump does not end");
 		skb.data = malloc(cap ?: 1);
 		cur.refused = 0;
+		cur.skb_first = true;
+		seen_gen = rn.generation;
 		ret = dump(&skb, cb);
 		CHECK(!kshim_rcu_depth, "dump() returned inside rcu_read_lock()");
 		st.dump_skbs++;
@@ -1008,7 +1319,7 @@ static int run_dump(struct netlink_callback *cb,
 			kshim_rcu_barrier();
 	}
 	nl_dump_check_consistent(cb, &done);
-	check_intr(&in, &done, rn.generation);
+	check_intr(&in, &done, seen_gen);
 	if (ret) {
 		/* only a message larger than an empty skb ends a dump early */
 		CHECK(ret == -EMSGSIZE && cur.refused, "dump() failed: %d", ret);
@@ -1030,9 +1341,10 @@ static void rand_filter(struct rtmgr_filter *f)
 		f->type = 1 + below(RTMGR_TYPE_MAX);
 	if (chance(15))
 		f->proto = 1 + below(4);
-	if (chance(10)) {
+	if (chance(20)) {
+		/* some metrics of a prefix pass, its others do not */
 		f->has_metric = 1;
-		f->metric = metric_pool[below(4)];
+		f->metric = nmodel && chance(50) ? model[below(nmodel)].k.metric : rand_metric();
 	}
 	if (chance(15)) {
 		f->has_oif = 1;
@@ -1074,9 +1386,77 @@ static void dump_begin(void)
 	unsigned int i;
 
 	for (i = 0; i < nmodel; i++)
-		model[i].added = model[i].replaced = model[i].seen = 0;
+		model[i].added = model[i].replaced = model[i].seen = model[i].missable = 0;
 	memset(&cur, 0, sizeof(cur));
 	dump_active = true;
+}
+
+/* A metric of k's prefix (any of its routes'), or one from the pool. */
+static u32 metric_of_prefix(const struct rtmgr_key *k)
+{
+	unsigned int i, n = 0;
+	u32 metric = rand_metric();
+
+	for (i = 0; i < nmodel; i++)
+		if (prefix_eq(&model[i].k, k) && !below(++n))
+			metric = model[i].k.metric;
+	return n && chance(80) ? metric : rand_metric();
+}
+
+/*
+ * A writer on another CPU while the dump is between two routes of the
+ * prefix it last sent (cur.last): a set or a remove of a metric of that
+ * prefix, now and then anything.  Removing one shifts the others down
+ * under the walk (which may then miss one: those routes are missable).
+ */
+static void inner_write(void)
+{
+	struct rtmgr_key k = cur.last;
+	struct mroute spec;
+
+	st.inner_writes++;
+	walking = &cur.last;
+	if (chance(20)) {
+		rand_write();
+	} else if (chance(50)) {
+		k.metric = rand_metric();
+		rand_route(k.fam, &spec);
+		do_set(&k, &spec, chance(10) ? FAULT_NTH : NO_FAULT);
+	} else {
+		k.metric = metric_of_prefix(&k);
+		k.any_metric = chance(20);
+		do_remove(&k);
+	}
+	walking = NULL;
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+	return key_order(a, b);
+}
+
+/*
+ * A dump nothing changed under: what it sent is exactly the routes of the
+ * model that pass the filter, in (table, family, address, length, metric)
+ * order.
+ */
+static void check_dump_exact(const struct rtmgr_filter *f)
+{
+	static struct rtmgr_key want[MODEL_MAX];
+	unsigned int i, n = 0;
+
+	for (i = 0; i < nmodel; i++)
+		if (mmatch(f, &model[i]))
+			want[n++] = model[i].k;
+	qsort(want, n, sizeof(want[0]), cmp_keys);
+	for (i = 0; i < n && i < cur.ndumped; i++)
+		CHECK(key_eq(&dumped[i], &want[i]),
+		      "dump: route %u sent is %s, the model's is %s", i, key_str(&dumped[i]),
+		      key_str(&want[i]));
+	CHECK(cur.ndumped == n, "dump: %u routes sent, the model has %u (%s %s)", cur.ndumped, n,
+	      n > cur.ndumped ? "the first left out is" : "the first extra is",
+	      key_str(n > cur.ndumped ? &want[cur.ndumped] : &dumped[n]));
+	st.exact_dumps++;
 }
 
 static void do_route_dump(void)
@@ -1087,6 +1467,7 @@ static void do_route_dump(void)
 	struct rtmgr_dump_arg arg = { .extack = &extack };
 	struct netlink_callback cb = { .skb = &req_skb, .nlh = &req, .data = &arg };
 	unsigned int i;
+	u64 gen;
 	int err;
 
 	st.dumps++;
@@ -1107,6 +1488,8 @@ static void do_route_dump(void)
 	dump_begin();
 	cur.f = &arg.filter;
 	cur.seq = req.nlmsg_seq;
+	cur.inner = chance(20) ? 5 + below(25) : 0;
+	gen = model_gen;
 	extra_kmalloc = 1;
 	err = run_dump(&cb, rtmgr_dump_routes, chance(50) ? 0 : 30);
 	dump_active = false;
@@ -1114,11 +1497,13 @@ static void do_route_dump(void)
 	extra_kmalloc = 0;
 	if (err)
 		return;
+	if (model_gen == gen)
+		check_dump_exact(&arg.filter);
 	/* every route that matched all along, and is still there, was sent */
 	for (i = 0; i < nmodel; i++) {
 		const struct mroute *m = &model[i];
 
-		CHECK(m->seen || m->added || !mmatch(&arg.filter, m) ||
+		CHECK(m->seen || m->added || m->missable || !mmatch(&arg.filter, m) ||
 		      (m->replaced && filter_on_attrs(&arg.filter)),
 		      "the dump left out %s", key_str(&m->k));
 	}
@@ -1160,7 +1545,214 @@ static void do_bulk_lookup(void)
 	CHECK(err || cur.next == cur.naddrs, "bulk lookup answered %u of %u", cur.next, cur.naddrs);
 }
 
+/* ---- device purge (device.c) --------------------------------------------- */
+
+static struct net_device netdevs[MAXIF];	/* ifindex 1 .. MAXIF, in the_net */
+static bool net_alive = true;
+
+/* net_namespace.h's, for device.c */
+bool check_net(const struct net *net)
+{
+	if (net != &the_net)
+		fail("check_net() of a namespace that is not the harness's");
+	return net_alive;
+}
+
+/* What a purge must do, and what it did: the events of notify.c, checked. */
+static struct {
+	bool active;
+	u32 ifindex;
+	unsigned int expected, events, prepared, noted;
+	struct rtmgr_key last;
+	bool have_last;
+	unsigned long injected;		/* kmalloc failures at the last event */
+} purge;
+
+/* notify.c's, for device.c */
+size_t rtmgr_route_msg_size(const struct rtmgr_route *r)
+{
+	return 128 + r->nh_count * 48;
+}
+
+void rtmgr_note_purge(unsigned int visited)
+{
+	CHECK(rn.lock.held, "rtmgr_note_purge without the lock");
+	purge.noted++;
+}
+
+int rtmgr_event_prepare(struct rtmgr_event *ev, struct sock *sk, size_t size,
+			u32 portid, const struct nlmsghdr *nlh,
+			struct netlink_ext_ack *extack)
+{
+	CHECK(purge.active && rn.lock.held, "rtmgr_event_prepare outside a purge, or without the lock");
+	CHECK(sk == rn.nlsk && !portid && !nlh && !extack && size,
+	      "a purge prepares an event as if for a request");
+	memset(ev, 0, sizeof(*ev));
+	ev->sk = sk;
+	purge.prepared++;
+	return 0;
+}
+
+void rtmgr_event_cancel(struct rtmgr_event *ev)
+{
+	CHECK(purge.active && purge.prepared, "rtmgr_event_cancel of no prepared event");
+	purge.prepared--;
+}
+
+static bool nh_same(const struct rtmgr_nh *a, const struct rtmgr_nh *b, unsigned int alen)
+{
+	return a->oif == b->oif && a->weight == b->weight && a->has_gw == b->has_gw &&
+	       (!a->has_gw || !memcmp(a->gw, b->gw, alen));
+}
+
+/*
+ * One route of the purged device, in key order: replaced by itself without
+ * the next hops via the device (NEWROUTE), or removed when none is left,
+ * or when there was no memory for the copy (DELROUTE).  The model follows.
+ */
+void rtmgr_event_route(struct rtmgr_event *ev, int msgtype, u16 flags,
+		       const struct rtmgr_key *key, const struct rtmgr_route *r)
+{
+	unsigned int alen = rtmgr_addr_len(key->fam), keep = 0, i, j = 0;
+	struct rtmgr_key kk = *key, *k = &kk;
+	struct mroute *m;
+
+	/* the module reads only the family's bytes (the purge reuses its key) */
+	memset(k->addr + alen, 0, RTMGR_ADDR_MAX - alen);
+	CHECK(purge.active && rn.lock.held && purge.prepared,
+	      "rtmgr_event_route(%s) outside a purge, or not prepared", key_str(k));
+	purge.prepared--;
+	CHECK(!k->any_metric && r && r->metric == k->metric,
+	      "purge event for %s with a route of metric %lld", key_str(k),
+	      r ? (long long)r->metric : -1LL);
+	m = mfind(k);
+	CHECK(m && m->via, "purge of device %u: an event for %s, which %s", purge.ifindex,
+	      key_str(k), m ? "does not use it (or had its event)" : "the model does not have");
+	CHECK(!purge.have_last || key_order(&purge.last, k) < 0,
+	      "purge of device %u: %s after %s", purge.ifindex, key_str(k), key_str(&purge.last));
+	if (purge.have_last && prefix_eq(&purge.last, k))
+		st.purge_same_prefix++;	/* the purge went on with another metric of the prefix */
+	purge.last = *k;
+	purge.have_last = true;
+	purge.events++;
+	m->via = 0;
+	for (i = 0; i < m->nh_count; i++)
+		keep += m->nh[i].oif != purge.ifindex;
+	if (msgtype == RTMGR_MSG_NEWROUTE) {
+		CHECK(flags == NLM_F_REPLACE && keep && r != m->r && r->nh_count == keep &&
+		      r->type == m->type && r->proto == m->proto && r->created == m->created &&
+		      r->changed > m->changed,
+		      "purge of device %u: %s replaced by a route of %u hops (flags %#x), %u wanted",
+		      purge.ifindex, key_str(k), r->nh_count, flags, keep);
+		for (i = 0; i < m->nh_count; i++) {
+			struct rtmgr_nh want = m->nh[i];
+
+			if (want.oif == purge.ifindex)
+				continue;
+			if (keep == 1)
+				want.weight = 1;
+			CHECK(nh_same(&r->nh[j], &want, alen),
+			      "purge of device %u: %s: next hop %u is not the one kept", purge.ifindex,
+			      key_str(k), j);
+			m->nh[j++] = want;
+		}
+		m->nh_count = keep;
+		m->r = (struct rtmgr_route *)r;
+		m->changed = r->changed;
+		st.purged_changed++;
+	} else {
+		CHECK(msgtype == RTMGR_MSG_DELROUTE && !flags && r == m->r,
+		      "purge of device %u: %s: message %d flags %#x for %p, the model has %p",
+		      purge.ifindex, key_str(k), msgtype, flags, (void *)r, (void *)m->r);
+		CHECK(!keep || kshim_injected[KSHIM_KMALLOC] > purge.injected,
+		      "purge of device %u: %s removed with %u next hops via others, no allocation failed",
+		      purge.ifindex, key_str(k), keep);
+		mdel(m);
+		st.purged_removed++;
+	}
+	purge.injected = kshim_injected[KSHIM_KMALLOC];
+	bump_gen();
+}
+
+static int netdev_event(unsigned long event, u32 ifindex)
+{
+	struct netdev_notifier_info info = { .dev = &netdevs[ifindex - 1] };
+
+	CHECK(kshim_netdev_nb, "no netdevice notifier registered");
+	return kshim_netdev_nb->notifier_call(kshim_netdev_nb, event, &info);
+}
+
+/* NETDEV_UNREGISTER of a device: every route through it changes, in key order. */
+static void do_purge(void)
+{
+	u32 ifindex = 1 + below(MAXIF);
+	unsigned int i, j;
+	u64 gen = model_gen;
+	int ret;
+
+	st.purges++;
+	memset(&purge, 0, sizeof(purge));
+	purge.ifindex = ifindex;
+	for (i = 0; i < nmodel; i++) {
+		model[i].via = 0;
+		for (j = 0; j < model[i].nh_count; j++)
+			model[i].via |= model[i].nh[j].oif == ifindex;
+		purge.expected += model[i].via;
+	}
+	purge.active = true;
+	purge.injected = kshim_injected[KSHIM_KMALLOC];
+	if (chance(5)) {
+		/* a namespace on its way out, or another event: nothing to do */
+		net_alive = !chance(50);
+		ret = netdev_event(net_alive ? NETDEV_UP : NETDEV_UNREGISTER, ifindex);
+		net_alive = true;
+		purge.active = false;
+		CHECK(ret == NOTIFY_DONE && model_gen == gen && !purge.events && !purge.noted,
+		      "a device event that is not a purge changed %u routes", purge.events);
+		return;
+	}
+	if (chance(25))
+		kshim_fail_rate(300, rnd());	/* no memory for some copies: removed */
+	ret = netdev_event(NETDEV_UNREGISTER, ifindex);
+	kshim_fail_off();
+	purge.active = false;
+	CHECK(ret == NOTIFY_DONE, "the netdevice notifier returned %d", ret);
+	CHECK(!purge.prepared, "purge of device %u: %u events prepared, never sent nor cancelled",
+	      ifindex, purge.prepared);
+	CHECK(purge.noted == 1, "purge of device %u: rtmgr_note_purge called %u times", ifindex,
+	      purge.noted);
+	for (i = 0; i < nmodel; i++)
+		CHECK(!model[i].via, "purge of device %u left %s, which uses it", ifindex,
+		      key_str(&model[i].k));
+	CHECK(purge.events == purge.expected, "purge of device %u: %u routes changed, %u used it",
+	      ifindex, purge.events, purge.expected);
+}
+
 /* ---- flush and teardown -------------------------------------------------- */
+
+static int cmp_routes(const void *a, const void *b)
+{
+	return key_order(&((const struct mroute *const *)a)[0]->k,
+			 &((const struct mroute *const *)b)[0]->k);
+}
+
+/* How many prefixes f takes some metrics of and leaves others. */
+static unsigned int partly_flushed(const struct rtmgr_filter *f)
+{
+	static const struct mroute *sorted[MODEL_MAX];
+	unsigned int i, j, n = 0, taken;
+
+	for (i = 0; i < nmodel; i++)
+		sorted[i] = &model[i];
+	qsort(sorted, nmodel, sizeof(sorted[0]), cmp_routes);
+	for (i = 0; i < nmodel; i = j) {
+		taken = 0;
+		for (j = i; j < nmodel && prefix_eq(&sorted[i]->k, &sorted[j]->k); j++)
+			taken += mmatch(f, sorted[j]);
+		n += taken && taken < j - i;
+	}
+	return n;
+}
 
 static void flush_filter(const struct rtmgr_filter *f)
 {
@@ -1169,6 +1761,8 @@ static void flush_filter(const struct rtmgr_filter *f)
 	st.flushes++;
 	for (i = 0; i < nmodel; i++)
 		want += mmatch(f, &model[i]);
+	if (want && want < nmodel)
+		st.partial_flushes += partly_flushed(f);
 	mutex_lock(&rn.lock);
 	n = rtmgr_flush(&rn, f);
 	mutex_unlock(&rn.lock);
@@ -1217,7 +1811,7 @@ static void do_bulk_fill(void)
 		.table = table_ids[below(NTABLES)],
 		.fam = chance(70) ? RTMGR_FAM4 : RTMGR_FAM6,
 	};
-	unsigned int n = 1100 + below(1500), i, len = rtmgr_addr_len(k.fam);
+	unsigned int n = 1100 + below(1500), i, len = rtmgr_addr_len(k.fam), more;
 	struct mroute spec;
 
 	st.bulk_fills++;
@@ -1226,8 +1820,12 @@ static void do_bulk_fill(void)
 		for (i = 0; i < len; i++)
 			k.addr[i] = rnd();
 		mask(k.addr, k.plen);
-		rand_route(k.fam, &spec);
-		do_set(&k, &spec, NO_FAULT);
+		/* a quarter of the prefixes with a few metrics */
+		for (more = chance(25) ? 1 + below(4) : 1; more--;) {
+			k.metric = rand_metric();
+			rand_route(k.fam, &spec);
+			do_set(&k, &spec, NO_FAULT);
+		}
 	}
 }
 
@@ -1266,9 +1864,10 @@ static const struct op {
 	unsigned int	at, below;
 	void		(*run)(void);
 } ops_table[] = {
-	{ "set",		25, 45, set_maybe_refused },
+	{ "set",		25, 44, set_maybe_refused },
 	{ "set",		 3,  3, set_plain },
-	{ "remove",		30,  5, rand_remove },
+	{ "remove",		29,  5, rand_remove },
+	{ "purge",		 1,  1, do_purge },
 	{ "find",		 8, 13, do_find },
 	{ "lookup",		10, 10, do_lookup },
 	{ "held read",		 4,  4, do_held_read },
@@ -1276,6 +1875,14 @@ static const struct op {
 	{ "bulk lookup",	 6,  6, do_bulk_lookup },
 	{ "flush",		 2,  2, do_flush },
 };
+
+/* A loop in the module's code that never ends fails the seed, naming the op. */
+static unsigned int time_limit;
+
+static void on_alarm(int sig)
+{
+	fail("still running after %u seconds: a loop that does not end?", time_limit);
+}
 
 static const struct op *pick_op(bool growing)
 {
@@ -1295,6 +1902,7 @@ int main(int argc, char **argv)
 {
 	unsigned long ops, bulk_at[2], bulk_end = 0;
 	unsigned int target, i;
+	u64 gen;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: %s SEED OPS\n", argv[0]);
@@ -1308,12 +1916,21 @@ int main(int argc, char **argv)
 	bulk_at[0] = ops / 8 + below(ops / 4 + 1);
 	bulk_at[1] = ops / 2 + below(ops / 4 + 1);
 
+	/* about 3 s under ASan; far more is a hang */
+	time_limit = 120 + ops / 100;
+	signal(SIGALRM, on_alarm);
+	alarm(time_limit);
 	table_init_unwinds();
 	mutex_init(&rn.lock);
 	xa_init(&rn.tables);
 	xa_init(&rn.devices);
+	rn.net = &the_net;
+	rn.nlsk = &the_sock;
 	rn.generation = model_gen = 1;
 	kshim_resched_hook = resched_hook;
+	for (i = 0; i < MAXIF; i++)
+		netdevs[i] = (struct net_device){ .ifindex = i + 1, .nd_net = &the_net };
+	CHECK(!rtmgr_device_init(), "rtmgr_device_init failed");
 
 	for (op_no = 0; op_no < ops; op_no++) {
 		if (op_no == bulk_at[0] || op_no == bulk_at[1]) {
@@ -1339,18 +1956,50 @@ int main(int argc, char **argv)
 			st.size_max = nmodel;
 	}
 	op_name = "teardown";
+	/* module exit: unregistering replays every device's UNREGISTER, ignored */
+	kshim_netdevs = netdevs;
+	kshim_nnetdevs = MAXIF;
+	gen = model_gen;
+	rtmgr_device_exit();
+	CHECK(model_gen == gen && !kshim_netdev_nb, "rtmgr_device_exit changed routes");
+	check_all();
 	do_free_all();
 	rtmgr_table_exit();
 	CHECK(!kshim_rcu_pending(), "RCU callbacks left after rtmgr_table_exit");
+	if (ops >= 20000) {
+		/* a full run went where the metrics make a difference */
+		op_name = "coverage";
+		CHECK(st.metric_inserts >= 100 && st.removes_any >= 100 && st.finds_any >= 100 &&
+		      st.prefixes_by_count[2] >= 100 && st.prefixes_by_count[3] >= 100,
+		      "too few prefixes with several metrics: %lu added, %lu/%lu by any metric, "
+		      "%llu/%llu checks of 3/4", st.metric_inserts, st.removes_any, st.finds_any,
+		      st.prefixes_by_count[2], st.prefixes_by_count[3]);
+		CHECK(st.resumed_inside >= 10 && st.exact_dumps >= 100 && st.inner_writes >= 10,
+		      "too few dumps resumed between two metrics (%lu), compared whole (%lu), "
+		      "or written to inside (%lu)", st.resumed_inside, st.exact_dumps, st.inner_writes);
+		CHECK(st.partial_flushes >= 10 && st.purge_same_prefix >= 10,
+		      "too few prefixes partly flushed (%lu) or purged metric after metric (%lu)",
+		      st.partial_flushes, st.purge_same_prefix);
+	}
 
 	printf("kshim: seed %llu: %lu ops, %lu checks; %lu sets (%lu refused), %lu removes, "
 	       "%lu finds, %lu lookups, %lu held reads; %lu dumps (%lu routes over %lu skbs, %lu starts refused, "
 	       "%lu ended on a small skb), %lu bulk lookups; %lu flushes (%lu routes), "
-	       "%lu free-alls, %lu bulk fills; routes %llu on average, %u at most; %lu cond_resched (%lu with writers); injected:",
+	       "%lu free-alls, %lu bulk fills; routes %llu on average, %u at most; %lu cond_resched (%lu with writers); "
+	       "metrics: %lu added beside others, %lu removes and %lu finds of the lowest, %lu lookups "
+	       "of a prefix with several, prefix checks by routes 1:%llu 2:%llu 3:%llu 4:%llu 5:%llu 6+:%llu, "
+	       "%lu sets on a branch point, %lu resumptions between two metrics, %lu dumps compared "
+	       "whole, %lu writes inside a dump's walk, %lu prefixes partly flushed; %lu purges "
+	       "(%lu routes changed, %lu removed, %lu times the next metric of a prefix); injected:",
 	       seed, ops, st.checks, st.sets, st.refused, st.removes, st.finds, st.lookups, st.held_reads,
 	       st.dumps, st.dump_routes, st.dump_skbs, st.dump_start_refused,
 	       st.dump_ended_small, st.bulk_lookups, st.flushes, st.flushed, st.free_alls,
-	       st.bulk_fills, st.size_sum / (ops ?: 1), st.size_max, kshim_resched_calls, st.hook_writes);
+	       st.bulk_fills, st.size_sum / (ops ?: 1), st.size_max, kshim_resched_calls, st.hook_writes,
+	       st.metric_inserts, st.removes_any, st.finds_any, st.lookups_multi,
+	       st.prefixes_by_count[0], st.prefixes_by_count[1], st.prefixes_by_count[2],
+	       st.prefixes_by_count[3], st.prefixes_by_count[4], st.prefixes_by_count[5],
+	       st.sets_at_branch, st.resumed_inside, st.exact_dumps, st.inner_writes, st.partial_flushes,
+	       st.purges, st.purged_changed, st.purged_removed, st.purge_same_prefix);
 	for (i = 0; i < KSHIM_NSITES; i++)
 		printf(" %s=%lu/%lu", kshim_site_name[i], kshim_injected[i], kshim_attempts[i]);
 	printf("\n");

@@ -12,6 +12,9 @@
  *
  *   call_rcu ──> FIFO ──> kshim_rcu_barrier() runs it, never inside
  *                         rcu_read_lock()
+ *
+ *   register_netdevice_notifier ──> kshim_netdev_nb (one block), which
+ *                                   the harness calls for its events
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +28,7 @@
 #include <linux/xarray.h>
 #include <linux/sched.h>
 #include <linux/ktime.h>
+#include <linux/netdevice.h>
 
 #include "kshim.h"
 
@@ -356,6 +360,36 @@ u64 ktime_get_real_ns(void)
 	static u64 now = 1700000000ULL * 1000000000ULL;
 
 	return now += 1000;
+}
+
+/* ---- netdevice notifiers ------------------------------------------------- */
+
+struct notifier_block *kshim_netdev_nb;
+struct net_device *kshim_netdevs;
+unsigned int kshim_nnetdevs;
+
+int register_netdevice_notifier(struct notifier_block *nb)
+{
+	if (kshim_netdev_nb)
+		kshim_bug(__FILE__, __LINE__, "a second netdevice notifier");
+	kshim_netdev_nb = nb;
+	return 0;
+}
+
+int unregister_netdevice_notifier(struct notifier_block *nb)
+{
+	unsigned int i;
+
+	if (nb != kshim_netdev_nb)
+		kshim_bug(__FILE__, __LINE__, "unregistering a notifier that is not registered");
+	/* as the kernel does: every device is unregistered once more for it */
+	for (i = 0; i < kshim_nnetdevs; i++) {
+		struct netdev_notifier_info info = { .dev = &kshim_netdevs[i] };
+
+		nb->notifier_call(nb, NETDEV_UNREGISTER, &info);
+	}
+	kshim_netdev_nb = NULL;
+	return 0;
 }
 
 /* ---- xarray -------------------------------------------------------------- */

@@ -36,6 +36,14 @@ unsigned long kshim_rcu_pending(void);
 extern void (*kshim_resched_hook)(void);
 extern unsigned long kshim_resched_calls;
 
+/* The netdevice notifier chain: the one block registered, or NULL. */
+struct notifier_block;
+struct net_device;
+extern struct notifier_block *kshim_netdev_nb;
+/* the devices unregister_netdevice_notifier() replays NETDEV_UNREGISTER for */
+extern struct net_device *kshim_netdevs;
+extern unsigned int kshim_nnetdevs;
+
 /* The allocator's books. */
 unsigned int kshim_cache_object_size(const char *name);
 unsigned long kshim_cache_live(const char *name);	/* ~0UL: no such cache */

@@ -31,8 +31,15 @@
  * a message does not take and unknown message types are refused too
  * (EINVAL, EOPNOTSUPP).
  *
- * The route key is (table, family, destination prefix).  A prefix never has
- * host bits set: such a request is refused with EINVAL.
+ * The route key is (table, family, destination prefix, metric), as in the
+ * kernel's FIB: one prefix may hold a route per metric (a backup behind a
+ * preferred route), a lookup takes the lowest metric, and dumps list every
+ * metric of a prefix in ascending order.  A change (NEWROUTE) names the
+ * metric with RTMGR_A_METRIC, 0 when absent.  A get or a delete without
+ * RTMGR_A_METRIC names the prefix's lowest-metric route, so a client that
+ * knows nothing of metrics reads and deletes as before, when each prefix
+ * has one route.  A prefix never has host bits set: such a request is
+ * refused with EINVAL.
  *
  * Messages (nlmsg_type)
  * ---------------------
@@ -44,6 +51,7 @@
  *            gateway, a device or a multipath list (not both forms);
  *            blackhole, unreachable and prohibit routes take none of them.
  *     flags: ACK, ECHO, and exactly one of these forms, as `ip route` uses:
+ *        (the key's metric is RTMGR_A_METRIC, or 0)
  *        CREATE|EXCL     add: EEXIST if the key is present
  *        CREATE          the same as CREATE|EXCL
  *        CREATE|REPLACE  replace: create, or overwrite the value
@@ -63,19 +71,21 @@
  *     hdr: family, dst_len, table (0 = main); type and proto, when not 0,
  *          must match the route.
  *     attrs: RTMGR_A_DST (required); RTMGR_A_GATEWAY, RTMGR_A_OIF,
- *            RTMGR_A_METRIC: when given, must match (a gateway or device
- *            matches when any next hop has it).
+ *            RTMGR_A_METRIC (the key's metric; absent: the prefix's
+ *            lowest); RTMGR_A_GATEWAY and RTMGR_A_OIF, when given, must
+ *            match (a gateway or device matches when any next hop has it).
  *     flags: ACK, ECHO.
  *     Errors: ESRCH when no route has that key or the route does not match.
  *     Also the notification of a removed route (the route as it was).
  *
  * RTMGR_MSG_GETROUTE  request: read routes.  Unprivileged.
  *     Without NLM_F_DUMP: the route with exactly this key
- *        hdr: family, dst_len, table (0 = main); attrs: RTMGR_A_DST.
+ *        hdr: family, dst_len, table (0 = main); attrs: RTMGR_A_DST,
+ *        RTMGR_A_METRIC (absent: the prefix's lowest-metric route).
  *        Answer: one RTMGR_MSG_NEWROUTE, or ENOENT.
  *     With NLM_F_DUMP: every route passing the filter, as NLM_F_MULTI
  *        RTMGR_MSG_NEWROUTE messages, sorted by (table, family, prefix
- *        address, prefix length), then NLMSG_DONE.  Filter:
+ *        address, prefix length, metric), then NLMSG_DONE.  Filter:
  *        hdr.family (AF_UNSPEC: both), hdr.table (0: all tables),
  *        hdr.type, hdr.proto (0: any), RTMGR_A_OIF, RTMGR_A_GATEWAY (any
  *        next hop), RTMGR_A_DST with hdr.dst_len and RTMGR_A_MATCH (the
@@ -86,7 +96,8 @@
  * RTMGR_MSG_LOOKUP    request: longest-prefix match.  Unprivileged.
  *     hdr: family (required), table (0 = main).
  *     Single: attrs RTMGR_A_ADDR; answer one RTMGR_MSG_LOOKUP carrying
- *        RTMGR_A_ADDR and the matching route (hdr and route attributes as
+ *        RTMGR_A_ADDR and the matching route, the lowest metric of the
+ *        longest matching prefix (hdr and route attributes as
  *        in NEWROUTE), or ENETUNREACH.
  *     Bulk: NLM_F_DUMP and RTMGR_A_ADDRS (addresses packed back to back,
  *        4 or 16 bytes each, at most RTMGR_MAX_LOOKUP_ADDRS); answer one
@@ -187,7 +198,7 @@ enum rtmgr_attr {
 	RTMGR_A_DST,		/* binary: 4 (IPv4) or 16 (IPv6) bytes, prefix */
 	RTMGR_A_GATEWAY,	/* binary: 4 or 16 bytes, same family as dst */
 	RTMGR_A_OIF,		/* u32: output interface index */
-	RTMGR_A_METRIC,		/* u32: priority; lower wins; default 0 */
+	RTMGR_A_METRIC,		/* u32: part of the key; lower wins a lookup; default 0 */
 	RTMGR_A_MULTIPATH,	/* nested: RTMGR_A_MP_NEXTHOP, ... (up to
 				 * RTMGR_MAX_NEXTHOPS); unicast only.  This
 				 * attribute and each RTMGR_A_MP_NEXTHOP in it
