@@ -194,7 +194,8 @@ CDEF_FUNCTIONS = """
 int rtm_build_route(void *buf, size_t buflen, uint16_t type, uint16_t flags,
                     uint32_t seq, const struct rtm_route *route);
 int rtm_build_get(void *buf, size_t buflen, uint32_t seq, int ack, uint8_t family,
-                  const void *dst, uint8_t dst_len, uint32_t table);
+                  const void *dst, uint8_t dst_len, uint32_t table, uint32_t metric,
+                  int has_metric);
 int rtm_build_dump(void *buf, size_t buflen, uint32_t seq,
                    const struct rtm_filter *filter);
 int rtm_build_flush(void *buf, size_t buflen, uint32_t seq, int ack,

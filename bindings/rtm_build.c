@@ -139,7 +139,7 @@ int rtm_build_route(void *buf, size_t buflen, uint16_t type, uint16_t flags,
 
 int rtm_build_get(void *buf, size_t buflen, uint32_t seq, int ack,
 		  uint8_t family, const void *dst, uint8_t dst_len,
-		  uint32_t table)
+		  uint32_t table, uint32_t metric, int has_metric)
 {
 	size_t alen = rtm_family_addr_len(family);
 	struct rtmgr_hdr *hdr;
@@ -157,6 +157,8 @@ int rtm_build_get(void *buf, size_t buflen, uint32_t seq, int ack,
 	hdr->dst_len = dst_len;
 	hdr->table = table;
 	if (rtm_attr_put(nlh, buflen, RTMGR_A_DST, alen, dst) < 0)
+		return -1;
+	if (has_metric && rtm_attr_put_u32(nlh, buflen, RTMGR_A_METRIC, metric) < 0)
 		return -1;
 	return nlh->nlmsg_len;
 }

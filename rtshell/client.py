@@ -93,6 +93,7 @@ from rtshell.model import (
     Event,
     Filter,
     LookupResult,
+    Match,
     Network,
     Route,
     RouteType,
@@ -103,7 +104,7 @@ from rtshell.model import (
 log = logging.getLogger(__name__)
 
 Address = Union[IPv4Address, IPv6Address]
-Key = tuple[int, int, Network]  # Route.key: (table, family, dst)
+Key = tuple[int, int, Network, int]  # Route.key: (table, family, dst, metric)
 # a request to number and send: (what it asks, build(seq) -> its bytes, multipart?)
 _Request = tuple["_Op", Callable[[int], bytes], bool]
 # a batch request: (verb, Route), or ("flush", Filter or None)
@@ -141,7 +142,7 @@ class _Subscriber(Protocol):
     def _unsubscribe(self, sub: Subscription) -> None: ...
 
 
-_SortKey = tuple[int, int, int, int]  # model.sort_key
+_SortKey = tuple[int, int, int, int, int]  # model.sort_key
 
 #: Seconds a receive call blocks before the thread checks whether to stop.
 POLL_INTERVAL = 0.2
@@ -1005,10 +1006,10 @@ def _delete_plan(target: Union[Route, Filter], echo: bool) -> _Plan[Union[Route,
     return (yield from _change_plan("delete", target, echo))
 
 
-def _get_plan(dst: Union[Network, str], table: int) -> _Plan[Route]:
+def _get_plan(dst: Union[Network, str], table: int, metric: Optional[int] = None) -> _Plan[Route]:
     prefix = _network(dst)
     op = _Op("get", prefix, table)
-    p: _AnyPending = yield _ask(op, lambda seq: nl.build_get(seq, prefix, table))
+    p: _AnyPending = yield _ask(op, lambda seq: nl.build_get(seq, prefix, table, metric=metric))
     for m in p.replies:
         if m.route is not None:
             return m.route
@@ -1101,7 +1102,17 @@ def _batch_snapshot_plan(
     uses = collections.Counter(item[1].key for item in ops if item[0] != "flush")
     flushes = any(verb == "flush" for verb, _obj in ops)
     for i, item in enumerate(ops):
-        if item[0] != "flush":
+        if item[0] == "delete" and item[1].metric == 0:
+            # without a metric the kernel deletes the prefix's lowest: every
+            # metric of the prefix may be the one
+            route = item[1]
+            found: list[Route] = yield _collect(Filter(prefix=route.dst, match=Match.EXACT, table=route.table))
+            metrics = [r for r in found if r.dst == route.dst and r.table == route.table]
+            touched[i] = [r.key for r in metrics] or [route.key]
+            for r in metrics:
+                before.setdefault(r.key, r)
+            before.setdefault(route.key, None)
+        elif item[0] != "flush":
             verb, route = item
             touched[i] = [route.key]
             if route.key not in before:
@@ -1117,8 +1128,8 @@ def _batch_snapshot_plan(
     if not unknown:
         return before, touched
     gets: list[_Request] = [
-        (_Op("get", dst, table), functools.partial(nl.build_get, dst=dst, table=table), False)
-        for (table, _family, dst) in unknown]
+        (_Op("get", dst, table), functools.partial(nl.build_get, dst=dst, table=table, metric=metric), False)
+        for (table, _family, dst, metric) in unknown]
     pendings: list[_AnyPending] = yield _ask_all(gets)
     for key, p in zip(unknown, pendings):
         if p.error is None:
@@ -1607,9 +1618,10 @@ class Client(_ClientBase[_Stream]):
         """
         return self._drive(_delete_plan(target, echo))
 
-    def get(self, dst: Union[Network, str], table: int = TABLE_MAIN) -> Route:
-        """The route with exactly this key; RouteNotFound if there is none."""
-        return self._drive(_get_plan(dst, table))
+    def get(self, dst: Union[Network, str], table: int = TABLE_MAIN, metric: Optional[int] = None) -> Route:
+        """The route with exactly this key (metric None: the prefix's
+        lowest-metric route); RouteNotFound if there is none."""
+        return self._drive(_get_plan(dst, table, metric))
 
     def lookup(self, addr: Union[Address, str], table: int = TABLE_MAIN) -> Route:
         """The longest-prefix match of ``addr``; NoRoute if nothing matches."""
@@ -2231,10 +2243,10 @@ class _BatchBase(Generic[_ClientT]):
         items: list[tuple[Literal["delete", "replace"], Route, str]] = []
         for key, idx in keys.items():
             old = before.get(key)
-            table, _family, dst = key
+            table, _family, dst, metric = key
             why = "undoes " + ", ".join(f"#{i}" for i in idx)
             if old is None:
-                items.append(("delete", Route(dst=dst, table=table, type=RouteType.UNSPEC), why))
+                items.append(("delete", Route(dst=dst, table=table, metric=metric, type=RouteType.UNSPEC), why))
             else:
                 items.append(("replace", old, why))
         if not items:

@@ -142,7 +142,7 @@ class LiveValues:
         prefixes: dict[str, tuple] = {}
         gateways: collections.Counter = collections.Counter()
         tables: set[int] = set()
-        for (table, family, dst), (word, gws, meta) in entries:
+        for (table, family, dst, _metric), (word, gws, meta) in entries:
             if word not in prefixes:
                 prefixes[word] = ((family, int(dst.network_address), dst.prefixlen), meta)
             gateways.update(gws)

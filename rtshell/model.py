@@ -193,8 +193,9 @@ class Route:
         return self.dst.version
 
     @property
-    def key(self) -> tuple[int, int, Network]:
-        return (self.table, self.family, self.dst)
+    def key(self) -> tuple[int, int, Network, int]:
+        """(table, family, prefix, metric): a prefix holds one route per metric, as in the FIB."""
+        return (self.table, self.family, self.dst, self.metric)
 
     def all_nexthops(self) -> tuple[NextHop, ...]:
         """The next hops in one form, whether the route is single- or multipath."""
@@ -226,9 +227,9 @@ def route_from_wire(dst: Network, table: int, type: RouteType, proto: int, metri
 _new = object.__new__
 
 
-def sort_key(route: Route) -> tuple[int, int, int, int]:
-    """The kernel's dump order: table, family, prefix address, prefix length."""
-    return (route.table, route.family, int(route.dst.network_address), route.dst.prefixlen)
+def sort_key(route: Route) -> tuple[int, int, int, int, int]:
+    """The kernel's dump order: table, family, prefix address, prefix length, metric."""
+    return (route.table, route.family, int(route.dst.network_address), route.dst.prefixlen, route.metric)
 
 
 @dataclass(frozen=True)

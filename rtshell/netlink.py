@@ -388,13 +388,16 @@ def build_route(
     return _take(buf, n)
 
 
-def build_get(seq: int, dst: Network, table: int = model.TABLE_MAIN, *, ack: bool = False) -> bytes:
-    """GETROUTE for exactly this key: answered by a NEWROUTE or an error (then an ACK if ``ack``)."""
-    request = f"route get {dst} table {table}"
+def build_get(seq: int, dst: Network, table: int = model.TABLE_MAIN, *, ack: bool = False,
+              metric: Optional[int] = None) -> bytes:
+    """GETROUTE for exactly this key (metric None: the prefix's lowest-metric
+    route): answered by a NEWROUTE or an error (then an ACK if ``ack``)."""
+    request = f"route get {dst} table {table}" + ("" if metric is None else f" metric {metric}")
     family = _AF[dst.version]
     buf = ffi.new("uint8_t[]", 64)
     with _fields(request):
-        n = lib.rtm_build_get(buf, 64, seq, 1 if ack else 0, family, dst.network_address.packed, dst.prefixlen, table)
+        n = lib.rtm_build_get(buf, 64, seq, 1 if ack else 0, family, dst.network_address.packed, dst.prefixlen,
+                              table, metric or 0, metric is not None)
     if n < 0:
         raise _fail(request)
     return _take(buf, n)

@@ -97,9 +97,10 @@ class Client(Connection):
         """See :meth:`rtshell.client.Client.delete`."""
         return await self._drive(C._delete_plan(target, echo))
 
-    async def get(self, dst: Union[Network, str], table: int = TABLE_MAIN) -> Route:
+    async def get(self, dst: Union[Network, str], table: int = TABLE_MAIN,
+                  metric: Optional[int] = None) -> Route:
         """See :meth:`rtshell.client.Client.get`."""
-        return await self._drive(C._get_plan(dst, table))
+        return await self._drive(C._get_plan(dst, table, metric))
 
     async def lookup(self, addr: Union[Address, str], table: int = TABLE_MAIN) -> Route:
         """See :meth:`rtshell.client.Client.lookup`."""

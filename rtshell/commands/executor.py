@@ -362,18 +362,32 @@ class Executor:
 
     def diff_changes(self) -> list[dict[str, Any]]:
         """The staged changes against the live table (read with get)."""
-        state: dict[tuple, Any] = {}
+        state: dict[tuple, Any] = {}  # Route.key -> the route it holds after the changes so far
 
-        def current(route):
-            key = (route.table, route.family, route.dst)
-            if key not in state:
-                try:
-                    state[key] = self.client.get(route.dst, route.table)
-                except OSError as exc:
-                    if exc.errno not in (E.ENOENT, E.ESRCH):
-                        raise
-                    state[key] = None
-            return key, state[key]
+        def live(route, metric):
+            try:
+                return self.client.get(route.dst, route.table, metric=metric)
+            except OSError as exc:
+                if exc.errno not in (E.ENOENT, E.ESRCH):
+                    raise
+                return None
+
+        def current(route, lowest: bool = False):
+            """The key a change meets and its route: the change's own key, or,
+            for a delete without a metric, the prefix's lowest-metric route."""
+            if lowest:
+                found = {k: r for k, r in state.items() if k[:3] == route.key[:3]}
+                first = live(route, None)
+                if first is not None:
+                    found.setdefault(first.key, first)  # what was staged comes first
+                present = sorted((k for k, r in found.items() if r is not None), key=lambda k: k[3])
+                if not present:
+                    return route.key, None
+                state.setdefault(present[0], found[present[0]])
+                return present[0], state[present[0]]
+            if route.key not in state:
+                state[route.key] = live(route, route.metric)
+            return route.key, state[route.key]
 
         changes = []
         for s in self.txn or []:
@@ -382,14 +396,14 @@ class Executor:
                 flt = s.request.args[0]
                 gone = [r for r in self.client.dump(flt)]
                 for r in gone:
-                    state.setdefault((r.table, r.family, r.dst), r)
+                    state.setdefault(r.key, r)
                 for key, r in list(state.items()):
                     if r is not None and (flt is None or flt.matches(r)):
                         changes.append({"op": m, "line": s.line, "before": r, "after": None, "note": None})
                         state[key] = None
                 continue
             route = s.request.args[0]
-            key, before = current(route)
+            key, before = current(route, lowest=m == "delete" and not route.metric)
             after, note = before, None
             if m == "add":
                 if before is not None:

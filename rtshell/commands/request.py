@@ -47,8 +47,8 @@ class Request:
                 flags = getattr(netlink, f"{m.upper()}_FLAGS")
             return netlink.build_route(msg_type, flags, seq, route)
         if m == "get":
-            dst, table = self.args
-            return netlink.build_get(seq, dst, table)
+            dst, table, metric = self.args
+            return netlink.build_get(seq, dst, table, metric=metric)
         if m == "lookup":
             addr, table = self.args
             return netlink.build_lookup(seq, addr, table)

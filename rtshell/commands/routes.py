@@ -70,7 +70,7 @@ TYPE_POS = Pos("type", "choice", "route type", required=False, choices=tuple(nam
 
 VIA = Opt("via", "gateway", "gateway", "next-hop gateway address", meta="GW")
 DEV = Opt("dev", "oif", "dev", "output device", meta="IF", aliases=("oif",))
-METRIC = Opt("metric", "metric", "uint", "metric (priority): lower wins", meta="N",
+METRIC = Opt("metric", "metric", "uint", "metric (priority), part of the key: a prefix may hold one route per metric; the lowest wins", meta="N",
              aliases=("priority", "preference"))
 TABLE = Opt("table", "table", "table", "routing table (default main)", meta="T")
 TYPE = Opt("type", "type", "type", "route type", meta="TYPE")
@@ -255,7 +255,8 @@ for _verb, _method, _kind, _summary, _aliases, _examples in (
 
 command("route del", _change_syntax("live_prefix", groups=False),
         "delete a route; given via/dev/metric/type/proto must match it",
-        help="The route is found by its key (table, prefix); the other words, when given, must match it.",
+        help="The route is found by its key (table, prefix, metric: without one, the prefix's lowest); "
+             "the other words, when given, must match it.",
         request=_change_request("delete"), mutating=True, aliases=("route delete",),
         examples=("route del 10.0.0.0/8", "route del default -6 table 100"))(_run_change)
 
@@ -264,13 +265,16 @@ command("route del", _change_syntax("live_prefix", groups=False),
 
 GET_SYNTAX = Syntax(positionals=(Pos("dst", "live_prefix", "an address, or a route's prefix", meta="ADDR|PREFIX"),),
                     options=(TABLE,) + FAMILY + (
-                        Opt("fibmatch", "fibmatch", None, "show the route that matches (what an address always does)"),),
+                        Opt("fibmatch", "fibmatch", None, "show the route that matches (what an address always does)"),
+                        Opt("metric", "metric", "uint", "a PREFIX's route of this metric (default: its lowest)",
+                            meta="N")),
                     noise=("to",), foreign=FIB_ONLY_FILTER)
 
 GET_HELP = ("As `ip route get`: an address (no /LEN) is looked up, longest prefix first, and the route "
             "that matches is shown (`fibmatch` is accepted and changes nothing); a PREFIX/LEN is read "
             "exactly, and answers ENOENT when no route has that very prefix (`route show exact PREFIX` "
-            "lists it too).")
+            "lists it too).  A prefix holds one route per metric: `metric N` reads that one, "
+            "without it the lowest (the one an address takes).")
 
 
 def _is_address(p: Parsed) -> bool:
@@ -285,10 +289,12 @@ def _get_request(p: Parsed, ctx) -> tuple[Request, ...]:
     dst = p.values["dst"]
     table = p.values.get("table", MAIN)
     if _is_address(p):
+        if "metric" in p.values:
+            raise p.error("metric", "metric names a PREFIX/LEN's route; an address takes the lowest")
         return (Request("lookup", (dst.network_address, table), _text(p)),)
     if dst == "default":
         dst = parse_prefix_family("default", family)
-    return (Request("get", (dst, table), _text(p)),)
+    return (Request("get", (dst, table, p.values.get("metric")), _text(p)),)
 
 
 @command("route get", GET_SYNTAX, "the route an address takes (longest prefix), or the route with this PREFIX/LEN",

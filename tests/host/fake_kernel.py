@@ -144,9 +144,10 @@ class FakeKernel:
                 self.table[r.key] = r
                 note = nl.build_route(P.RTMGR_MSG_NEWROUTE, 0, seq, r)
             else:
-                if r.key not in self.table:
+                key = r.key if r.metric else self.lowest(r.table, r.dst)  # no metric: the lowest
+                if key not in self.table:
                     return self.ack(sock, hdr, seq, errno.ESRCH, "no such route")
-                old = self.table.pop(r.key)
+                old = self.table.pop(key)
                 note = nl.build_route(P.RTMGR_MSG_DELROUTE, 0, seq, old)
             self.changed()
             note = note[:12] + struct.pack("=I", sock.portid) + note[16:]
@@ -164,7 +165,10 @@ class FakeKernel:
             family, dst_len, _t, _p, table = RTHDR.unpack_from(body)
             a = attrs(body[8:])
             dst = ip_network((ip_address(a[1]), dst_len))
-            r = self.table.get((table or 254, dst.version, dst))
+            metric = a.get(P.RTMGR_A_METRIC)
+            key = (self.lowest(table or 254, dst) if metric is None
+                   else (table or 254, dst.version, dst, struct.unpack("=I", metric)[0]))
+            r = self.table.get(key)
             if r is None:
                 return self.ack(sock, hdr, seq, errno.ENOENT, "no such route")
             return self.unicast(sock, nl.build_route(P.RTMGR_MSG_NEWROUTE, 0, seq, r))
@@ -193,11 +197,16 @@ class FakeKernel:
             return self.ack(sock, hdr, seq)
         self.ack(sock, hdr, seq, errno.EOPNOTSUPP, "unknown message")
 
+    def lowest(self, table: int, dst):
+        """The key of the prefix's lowest-metric route (a get or delete without a metric), or None."""
+        keys = [k for k in self.table if k[:3] == (table, dst.version, dst)]
+        return min(keys, key=lambda k: k[3]) if keys else None
+
     def lookup_msg(self, seq: int, addr, table: int, flags: int) -> bytes:
         best = None
         for r in self.table.values():
             if r.family == addr.version and addr in r.dst and (r.table == (table or 254)):
-                if best is None or r.dst.prefixlen > best.dst.prefixlen:
+                if best is None or (r.dst.prefixlen, -r.metric) > (best.dst.prefixlen, -best.metric):
                     best = r
         if best is None:
             body = RTHDR.pack(AF[addr.version], 0, 0, 0, table) + nla(P.RTMGR_A_ADDR, addr.packed)

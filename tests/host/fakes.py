@@ -135,6 +135,12 @@ class FakeClient:
         self.pending = 0  # the fake answers at once: nothing is ever outstanding
 
     # -- helpers --
+    def _lowest(self, table, dst):
+        """The key of the prefix's lowest-metric route (what a get or delete
+        without a metric names), or None."""
+        keys = [k for k in self.table if k[:3] == (table, dst.version, dst)]
+        return min(keys, key=lambda k: k[3]) if keys else None
+
     def _err(self, cls, text, what):
         self.errors += 1
         return cls(None, text, what)
@@ -205,16 +211,16 @@ class FakeClient:
             return self.flush(target)
         self._log("delete", target)
         with self.lock:
-            old = self.table.get(target.key)
+            key = target.key if target.metric else self._lowest(target.table, target.dst)
+            old = self.table.get(key)
             hops = old.all_nexthops() if old else ()
             if (old is None
                     or (target.gateway is not None and not any(h.gateway == target.gateway for h in hops))
                     or (target.oif is not None and not any(h.oif == target.oif for h in hops))
-                    or (target.metric and old.metric != target.metric)
                     or (target.type and old.type != target.type)
                     or (target.proto and old.proto != target.proto)):
                 raise self._err(errors.NoSuchRoute, "no matching route", f"route delete {target.dst}")
-            del self.table[target.key]
+            del self.table[key]
         self._event("del", old)
 
     def flush(self, filter=None):
@@ -229,10 +235,11 @@ class FakeClient:
         return len(gone)
 
     # -- reads --
-    def get(self, dst, table=254):
+    def get(self, dst, table=254, metric=None):
         self._log("get", dst, table)
         with self.lock:
-            r = self.table.get((table, dst.version, dst))
+            key = self._lowest(table, dst) if metric is None else (table, dst.version, dst, metric)
+            r = self.table.get(key) if key is not None else None
         if r is None:
             raise self._err(errors.RouteNotFound, "no route with this key", f"route get {dst}")
         return r
@@ -246,7 +253,8 @@ class FakeClient:
             a = ipaddress.ip_address(a)
             best = None
             for r in routes:
-                if r.family == a.version and a in r.dst and (best is None or r.dst.prefixlen > best.dst.prefixlen):
+                if r.family == a.version and a in r.dst and (
+                        best is None or (r.dst.prefixlen, -r.metric) > (best.dst.prefixlen, -best.metric)):
                     best = r
             out.append(LookupResult(a, best))
         return out

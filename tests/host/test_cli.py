@@ -55,7 +55,7 @@ def test_show_json_is_one_array(run):
 def test_add_is_silent_in_plain_text_and_acked_in_json(run, client):
     assert run("-c", "route add 10.1.0.0/16 dev dummy0 metric 5") == 0
     assert run.out == "" and run.err == ""
-    assert client.table[(254, 4, route("10.1.0.0/16").dst)].metric == 5
+    assert client.table[(254, 4, route("10.1.0.0/16").dst, 5)].metric == 5
     assert run("-j", "-c", "route add 10.2.0.0/16 dev dummy0") == 0
     assert json.loads(run.out) == {"ok": True, "command": "route add 10.2.0.0/16 dev dummy0"}
 
@@ -280,7 +280,7 @@ def test_abort_and_transaction_errors(run, client):
 
 
 def test_save_and_restore(run, client, tmp_path):
-    client.table[(254, 4, route("10.5.0.0/16").dst)] = route("10.5.0.0/16", type="blackhole", metric=3)
+    client.table[(254, 4, route("10.5.0.0/16").dst, 3)] = route("10.5.0.0/16", type="blackhole", metric=3)
     path = tmp_path / "routes.rt"
     assert run("-c", f"save {path}") == 0
     text = path.read_text().splitlines()
@@ -359,3 +359,37 @@ def test_a_closed_pipe_ends_rtshell_as_it_ends_ip():
     err = child.stderr.read()
     assert child.wait(60) == -signal.SIGPIPE
     assert first.startswith(b"10.0.0.0/24 dev dummy0") and err == b""
+
+
+# -- the metric is part of the key ----------------------------------------------------------
+
+
+def test_two_metrics_of_a_prefix_are_two_routes_and_del_takes_the_lowest(run, client):
+    assert run("-c", "route add 10.9.0.0/16 via 10.99.0.2 metric 20") == 0
+    assert run("-c", "route add 10.9.0.0/16 via 10.98.0.2 metric 10") == 0  # a second route, no EEXIST
+    assert run("-c", "route add 10.9.0.0/16 via 10.97.0.2 metric 10") == 1 and "EEXIST" in run.err
+    run("-c", "route show root 10.9.0.0/16")
+    assert run.out.splitlines() == ["10.9.0.0/16 via 10.98.0.2 metric 10 proto boot",
+                                    "10.9.0.0/16 via 10.99.0.2 metric 20 proto boot"]
+    run("-c", "route get 10.9.0.0/16")
+    assert run.out == "10.9.0.0/16 via 10.98.0.2 metric 10 proto boot\n"  # without a metric: the lowest
+    run("-c", "route get 10.9.0.0/16 metric 20")
+    assert run.out == "10.9.0.0/16 via 10.99.0.2 metric 20 proto boot\n"
+    assert run("-c", "route get 10.9.1.1 metric 20") == 2 and "an address takes the lowest" in run.err
+    assert run("-c", "route del 10.9.0.0/16") == 0
+    assert [r.metric for r in client.table.values() if str(r.dst) == "10.9.0.0/16"] == [20]
+
+
+def test_restore_of_ip_route_show_keeps_every_metric_of_a_prefix(run, client, tmp_path):
+    shown = tmp_path / "shown"
+    shown.write_text("10.30.0.0/16 via 10.99.0.2 dev dummy0 metric 100\n"
+                     "10.30.0.0/16 via 10.98.0.2 dev dummy0 metric 200\n")
+    assert run("-c", f"restore {shown}") == 0, run.err
+    assert sorted(k[3] for k in client.table if str(k[2]) == "10.30.0.0/16") == [100, 200]
+
+
+def test_a_staged_delete_without_a_metric_meets_the_lowest(run, client):
+    client.add(route("10.40.0.0/16", gateway="10.99.0.2", metric=5))
+    client.add(route("10.40.0.0/16", gateway="10.98.0.2", metric=9))
+    assert run("-b", "-", stdin="begin\nroute del 10.40.0.0/16\ndiff\n") == 0
+    assert "- 10.40.0.0/16 via 10.99.0.2 metric 5" in run.out and "metric 9" not in run.out

@@ -76,8 +76,9 @@ def test_route_changes(line, method, route):
 
 
 READ_CASES = [
-    ("route get 10.0.0.0/8", "get", (N("10.0.0.0/8"), 254)),
-    ("route get default -6 table local", "get", (N("::/0"), 255)),
+    ("route get 10.0.0.0/8", "get", (N("10.0.0.0/8"), 254, None)),
+    ("route get 10.0.0.0/8 metric 20", "get", (N("10.0.0.0/8"), 254, 20)),
+    ("route get default -6 table local", "get", (N("::/0"), 255, None)),
     ("route lookup 10.1.2.3", "lookup_many", ((A("10.1.2.3"),), 254)),
     ("route lookup 10.1.2.3 10.9.9.9 table 100", "lookup_many", ((A("10.1.2.3"), A("10.9.9.9")), 100)),
     ("route show", "dump", (Filter(table=254),)),

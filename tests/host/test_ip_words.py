@@ -332,7 +332,7 @@ def test_restore_takes_what_ip_route_show_prints(run, client, tmp_path):
     assert run("-c", f"restore {shown}") == 1 and "'src' is an attribute" in run.err
     assert run("-c", f"restore {shown} --lenient") == 0, run.err
     assert "restored 4 of 4 routes" in run.out
-    multi = client.table[(254, 4, route("10.20.0.0/16").dst)]
+    multi = client.table[(254, 4, route("10.20.0.0/16").dst, 20)]
     assert [(str(h.gateway), h.oif, h.weight) for h in multi.nexthops] == [("10.99.0.2", 2, 1), ("10.98.0.2", 3, 3)]
     assert multi.metric == 20 and multi.proto == 4
     assert "left out 1 line of routes rtmgr does not keep: local 1" in run.err

@@ -99,7 +99,7 @@ def test_question_mark_shows_help_and_leaves_the_line(client, monkeypatch):
     monkeypatch.setattr(Repl, "_show_rows", lambda self, title, rows: shown.append((title, rows)))
     _, out, err, _ = run_keys(client, "route ?add 10.5.0.0/16 dev dummy0\r")
     assert err == ""
-    assert (254, 4, route("10.5.0.0/16").dst) in client.table  # no '?' in the line
+    assert (254, 4, route("10.5.0.0/16").dst, 0) in client.table  # no '?' in the line
     (title, rows), = shown
     assert title == "route ?" and ("add", "add a route (fails if the key exists)") in rows
 
@@ -376,7 +376,7 @@ def test_client_warnings_are_printed_above_the_prompt(client):
 
 
 def test_a_flush_of_more_than_one_table_asks_first(client):
-    client.table[(100, 4, route("10.7.0.0/16").dst)] = route("10.7.0.0/16", oif=2, table=100)
+    client.table[(100, 4, route("10.7.0.0/16").dst, 0)] = route("10.7.0.0/16", oif=2, table=100)
     screen = io.StringIO()
     vt = Vt100_Output(screen, lambda: Size(rows=40, columns=160), term="xterm")
     status, out, err, _ = run_keys(client, "route flush all table all\rn\r", output=vt)
@@ -388,7 +388,7 @@ def test_a_flush_of_more_than_one_table_asks_first(client):
 
 
 def test_a_flush_of_one_table_does_not_ask(client):
-    client.table[(100, 4, route("10.7.0.0/16").dst)] = route("10.7.0.0/16", oif=2, table=100)
+    client.table[(100, 4, route("10.7.0.0/16").dst, 0)] = route("10.7.0.0/16", oif=2, table=100)
     status, out, err, _ = run_keys(client, "route flush all\r")
     assert status == 0 and "go on?" not in out
     assert [k[0] for k in client.table] == [100]  # main only, as ip route flush

@@ -33,7 +33,7 @@ def routes() -> list[Route]:
     assert_type(plain.gateway, IPv4Address | IPv6Address | None)
     assert_type(multipath.nexthops, tuple[NextHop, ...])
     assert_type(blackhole.type, RouteType)
-    assert_type(parsed.key, tuple[int, int, IPv4Network | IPv6Network])
+    assert_type(parsed.key, tuple[int, int, IPv4Network | IPv6Network, int])
     assert_type(parsed.all_nexthops(), tuple[NextHop, ...])
     return [plain, multipath, blackhole, parsed]
 

@@ -74,13 +74,19 @@ def test_add_get_replace_change_append_delete(client):
 
     client.replace(r4(1, gw=GW2))
     assert client.get(r.dst, TABLE).gateway == GW2
-    client.change(r4(1, metric=7))
-    got = client.get(r.dst, TABLE)
-    assert (got.gateway, got.metric) == (GW, 7)
+    client.change(r4(1))
+    assert client.get(r.dst, TABLE).gateway == GW
     with pytest.raises(errors.RouteNotFound):
         client.change(r4(2))
+    with pytest.raises(errors.RouteNotFound):  # the metric is part of the key
+        client.change(r4(1, metric=7))
+    client.add(r4(1, gw=GW2, metric=7))  # a backup route of the same prefix
+    assert [(x.gateway, x.metric) for x in client.dump(Filter(table=TABLE))] == [(GW, 0), (GW2, 7)]
+    assert client.get(r.dst, TABLE).metric == 0 and client.get(r.dst, TABLE, metric=7).gateway == GW2
+    assert client.lookup(ip_address("10.0.1.9"), TABLE).metric == 0
+    client.delete(Route(dst=r.dst, table=TABLE, metric=7, type=RouteType.UNSPEC))
 
-    client.append(Route(dst=r.dst, table=TABLE, gateway=GW2, metric=7))
+    client.append(Route(dst=r.dst, table=TABLE, gateway=GW2))
     hops = client.get(r.dst, TABLE).all_nexthops()
     assert {h.gateway for h in hops} == {GW, GW2}
 
