@@ -27,25 +27,29 @@ def test_model_follows_events_and_its_filter():
     m.on_event(FakeResync(kind="resync", added=(route("10.0.0.0/8", oif=2), route("10.1.0.0/16", oif=3)),
                           initial=True))
     assert m.ready.is_set()
-    rows, total, recent, notice, _ = m.snapshot(10)
-    assert [str(r.dst) for r in rows] == ["10.0.0.0/8"] and total == 1 and recent == []
+    win = m.window(0, 10)
+    assert [str(r.dst) for r in win.rows] == ["10.0.0.0/8"] and win.total == 1 and win.recent == []
     m.on_event(Event(kind="new", route=route("10.2.0.0/16", oif=2)))
     m.on_event(Event(kind="new", route=route("10.0.0.0/8", oif=3)))  # changed out of the filter
-    rows, total, recent, _, _ = m.snapshot(10)
-    assert [str(r.dst) for r in rows] == ["10.2.0.0/16"]
+    assert [str(r.dst) for r in m.window(0, 10).rows] == ["10.2.0.0/16"]
     m.on_event(Event(kind="flush", filter=Filter(oif=2), count=1))
-    assert m.snapshot(10)[1] == 0
+    assert m.window(0, 10).total == 0
     m.on_event(FakeResync(kind="resync", added=(route("10.3.0.0/16", oif=2),), removed=(), changed=()))
-    rows, total, recent, notice, _ = m.snapshot(10)
-    assert total == 1 and "overran" in notice and "+1 -0 ~0" in notice
+    win = m.window(0, 10)
+    assert win.total == 1 and "overran" in win.notice and "+1 -0 ~0" in win.notice
 
 
-def test_model_snapshot_is_the_first_screen_in_kernel_order():
+def test_model_window_is_a_screen_in_kernel_order_at_any_offset():
     m = WatchModel(None)
     m.on_event(FakeResync(kind="resync", added=tuple(route(f"10.{i}.0.0/16", oif=2) for i in range(200, 0, -1)),
                           initial=True))
-    rows, total, _, _, _ = m.snapshot(3)
-    assert [str(r.dst) for r in rows] == ["10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"] and total == 200
+    win = m.window(0, 3)
+    assert [str(r.dst) for r in win.rows] == ["10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"] and win.count == 200
+    win = m.window(100, 2)
+    assert [str(r.dst) for r in win.rows] == ["10.101.0.0/16", "10.102.0.0/16"] and win.offset == 100
+    win = m.window(199, 3)  # past the end: the last full screen
+    assert [str(r.dst) for r in win.rows] == ["10.198.0.0/16", "10.199.0.0/16", "10.200.0.0/16"]
+    assert win.offset == 197
 
 
 def test_watch_runs_until_ctrl_c_and_unsubscribes(monkeypatch):
