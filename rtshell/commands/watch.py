@@ -1,38 +1,52 @@
-"""`watch`: a live full-screen table, updated as notifications arrive.
+"""`watch`: a live full-screen table of the routes, scrolled with the keys.
 
 The notification thread changes a :class:`WatchModel` under a lock; the
 foreground loop reads the window the screen shows (the routes at positions
-[offset, offset + height) in the kernel's order; today the first screenful)
-a few times a second and builds a fresh table from it (rich's progress.py
-habit: no rich object crosses threads).  The model keeps that order in a
+[offset, offset + height) in the kernel's order) a few times a second and
+builds a fresh table from it (rich's progress.py habit: no rich object
+crosses threads).  The model keeps that order in a
 :class:`rtshell.sortedkeys.SortedKeys`, so an event costs O(log N) and a
 window read O(height + log N): the lock is held for microseconds, at a
 million routes as at ten, and the notification thread never waits on a
 redraw.
 
-A text filter is a regular expression searched in each route's ``ip``
-words.  Applying one to a large table is O(N), so it is done a chunk at a
-time (:meth:`WatchModel.filter_step`); until it is through, the window holds
-the matches found so far, in order.  rich.live.Live owns the screen only
-here, in the foreground, while the prompt is not running.
+A text filter (``/`` on the screen) is a regular expression searched in each
+route's ``ip`` words.  Applying one to a large table is O(N), so it is done
+a chunk at a time between key reads (:meth:`WatchModel.filter_step`); until
+it is through, the screen shows the matches found so far, in order.
+
+:class:`WatchScreen` is what the screen shows and what its keys do, with no
+terminal: keys come in as prompt_toolkit's key names ('pagedown', 'c-c',
+'/', ...).  :func:`run_watch` joins it to the terminal: keys read in raw
+mode without blocking the redraw, and rich.live.Live owning the screen
+(only here, in the foreground, while the prompt is not running).
 """
 
 from __future__ import annotations
 
+import codecs
 import collections
+import os
 import re
+import select
+import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 from rtshell.model import Event, Filter, Route, sort_key
 from rtshell.sortedkeys import SortedKeys
 from rtshell.words import dev_name, route_text
 
-REFRESH = 0.25  # seconds between redraws at most
+REFRESH = 0.25  # seconds between redraws at most, however fast the events come
+KEY_GAP = 0.03  # a key is shown this soon (keys held down are taken together)
+IDLE = 1.0  # the clock in the header: a redraw at least this often
 RECENT = 6  # the latest changes, under the table
+CHROME = 5  # screen lines besides the routes and the changes: header, status, notice, table head (2)
 SCAN_CHUNK = 1000  # routes the text filter looks at per hold of the lock (a few ms)
+SCAN_SLICE = 0.02  # seconds of filtering per turn of the loop, between key reads
+ESC_WAIT = 0.05  # a lone Esc is the Esc key once nothing follows it this long
 
 
 class Rate:
@@ -307,32 +321,225 @@ def _span(flt: Filter) -> tuple[Optional[tuple], Optional[tuple], bool]:
     return first, first[:-1] + (first[-1] + 1,), whole
 
 
-def run_watch(ex, flt: Optional[Filter]) -> None:
-    from rich.live import Live
+# -- the screen ----------------------------------------------------------------------
 
-    from rtshell.render import filter_text, origin_text, watch_view
+
+class WatchScreen:
+    """What the watch screen shows and what its keys do (no terminal here).
+
+    Keys: Up/Down a row, PgUp/PgDn a screen, Home/End, '/' types a filter
+    (Enter applies it, Esc clears it), Esc clears it, q or Ctrl-C leaves.
+    """
+
+    def __init__(self, model: WatchModel, title: str, devices=None, own=()):
+        self.model = model
+        self.title = title
+        self.devices = devices
+        self.own = own
+        self.offset = 0
+        self.height = 1  # routes a screen holds (as the last view found)
+        self.page = 1  # routes the last view showed: what PgUp/PgDn move by
+        self.typing: Optional[str] = None  # the filter being typed after '/'
+        self.message: Optional[str] = None  # one line about what was typed
+        self.done = False
+
+    def press(self, key: str) -> None:
+        if key in ("c-c", "eof"):
+            self.done = True
+        elif self.typing is not None:
+            self._edit(key)
+        elif key == "q":
+            self.done = True
+        elif key == "/":
+            self.typing = self.model.pattern or ""
+            self.message = None
+        elif key == "escape":
+            self._apply(None)
+        elif key == "home":
+            self.offset = 0
+        elif key == "end":
+            self.offset = self.model.count()
+        else:
+            self.offset += {"up": -1, "down": 1, "pageup": -self.page, "pagedown": self.page}.get(key, 0)
+        self.offset = max(0, min(self.offset, self.model.count() - self.height))
+
+    def _edit(self, key: str) -> None:
+        assert self.typing is not None
+        if key in ("c-m", "c-j"):  # Enter
+            self._apply(self.typing)
+        elif key == "escape":
+            self._apply(None)
+        elif key == "c-h":  # Backspace
+            self.typing = self.typing[:-1]
+            self.message = None
+        elif len(key) == 1 and key.isprintable():
+            self.typing += key
+            self.message = None
+
+    def _apply(self, pattern: Optional[str]) -> None:
+        try:
+            self.model.set_text(pattern)
+        except re.error as exc:
+            self.message = f"not a regular expression: {exc}"
+            return
+        self.typing = self.message = None
+        self.offset = 0
+
+    def view(self, lines: int, rate: float):
+        """(renderable, model version) for a screen of ``lines`` lines."""
+        from rtshell.render import origin_text, watch_view
+
+        self.height = max(1, lines - CHROME - RECENT)
+        win = self.model.window(self.offset, self.height)
+        rows = _fit(win.rows, self.height)
+        self.offset, self.page = win.offset, max(1, len(rows))
+        events = [(when, ev, origin_text(ev.pid, self.own)) for when, ev in win.recent]
+        return watch_view(rows, win, events, self.title, rate, self.typing, self.message, self.devices), win.version
+
+
+def _fit(rows: list[Route], lines: int) -> list[Route]:
+    """The rows that fit in ``lines`` (a multipath route takes a line per next hop)."""
+    out: list[Route] = []
+    used = 0
+    for r in rows:
+        used += max(1, len(r.nexthops))
+        if used > lines and out:
+            break
+        out.append(r)
+    return out
+
+
+# -- the keys -----------------------------------------------------------------------
+
+
+class TerminalKeys:
+    """Keys from the terminal, read without blocking the redraw.
+
+    The terminal is in raw mode meanwhile (prompt_toolkit's, which keeps
+    output processing, so rich's newlines stay newlines; Ctrl-C comes as a
+    key) and is put back as it was on leaving.  The fd may be non-blocking
+    (QEMU leaves the VM's console so): select says when to read, and a read
+    that would block reads nothing.  prompt_toolkit's parser turns the bytes
+    into key names.
+    """
+
+    def __init__(self, fd: int, clock: Callable[[], float] = time.monotonic):
+        from prompt_toolkit.input.vt100 import raw_mode
+        from prompt_toolkit.input.vt100_parser import Vt100Parser
+
+        self.fd = fd
+        self.clock = clock
+        self._pressed: list = []
+        self._parser = Vt100Parser(self._pressed.append)
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._raw = raw_mode(fd)
+        self._last = 0.0  # when bytes last came
+
+    def __enter__(self) -> "TerminalKeys":
+        self._raw.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._raw.__exit__(*exc)
+
+    def read(self, timeout: float) -> list[str]:
+        """The keys pressed, waiting up to ``timeout`` seconds for the first;
+        ['eof'] once the terminal is gone."""
+        from prompt_toolkit.keys import Keys
+
+        data = b""
+        try:
+            if select.select([self.fd], [], [], timeout)[0]:
+                data = os.read(self.fd, 1024)
+                if not data:
+                    return ["eof"]
+        except BlockingIOError:
+            pass
+        except OSError:
+            return ["eof"]
+        if data:
+            self._parser.feed(self._decoder.decode(data))
+            self._last = self.clock()
+        elif self.clock() - self._last >= ESC_WAIT:
+            self._parser.flush()  # an Esc that nothing followed is the Esc key
+        keys = [p.key.value if isinstance(p.key, Keys) else p.key for p in self._pressed]
+        del self._pressed[:]
+        return keys
+
+
+class NoKeys:
+    """No terminal to read keys from: the loop only waits, and Ctrl-C
+    (SIGINT) leaves."""
+
+    def __enter__(self) -> "NoKeys":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def read(self, timeout: float) -> list[str]:
+        time.sleep(timeout)
+        return []
+
+
+def terminal_keys(ex):
+    """Where the screen's keys come from: the terminal the user types on."""
+    fd = getattr(ex.pager, "keys_fd", None)
+    if fd is None:
+        try:
+            fd = sys.stdin.fileno()
+        except (OSError, ValueError, AttributeError):
+            fd = None
+    if fd is not None and os.isatty(fd):
+        return TerminalKeys(fd)
+    return NoKeys()
+
+
+# -- the loop -----------------------------------------------------------------------
+
+
+def run_watch(ex, flt: Optional[Filter], keys=None, clock: Callable[[], float] = time.monotonic) -> None:
+    """The watch screen until q or Ctrl-C.  keys: where keys come from (a
+    context manager with read(timeout) -> [key name]; the terminal's by default)."""
+    from rtshell.render import filter_text
 
     model = WatchModel(flt, ex.devices)
     sub = ex.client.subscribe(model.on_event, None, resync=True)
-    console = ex.output.console
-    title = "watch " + (filter_text(flt, ex.devices) or "all tables")
-    own = ex.own_ports()
-
-    def view():
-        win = model.window(0, max(1, console.size.height - 10))
-        events = [(when, ev, origin_text(ev.pid, own)) for when, ev in win.recent]
-        return watch_view(win.rows, win.total, events, title, model.rate.rate(), win.notice, ex.devices), win.version
-
+    screen = WatchScreen(model, "watch " + (filter_text(flt, ex.devices) or "all tables"), ex.devices,
+                         ex.own_ports())
     try:
-        model.ready.wait(ex.client.timeout if hasattr(ex.client, "timeout") else 5.0)
-        renderable, shown = view()
-        last = time.monotonic()
-        with Live(renderable, console=console, screen=True, auto_refresh=False, transient=True) as live:
-            while True:
-                time.sleep(REFRESH)
-                if model.version != shown or time.monotonic() - last >= 1.0:
-                    renderable, shown = view()
-                    live.update(renderable, refresh=True)
-                    last = time.monotonic()
+        model.ready.wait(getattr(ex.client, "timeout", 5.0))
+        with keys if keys is not None else terminal_keys(ex) as source:
+            _loop(screen, ex.output.console, source, clock)
     finally:
         sub.close()
+
+
+def _loop(screen: WatchScreen, console, source, clock: Callable[[], float]) -> None:
+    from rich.live import Live
+
+    model = screen.model
+    renderable, drawn = screen.view(console.size.height, model.rate.rate())
+    last, pressed = clock(), False
+
+    def due() -> float:
+        """When the next redraw may be: soon after a key, at most every
+        REFRESH for events, every IDLE for the clock."""
+        return last + (KEY_GAP if pressed else REFRESH if model.version != drawn else IDLE)
+
+    with Live(renderable, console=console, screen=True, auto_refresh=False, transient=True) as live:
+        while True:
+            wait = 0.0 if model.searching else min(REFRESH, max(0.0, due() - clock()))
+            for key in source.read(wait):
+                screen.press(key)
+                pressed = True
+            if screen.done:
+                return
+            if model.searching:
+                stop = clock() + SCAN_SLICE
+                while not model.filter_step() and clock() < stop:
+                    pass
+            if clock() >= due():
+                renderable, drawn = screen.view(console.size.height, model.rate.rate())
+                live.update(renderable, refresh=True)
+                last, pressed = clock(), False
