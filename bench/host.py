@@ -12,7 +12,11 @@ measures, in routes per second:
 
 and, against an in-process socket that answers at once every request that asks for an ACK
 (:mod:`bench.fakekernel`), ``Client.batch()`` adding N routes: the client's
-own cost per route, with the batch builder alone beside it.
+own cost per route, with the batch builder alone beside it;
+
+and the ``watch`` screen's model at a million routes: notifications applied
+per second (the goal is 10,000/s), the time to read a 40-row window at any
+offset, to apply a text filter, and to redraw the screen as ANSI text.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from rtshell import protocol as P
 from rtshell._rtmgr_cffi import ffi, lib
 
 from bench.fakekernel import AckingSocket
-from bench.timing import median
+from bench.timing import median, percentile
 
 _NLMSG = struct.Struct("=IHHII")
 _HDR = struct.Struct("=BBBBI")  # family, dst_len, type, proto, table
@@ -176,14 +180,118 @@ def batch_rates(n: int, runs: int) -> dict[str, float]:
     return out
 
 
+def watch_figures(n: int, events: int, samples: int) -> list[tuple[str, str]]:
+    """The watch model over n IPv4 /32 routes: (figure, value) rows."""
+    import random
+
+    from rtshell.client import ResyncEvent
+    from rtshell.commands.watch import SCAN_CHUNK, WatchModel, WatchScreen
+    from rtshell.model import Event, Route
+    from rtshell.names import Devices
+    from rtshell.render import to_ansi
+
+    from bench.routes import rtmgr_routes
+
+    rng = random.Random(1)
+    devices = Devices(lambda: [(1, "lo"), (2, "dummy0")])
+    table = rtmgr_routes(n, oif=2)
+
+    def stream(first: int) -> list[Event]:
+        """Half changes, a quarter adds (from route `first` on), a quarter deletes."""
+        fresh = rtmgr_routes(events // 4 + 1, oif=2, first=first)
+        out = []
+        for i in range(events):
+            old = table[rng.randrange(n)]
+            if i % 4 < 2:
+                out.append(Event(kind="new", route=Route(dst=old.dst, table=old.table, oif=2, metric=1 + i % 7)))
+            elif i % 4 == 2:
+                out.append(Event(kind="new", route=fresh[i // 4]))
+            else:
+                out.append(Event(kind="del", route=old))
+        return out
+
+    model = WatchModel(None, devices)
+    first = ResyncEvent(kind="resync", added=tuple(table), initial=True, count=n)
+    start = time.perf_counter()
+    model.on_event(first)
+    rows = [("initial table (resync of the dump)", f"{time.perf_counter() - start:.2f} s")]
+
+    def apply(label: str, evs: list[Event]) -> None:
+        start = time.perf_counter()
+        for ev in evs:
+            model.on_event(ev)
+        rate = len(evs) / (time.perf_counter() - start)
+        rows.append((f"events applied{label}", f"{rate:,.0f} events/s"))
+
+    apply("", stream(n))
+    reads = []
+    for _ in range(samples):
+        offset = rng.randrange(len(model.routes))
+        start = time.perf_counter()
+        win = model.window(offset, 40)
+        reads.append(time.perf_counter() - start)
+        assert len(win.rows) == 40
+    rows.append(("40-row window at a random offset, p50 / p95",
+                 f"{percentile(reads, 0.5) * 1e6:,.0f} / {percentile(reads, 0.95) * 1e6:,.0f} µs"))
+
+    screen = WatchScreen(model, "watch all tables", devices)
+    draws = []
+    for _ in range(max(10, samples // 20)):
+        screen.offset = rng.randrange(len(model.routes))
+        start = time.perf_counter()
+        view, _ = screen.view(40 + 11, 1234.5)
+        text = to_ansi(view, 120)
+        draws.append(time.perf_counter() - start)
+        assert text.count("/32") >= 40
+    rows.append(("redraw: 40 rows, watch_view to ANSI (120 columns), p50 / p95",
+                 f"{percentile(draws, 0.5) * 1e3:,.1f} / {percentile(draws, 0.95) * 1e3:,.1f} ms"))
+
+    model.set_text(r"\.7/32")
+    chunks = []
+    start = time.perf_counter()
+    while True:
+        t = time.perf_counter()
+        done = model.filter_step()
+        chunks.append(time.perf_counter() - t)
+        if done:
+            break
+    rows.append((f"text filter over the table ({model.count():,} matches)", f"{time.perf_counter() - start:.2f} s"))
+    rows.append((f"  one chunk of it ({SCAN_CHUNK} routes, the lock held), p50 / max",
+                 f"{percentile(chunks, 0.5) * 1e3:.1f} / {max(chunks) * 1e3:.1f} ms"))
+    apply(" with the text filter on", stream(n + events))
+    return rows
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.host", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--routes", "-n", type=int, default=100_000, help="routes per dump (default %(default)s)")
     p.add_argument("--runs", type=int, default=5, help="timed runs per figure, median taken (default %(default)s)")
+    p.add_argument("--watch-routes", type=int, default=1_000_000,
+                   help="routes in the watch model's table (default %(default)s)")
+    p.add_argument("--watch-events", type=int, default=200_000,
+                   help="notifications applied to it (default %(default)s)")
+    p.add_argument("--only", choices=("parser", "batch", "watch"), help="run one part only")
     args = p.parse_args(argv)
-    print(f"receive-buffer parser, {args.routes:,} routes per dump, median of {args.runs} runs, "
-          f"Python {platform.python_version()} on {platform.machine()}")
+    print(f"Python {platform.python_version()} on {platform.machine()}")
+    if args.only in (None, "parser"):
+        parser_report(args)
+    if args.only in (None, "batch"):
+        print()
+        print(f"IPv4 /32 adds, {args.routes:,} routes, against an in-process socket that answers at once")
+        for name, rate in batch_rates(args.routes, args.runs).items():
+            print(f"{name:<50}{rate:>14,.0f} routes/s")
+    if args.only in (None, "watch"):
+        print()
+        print(f"watch model, {args.watch_routes:,} IPv4 /32 routes, {args.watch_events:,} notifications "
+              "(half changes, a quarter adds, a quarter deletes)")
+        for name, value in watch_figures(args.watch_routes, args.watch_events, samples=1000):
+            print(f"{name:<64}{value:>20}")
+    return 0
+
+
+def parser_report(args) -> None:
+    print(f"receive-buffer parser, {args.routes:,} routes per dump, median of {args.runs} runs")
     print(f"{'scenario':<42}{'bytes/route':>12}{'netlink.parse':>18}{'C rtm_parse only':>20}{'C share':>9}")
     for name, make in SCENARIOS.items():
         messages = [make(i) for i in range(args.routes)]
@@ -193,11 +301,6 @@ def main(argv=None) -> int:
         print(f"{name:<42}{len(messages[0]):>12}{full:>12,.0f} rt/s{c_only:>14,.0f} rt/s"
               f"{full / c_only:>8.1%}")
     print("C share: the part of netlink.parse's time spent in the C parser; the rest builds Python objects.")
-    print()
-    print(f"IPv4 /32 adds, {args.routes:,} routes, against an in-process socket that answers at once")
-    for name, rate in batch_rates(args.routes, args.runs).items():
-        print(f"{name:<50}{rate:>14,.0f} routes/s")
-    return 0
 
 
 if __name__ == "__main__":

@@ -805,24 +805,41 @@ def terminal_width(default: int = 100) -> int:
         return default
 
 
-def watch_view(routes: list[Route], total: int, events: list, title: str, rate: float,
-               notice: Optional[str], devices=None) -> RenderableType:
-    """The watch screen: a header, the first routes, the latest changes.
+def watch_view(routes: list[Route], win, events: list, title: str, rate: float,
+               typing: Optional[str] = None, message: Optional[str] = None, devices=None) -> RenderableType:
+    """The watch screen: a header with the position, a status line, the
+    notice, the routes that fit, the latest changes.
 
-    events: [(time, Event, origin text)], oldest first.
+    win: the rtshell.commands.watch.Window the routes were read from (offset,
+    count, total, pattern, searched, notice); typing: the filter being typed
+    after '/', message: one line about it; events: [(time, Event, origin
+    text)], oldest first.
     """
     from rich.console import Group
 
-    head = Text.assemble((title, "bold"), "  ",
-                         (f"{total:,} route{'s' if total != 1 else ''}", "cyan"), "  ",
-                         (f"{rate:.1f} events/s", "cyan"), "  ",
-                         (time.strftime("%H:%M:%S"), "dim"), "  ", ("Ctrl-C to leave", "dim"))
-    parts: list[RenderableType] = [head]
-    if notice:
-        parts.append(Text(notice, style="bold yellow"))
-    parts.append(route_table(routes, devices))
-    if total > len(routes):
-        parts.append(Text(f"... and {total - len(routes):,} more", style="dim"))
+    head = Text.assemble((title, "bold"), "  ", (watch_position(win, len(routes)), "cyan"), "  ",
+                         (f"{rate:.1f} events/s", "cyan"), "  ", (time.strftime("%H:%M:%S"), "dim"))
+    if typing is not None:
+        status = Text.assemble(("filter: /" + typing, "bold"), (" ", "reverse"), "  ",
+                               (message, "bold red") if message else ("Enter applies, Esc clears", "dim"))
+    else:
+        status = Text("Up/Down PgUp/PgDn Home/End: scroll   /: filter" + ("   Esc: no filter" if win.pattern else "")
+                      + "   q: leave", style="dim")
+    parts: list[RenderableType] = [head, status, Text(win.notice or "", style="bold yellow"),
+                                   route_table(routes, devices)]
     for when, ev, origin in events:
         parts.append(event_line(ev, devices, origin, stamp=when))
     return Group(*parts)
+
+
+def watch_position(win, shown: int) -> str:
+    """'rows 1,001-1,030 of 1,000,000', and what the text filter has found."""
+    if win.count == 0:
+        text = "no routes" if win.pattern is None else f"no routes match /{win.pattern}/"
+    else:
+        text = f"rows {win.offset + 1:,}-{win.offset + shown:,} of {win.count:,}"
+        if win.pattern is not None:
+            text += f" matching /{win.pattern}/ (of {win.total:,})"
+    if win.searched is not None:
+        text += f", {win.searched:.0%} searched"
+    return text

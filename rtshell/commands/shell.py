@@ -77,7 +77,8 @@ def _monitor(ex, p: Parsed) -> None:
             close()
 
 
-@command("watch", FILTER_SYNTAX, "a live full-screen table of the routes, until Ctrl-C",
+@command("watch", FILTER_SYNTAX,
+         "a live full-screen table of the routes: arrows, PgUp/PgDn, Home/End scroll, / filters, q leaves",
          examples=("watch", "watch table 100", "watch dev dummy0"))
 def _watch(ex, p: Parsed) -> None:
     if ex.output.mode != "rich":

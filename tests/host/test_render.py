@@ -199,12 +199,25 @@ def test_to_ansi_keeps_colour_codes():
 
 
 def test_watch_view():
+    from rtshell.commands.watch import Window
+
     ev = Event(kind="new", route=route("10.0.0.0/8", oif=2))
-    view = render.watch_view([route("10.0.0.0/8", oif=2)], 5, [(0.0, ev, "this shell")], "watch all",
-                             2.5, "notifications overran", DEV)
-    text = render.to_ansi(view, 120, color=False)
-    assert "5 routes" in text and "2.5 events/s" in text and "... and 4 more" in text
-    assert "notifications overran" in text and "by this shell" in text
+    rows = [route("10.0.0.0/8", oif=2), route("10.1.0.0/16", oif=3)]
+    win = Window(rows, 1000, 1_000_000, 1_000_000, [], "notifications overran", 7, None, None)
+    text = render.to_ansi(render.watch_view(rows, win, [(0.0, ev, "this shell")], "watch all", 2.5,
+                                            devices=DEV), 120, color=False)
+    lines = text.splitlines()
+    assert "rows 1,001-1,002 of 1,000,000" in lines[0] and "2.5 events/s" in lines[0]
+    assert "PgUp/PgDn" in lines[1] and "q: leave" in lines[1] and lines[2] == "notifications overran"
+    assert "10.1.0.0/16" in text and "dummy1" in text and "by this shell" in text
+    win = Window(rows[:1], 0, 11, 50_000, [], None, 7, r"10\.1\.5", 0.25)
+    text = render.to_ansi(render.watch_view(rows[:1], win, [], "watch all", 0.0, typing="10.[",
+                                            message="not a regular expression: x", devices=DEV), 120, color=False)
+    lines = text.splitlines()
+    assert "rows 1-1 of 11 matching /10\\.1\\.5/ (of 50,000), 25% searched" in lines[0]
+    assert lines[1].startswith("filter: /10.[") and "not a regular expression: x" in lines[1]
+    empty = Window([], 0, 0, 3, [], None, 7, "nothing", None)
+    assert "no routes match /nothing/" in render.to_ansi(render.watch_view([], empty, [], "w", 0.0), 120, False)
 
 
 def test_diff_rendering():

@@ -3,6 +3,7 @@ sometimes gone.  The real shell runs in a pty (pexpect) whose reader drains
 slowly, with O_NONBLOCK set on the pty's slave side, over the fake client."""
 
 import os
+import re
 import sys
 import time
 
@@ -64,6 +65,39 @@ def test_a_large_table_through_a_slow_nonblocking_terminal(tmp_path):
     assert "Traceback" not in screen and "Error" not in screen
     child.send("route get 10.0.7.0/24\r")
     child.expect_exact("10.0.7.0/24")
+    child.expect_exact(PROMPT)
+    child.sendcontrol("d")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_watch_on_a_large_table_scrolls_filters_and_gives_the_prompt_back(tmp_path):
+    child = spawn(tmp_path, routes=50_000)
+    child.expect_exact(PROMPT)
+    child.send("watch\r")
+    child.expect_exact("rows 1-29 of 50,000")  # 40 lines: 29 of them routes
+    child.expect_exact("10.0.28.0/24")
+    child.send("\x1b[6~")  # PgDn
+    child.expect_exact("rows 30-58 of 50,000")
+    child.send("\x1b[6~")
+    child.expect_exact("rows 59-87 of 50,000")
+    child.expect_exact("10.0.86.0/24")
+    frame = child.before
+    assert "10.0.58.0/24" in frame and "10.0.57.0/24" not in frame and "10.0.87.0/24" not in frame
+    child.send("/10\\.1\\.5")
+    child.expect_exact("filter: /10\\.1\\.5")
+    child.send("\r")
+    child.expect_exact("rows 1-11 of 11 matching /10\\.1\\.5/ (of 50,000)")
+    child.expect_exact("10.1.59.0/24")
+    frame = child.before
+    shown = re.findall(r"(?<![\d.])10\.\d+\.\d+\.0/24", frame) + ["10.1.59.0/24"]
+    assert shown == ["10.1.5.0/24"] + [f"10.1.{i}.0/24" for i in range(50, 60)], shown
+    child.send("q")
+    child.expect_exact("\x1b[?1049l")  # out of the alternate screen
+    child.expect_exact(PROMPT)
+    child.send("route get 10.0.7.0/24\r")  # the prompt reads lines again
+    child.expect_exact("dummy0")  # the answer's row (the watch screen is gone)
     child.expect_exact(PROMPT)
     child.sendcontrol("d")
     child.expect(pexpect.EOF)
