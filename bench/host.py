@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import platform
 import struct
 import sys
@@ -262,6 +263,77 @@ def watch_figures(n: int, events: int, samples: int) -> list[tuple[str, str]]:
     return rows
 
 
+def _peak_rss_reset() -> None:
+    """Start VmHWM (the peak resident size) again from the current size."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def _peak_rss() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def show_figures(sizes: list[int]) -> list[tuple[str, str]]:
+    """`route show` in the interactive shell's rich mode through the pager,
+    over a client whose dump makes its routes as it goes (so the table itself
+    is never in memory): time to the first screen, the whole table, and how
+    much the peak resident size grows while it runs."""
+    from rtshell import pager as pager_mod
+    from rtshell.commands.executor import Executor
+    from rtshell.names import Devices
+    from rtshell.render import Output
+
+    from bench.routes import rtmgr_routes
+
+    devices = Devices(lambda: [(1, "lo"), (2, "dummy0")])
+
+    class Streaming:
+        """Just enough of Client for route show: a dump made on the fly, in kernel order."""
+
+        timeout = 5.0
+
+        def __init__(self, n: int):
+            self.n = n
+
+        def dump(self, filter=None, **kw):
+            chunk = 10_000
+            for first in range(0, self.n, chunk):
+                yield from rtmgr_routes(min(chunk, self.n - first), oif=2, first=first)
+
+    rows = []
+    started: list[float] = []
+    real_start = pager_mod.PagedFile._start
+
+    def start(self):  # the first screen is complete: it goes to the pager now
+        started.append(time.perf_counter())
+        real_start(self)
+
+    pager_mod.PagedFile._start = start
+    try:
+        with open(os.devnull, "w") as screen:
+            for n in sizes:
+                out = Output("rich", file=screen, err=screen, devices=devices, width=120, color=True)
+                ex = Executor(out, devices=devices, client=Streaming(n))
+                ex.pager = pager_mod.Pager(screen, command="cat > /dev/null")
+                started.clear()
+                _peak_rss_reset()
+                base = _peak_rss()
+                t0 = time.perf_counter()
+                assert ex.run_line("route show table all")
+                total = time.perf_counter() - t0
+                grew = _peak_rss() - base
+                rows.append((f"{n:,} routes: first screen to the pager", f"{(started[0] - t0) * 1e3:,.0f} ms"))
+                rows.append((f"{n:,} routes: the whole table through it", f"{total:,.1f} s ({n / total:,.0f} routes/s)"))
+                rows.append((f"{n:,} routes: peak resident size grew by", f"{grew / 2**20:,.1f} MiB"))
+    finally:
+        pager_mod.PagedFile._start = real_start
+    return rows
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.host", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -271,7 +343,9 @@ def main(argv=None) -> int:
                    help="routes in the watch model's table (default %(default)s)")
     p.add_argument("--watch-events", type=int, default=200_000,
                    help="notifications applied to it (default %(default)s)")
-    p.add_argument("--only", choices=("parser", "batch", "watch"), help="run one part only")
+    p.add_argument("--show-routes", type=int, nargs="+", default=[100_000, 1_000_000],
+                   help="table sizes for route show through the pager (default %(default)s)")
+    p.add_argument("--only", choices=("parser", "batch", "watch", "show"), help="run one part only")
     args = p.parse_args(argv)
     print(f"Python {platform.python_version()} on {platform.machine()}")
     if args.only in (None, "parser"):
@@ -287,6 +361,12 @@ def main(argv=None) -> int:
               "(half changes, a quarter adds, a quarter deletes)")
         for name, value in watch_figures(args.watch_routes, args.watch_events, samples=1000):
             print(f"{name:<64}{value:>20}")
+    if args.only in (None, "show"):
+        print()
+        print("route show table all in the shell's rich mode, through the pager (cat > /dev/null), "
+              "over a dump made as it is read")
+        for name, value in show_figures(args.show_routes):
+            print(f"{name:<64}{value:>24}")
     return 0
 
 

@@ -106,15 +106,17 @@ class Pager:
 
 class _CtrlC:
     """On Ctrl-C (SIGINT in the main thread) tells ``pressed``, then raises
-    KeyboardInterrupt as Python would."""
+    KeyboardInterrupt as Python would, unless ``pressed`` says the command
+    will be stopped at its next write (cleaner than wherever the signal
+    lands, which may be a __del__ that swallows it)."""
 
     def __init__(self, pressed):
         self.pressed = pressed
         self._before = None
 
     def _on_sigint(self, signum, frame) -> None:
-        self.pressed()
-        raise KeyboardInterrupt
+        if self.pressed():
+            raise KeyboardInterrupt
 
     def __enter__(self) -> "_CtrlC":
         if threading.current_thread() is threading.main_thread():
@@ -169,9 +171,9 @@ class PagedFile:
 
     def write(self, text: str) -> int:
         if self.ended is not None:
-            if self.ended == "q" and not self._told:
+            if not self._told:
                 self._told = True
-                raise ReaderGone()
+                raise ReaderGone() if self.ended == "q" else KeyboardInterrupt()
             return len(text)
         if self._pipe is not None:
             self._send(text)
@@ -236,7 +238,7 @@ class PagedFile:
             except BrokenPipeError:
                 self.ended = self.ended or "q"
                 self._told = True
-                raise ReaderGone() from None
+                raise ReaderGone() if self.ended == "q" else KeyboardInterrupt() from None
             view = view[n:]
 
     # -- the built-in pager --
@@ -264,12 +266,17 @@ class PagedFile:
 
     # -- the end --
 
-    def interrupt(self) -> None:
-        """Ctrl-C: the command stops, and so does the pager, at once (from
-        the SIGINT handler, so a write blocked on the pager returns)."""
+    def interrupt(self) -> bool:
+        """Ctrl-C (from the SIGINT handler): the pager goes at once, and the
+        command stops at its next write, which the pager's end makes return
+        if it is blocked on it.  True when the handler must raise now (no
+        pager runs, or the built-in one waits for a key)."""
         self.ended = self.ended or "ctrl-c"
         if self._proc is not None and self._proc.poll() is None:
             self._proc.terminate()  # less puts the terminal back on SIGTERM
+            return False
+        self._told = True
+        return True
 
     def close(self) -> None:
         """The command is over: short text is written as it is; the pager is

@@ -222,17 +222,28 @@ class Executor:
         saved = self.output
         paged = self.pager is not None and self.pager.on and parsed.spec.paged and self.batch_depth == 0
         try:
-            with self.pager.around(self) if paged else contextlib.nullcontext():
+            with self.pager.around(self) if paged else contextlib.nullcontext() as screen:
                 if parsed.json and not self.output.json:
                     self.output = self.output.as_json()
                 if parsed.pipe is not None:
                     self.output = self.output.piped(parsed.pipe)
                 try:
-                    return self._run(parsed, where)
+                    ok = self._run(parsed, where)
                 finally:
                     self.output.end_pipe()
+                if ok and screen is not None and screen.ended == "ctrl-c":
+                    # a Ctrl-C Python could not raise (it came in a __del__):
+                    # the pager is gone and the output was dropped all the same
+                    self._interrupted(parsed, where)
+                    ok = False
+                return ok
         finally:
             self.output = saved
+
+    def _interrupted(self, parsed: Parsed, where: str) -> None:
+        asked = " ".join(t.text for t in parsed.tokens)
+        self.output.interrupted()
+        self.output.error(f"{where}{asked}: interrupted", {"command": asked, "errno": "EINTR"})
 
     def _run(self, parsed: Parsed, where: str) -> bool:
         asked = " ".join(t.text for t in parsed.tokens)
@@ -244,8 +255,7 @@ class Executor:
         except ReaderGone:  # q in the pager: the reader has seen enough (and reads no more)
             return True
         except KeyboardInterrupt:
-            self.output.interrupted()
-            self.output.error(f"{where}{asked}: interrupted", {"command": asked, "errno": "EINTR"})
+            self._interrupted(parsed, where)
             return False
         except ParseError as exc:  # a command inside a command (explain, batch)
             self.parse_error(exc, parsed.line, where)

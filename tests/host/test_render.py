@@ -10,7 +10,7 @@ import pytest
 
 from fakes import fake_devices, route
 from rtshell import render
-from rtshell.model import Event, Filter, LookupResult, Match, NextHop, Stats, TableStats
+from rtshell.model import Event, Filter, LookupResult, Match, NextHop, Route, RouteType, Stats, TableStats
 
 DEV = fake_devices()
 A = ipaddress.ip_address
@@ -226,3 +226,34 @@ def test_diff_rendering():
              "before": route("10.0.0.0/8", oif=2), "after": route("10.0.0.0/8", oif=3), "note": None}])
     assert f.getvalue().splitlines() == ["- 10.0.0.0/8 dev dummy0 proto boot",
                                          "+ 10.0.0.0/8 dev dummy1 proto boot"]
+
+
+def test_streamed_rows_are_drawn_as_the_table_draws_them():
+    import io
+
+    from rich.console import Console
+
+    from rtshell.render import _route_table, _widths, route_cells, route_lines
+
+    ip_network, ip_address = ipaddress.ip_network, ipaddress.ip_address
+    routes = [Route(dst=ip_network("10.9.0.0/16"), type=RouteType.BLACKHOLE),
+              Route(dst=ip_network("10.8.0.0/16"), gateway=ip_address("10.99.0.2"), metric=20, proto=4),
+              Route(dst=ip_network("10.7.0.0/24"), oif=2, metric=1234567, table=100, type=RouteType.PROHIBIT),
+              Route(dst=ip_network("192.0.2.0/24"), type=RouteType.UNREACHABLE, proto=186)]
+    rows = [route_cells(r) for r in routes]
+    widths = _widths(rows)
+
+    def draw(renderable):
+        console = Console(file=io.StringIO(), force_terminal=True, width=120, color_system="truecolor",
+                          highlight=False)
+        console.print(renderable)
+        return console.file.getvalue()
+
+    table = _route_table(widths, False)
+    for row in rows:
+        table.add_row(*row)
+    assert draw(route_lines(rows, widths, 120)) == draw(table)  # the same bytes, colours too
+    multipath = [route_cells(Route(dst=ip_network("10.6.0.0/16"), nexthops=(
+        NextHop(ip_address("10.99.0.2"), 2, 1), NextHop(ip_address("10.98.0.2"), 2, 1))))]
+    assert route_lines(multipath, _widths(multipath), 120) is None  # a cell of two lines: the table's job
+    assert route_lines(rows, widths, 60) is None  # wider than the screen: the table folds it
