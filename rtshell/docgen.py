@@ -118,7 +118,8 @@ def man_page(parser: argparse.ArgumentParser, date: Optional[str] = None) -> str
             _roff("In the interactive shell, output longer than the screen goes through "
                   "$RTSHELL_PAGER, else $PAGER, else less (LESS=FRX unless LESS is set), else a "
                   "built-in one (RTSHELL_PAGER=builtin chooses it; cat means none). q leaves the "
-                  "pager and stops the command; Ctrl-C stops both. terminal no paginate turns it off.")]
+                  "pager and stops the command; Ctrl-C stops the command and the pager shows what it got until q. "
+                  "terminal no paginate turns it off.")]
     out += [".SH EXAMPLES", ".nf", _roff(parser.epilog or "").replace("examples:\n", ""), ".fi",
             ".SH EXIT STATUS",
             _roff("0 when every command succeeded, 1 when any failed, 2 for a wrong invocation; "

@@ -10,11 +10,13 @@ once and no part of the table is held as text.
 
 The pager is ``$RTSHELL_PAGER``, else ``$PAGER``, else ``less`` (with
 ``LESS=FRX`` unless ``LESS`` is set, as git does), else a built-in one
-(``--More--``: space a page, Enter a line, q to stop).  ``cat`` means no
-pager; so does ``terminal no paginate``.
+(``--More--``: space a page, Enter a line, q to stop), which is also
+what a non-blocking terminal gets.  ``cat`` means no pager; so does
+``terminal no paginate``.
 
 Leaving the pager (q) stops the command where it is, quietly
-(:class:`ReaderGone`).  Ctrl-C stops the command and closes the pager.
+(:class:`ReaderGone`).  Ctrl-C stops the command; the pager shows what it
+got until q, as under git.
 While a pager has the screen, whatever else would be written to the
 terminal (errors, warnings, notifications) is held and written after it.
 """
@@ -106,17 +108,15 @@ class Pager:
 
 class _CtrlC:
     """On Ctrl-C (SIGINT in the main thread) tells ``pressed``, then raises
-    KeyboardInterrupt as Python would, unless ``pressed`` says the command
-    will be stopped at its next write (cleaner than wherever the signal
-    lands, which may be a __del__ that swallows it)."""
+    KeyboardInterrupt as Python would."""
 
     def __init__(self, pressed):
         self.pressed = pressed
         self._before = None
 
     def _on_sigint(self, signum, frame) -> None:
-        if self.pressed():
-            raise KeyboardInterrupt
+        self.pressed()
+        raise KeyboardInterrupt
 
     def __enter__(self) -> "_CtrlC":
         if threading.current_thread() is threading.main_thread():
@@ -198,7 +198,7 @@ class PagedFile:
     def _start(self) -> None:
         kept, self._kept = "".join(self._kept), []
         command = self.pager.command
-        if command != BUILTIN:
+        if command != BUILTIN and _blocking(self.pager.keys_fd):
             try:
                 self._spawn(command)
             except OSError:
@@ -266,17 +266,13 @@ class PagedFile:
 
     # -- the end --
 
-    def interrupt(self) -> bool:
-        """Ctrl-C (from the SIGINT handler): the pager goes at once, and the
-        command stops at its next write, which the pager's end makes return
-        if it is blocked on it.  True when the handler must raise now (no
-        pager runs, or the built-in one waits for a key)."""
+    def interrupt(self) -> None:
+        """Ctrl-C (from the SIGINT handler): the command stops (the handler
+        raises) and writes nothing more.  The pager stays, showing what it
+        got, until the reader leaves it, as under git: killing less leaves
+        a non-blocking console without its keys."""
         self.ended = self.ended or "ctrl-c"
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()  # less puts the terminal back on SIGTERM
-            return False
         self._told = True
-        return True
 
     def close(self) -> None:
         """The command is over: short text is written as it is; the pager is
@@ -293,24 +289,25 @@ class PagedFile:
             return
         proc = self._proc
         try:
-            proc.stdin.close()
+            proc.stdin.close()  # the pager sees the end of its input
         except OSError:
             pass
-        try:
-            proc.wait()
-        except KeyboardInterrupt:  # Ctrl-C while reading: back to the prompt
-            pass
-        _end(proc)
+        while True:
+            try:
+                proc.wait()
+                return
+            except KeyboardInterrupt:  # the pager has the screen until q
+                continue
 
 
-def _end(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
+def _blocking(fd: Optional[int]) -> bool:
+    """Whether the terminal's keys come through a blocking descriptor.  On a
+    non-blocking one (QEMU's console) the built-in pager is used: after less
+    ran there, the prompt was seen to get no more keys in the VM."""
     try:
-        proc.wait(timeout=2)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        return os.get_blocking(sys.stdin.fileno() if fd is None else fd)
+    except (OSError, ValueError, AttributeError):
+        return True
 
 
 def read_key(fd: Optional[int]) -> bytes:

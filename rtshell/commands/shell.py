@@ -202,7 +202,7 @@ def _pager_switch(ex, on: bool) -> None:
 
 @command("terminal paginate", NO_ARGS, "page output longer than the screen (route show, help, ...)",
          help="The pager is $RTSHELL_PAGER, else $PAGER, else less, else a built-in one.  "
-              "q in the pager stops the command; Ctrl-C stops it and closes the pager.")
+              "q in the pager stops the command; Ctrl-C stops the command, and the pager shows what it got until q.")
 def _terminal_paginate(ex, p: Parsed) -> None:
     _pager_switch(ex, True)
 

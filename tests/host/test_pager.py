@@ -133,11 +133,11 @@ def test_terminal_no_paginate_turns_it_off(screen, tmp_path):
 # -- in a terminal ----------------------------------------------------------------------
 
 
-def spawn(tmp_path, pager, routes):
+def spawn(tmp_path, pager, routes, nonblock=True):
     env = dict(os.environ, PROMPT_TOOLKIT_NO_CPR="1", TERM="xterm", XDG_STATE_HOME=str(tmp_path),
                RTSHELL_PAGER=pager, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.pop("LESS", None)
-    child = pexpect.spawn(sys.executable, [os.path.join(HERE, "fake_shell.py"), "--nonblock",
+    child = pexpect.spawn(sys.executable, [os.path.join(HERE, "fake_shell.py"), *(["--nonblock"] if nonblock else []),
                                            "--routes", str(routes)],
                           env=env, cwd=ROOT, dimensions=(30, 120), encoding="utf-8", timeout=60)
     child.logfile_read = open(tmp_path / "pty.log", "a")
@@ -184,17 +184,31 @@ def test_the_builtin_pager_on_a_nonblocking_terminal(tmp_path):
 @pytest.mark.skipif(not any(os.access(os.path.join(d, "less"), os.X_OK)
                             for d in os.environ.get("PATH", "").split(os.pathsep)), reason="no less here")
 def test_less_gets_the_table_q_and_ctrl_c_come_back_to_the_prompt(tmp_path):
-    child = spawn(tmp_path, "less", 5000)
+    child = spawn(tmp_path, "less", 5000, nonblock=False)
     child.send("route show\r")
     child.expect_exact("10.0.20.0/24")
     child.send("q")
     child.expect_exact(PROMPT)
     child.send("route show\r")
     child.expect_exact("10.0.20.0/24")
-    child.sendcontrol("c")  # the command stops and less goes with it
+    child.sendcontrol("c")  # the command stops; less shows what it got until q
+    child.send("q")
     child.expect_exact("route show: interrupted")
     child.expect_exact(PROMPT)
     child.send("route show | count\r")
+    child.expect_exact("5,000")
+    child.expect_exact(PROMPT)
+    leave(child)
+
+
+def test_a_non_blocking_terminal_gets_the_builtin_pager_even_when_less_is_named(tmp_path):
+    child = spawn(tmp_path, "less", 5000)  # --nonblock, as QEMU leaves the VM's console
+    child.send("route show\r")
+    child.expect_exact("--More--")
+    child.sendcontrol("c")
+    child.expect_exact("route show: interrupted")
+    child.expect_exact(PROMPT)
+    child.send("route show | count\r")  # the prompt still takes keys
     child.expect_exact("5,000")
     child.expect_exact(PROMPT)
     leave(child)

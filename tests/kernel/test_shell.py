@@ -173,7 +173,8 @@ def test_ctrl_c_during_a_large_show_returns_to_a_working_prompt(client):
         line(child, "route show")
         child.expect("Destination")  # the table has begun: the command is running
         child.expect(r"10\.0\.\d+\.0/24")
-        child.sendintr()
+        child.sendintr()  # the command stops; less shows what it got until q
+        child.send("q")
         child.expect("interrupted")
         child.expect_exact(PROMPT)
         line(child, "route get 10.0.5.0/24")
@@ -226,6 +227,7 @@ def test_a_terminal_batch_on_a_nonblocking_console_then_show_watch_and_a_burst(c
         assert client.stats(tables=False).errors == refused  # the batch's reads are no refusals
         line(child, "route show")
         child.expect(r"10\.100\.0\.\d+/32")
+        child.expect_exact("--More--")  # a non-blocking console gets the built-in pager
         child.sendintr()
         child.expect("interrupted")
         child.expect_exact(PROMPT)
