@@ -22,6 +22,25 @@ import time
 from ipaddress import ip_address, ip_network
 
 from rtshell import client as C
+
+
+# The module's rules that both fakes (this one and fakes.FakeClient) follow.
+
+def lowest_key(table: dict, table_id: int, dst):
+    """The key of the prefix's lowest-metric route in {Route.key: Route}
+    (what a get or delete without a metric names), or None."""
+    keys = [k for k in table if k[:3] == (table_id, dst.version, dst)]
+    return min(keys, key=lambda k: k[3]) if keys else None
+
+
+def best_match(routes, addr, table_id: int):
+    """A lookup's answer: the longest matching prefix, its lowest metric; or None."""
+    best = None
+    for r in routes:
+        if r.table == table_id and r.family == addr.version and addr in r.dst and (
+                best is None or (r.dst.prefixlen, -r.metric) > (best.dst.prefixlen, -best.metric)):
+            best = r
+    return best
 from rtshell import errors, netlink as nl
 from rtshell import protocol as P
 from rtshell.model import Route, sort_key
@@ -198,16 +217,10 @@ class FakeKernel:
         self.ack(sock, hdr, seq, errno.EOPNOTSUPP, "unknown message")
 
     def lowest(self, table: int, dst):
-        """The key of the prefix's lowest-metric route (a get or delete without a metric), or None."""
-        keys = [k for k in self.table if k[:3] == (table, dst.version, dst)]
-        return min(keys, key=lambda k: k[3]) if keys else None
+        return lowest_key(self.table, table, dst)
 
     def lookup_msg(self, seq: int, addr, table: int, flags: int) -> bytes:
-        best = None
-        for r in self.table.values():
-            if r.family == addr.version and addr in r.dst and (r.table == (table or 254)):
-                if best is None or (r.dst.prefixlen, -r.metric) > (best.dst.prefixlen, -best.metric):
-                    best = r
+        best = best_match(self.table.values(), addr, table or 254)
         if best is None:
             body = RTHDR.pack(AF[addr.version], 0, 0, 0, table) + nla(P.RTMGR_A_ADDR, addr.packed)
         else:

@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass
 from typing import Optional
 
+from fake_kernel import best_match, lowest_key
 from rtshell import errors
 from rtshell.model import (
     Event, Filter, LookupResult, NextHop, Route, RouteType, Stats, TableStats, sort_key,
@@ -135,12 +136,6 @@ class FakeClient:
         self.pending = 0  # the fake answers at once: nothing is ever outstanding
 
     # -- helpers --
-    def _lowest(self, table, dst):
-        """The key of the prefix's lowest-metric route (what a get or delete
-        without a metric names), or None."""
-        keys = [k for k in self.table if k[:3] == (table, dst.version, dst)]
-        return min(keys, key=lambda k: k[3]) if keys else None
-
     def _err(self, cls, text, what):
         self.errors += 1
         return cls(None, text, what)
@@ -211,7 +206,7 @@ class FakeClient:
             return self.flush(target)
         self._log("delete", target)
         with self.lock:
-            key = target.key if target.metric else self._lowest(target.table, target.dst)
+            key = target.key if target.metric else lowest_key(self.table, target.table, target.dst)
             old = self.table.get(key)
             hops = old.all_nexthops() if old else ()
             if (old is None
@@ -238,7 +233,7 @@ class FakeClient:
     def get(self, dst, table=254, metric=None):
         self._log("get", dst, table)
         with self.lock:
-            key = self._lowest(table, dst) if metric is None else (table, dst.version, dst, metric)
+            key = lowest_key(self.table, table, dst) if metric is None else (table, dst.version, dst, metric)
             r = self.table.get(key) if key is not None else None
         if r is None:
             raise self._err(errors.RouteNotFound, "no route with this key", f"route get {dst}")
@@ -251,12 +246,7 @@ class FakeClient:
             routes = [r for r in self.table.values() if r.table == table]
         for a in addrs:
             a = ipaddress.ip_address(a)
-            best = None
-            for r in routes:
-                if r.family == a.version and a in r.dst and (
-                        best is None or (r.dst.prefixlen, -r.metric) > (best.dst.prefixlen, -best.metric)):
-                    best = r
-            out.append(LookupResult(a, best))
+            out.append(LookupResult(a, best_match(routes, a, table)))
         return out
 
     def lookup(self, addr, table=254):
