@@ -263,6 +263,60 @@ def watch_figures(n: int, events: int, samples: int) -> list[tuple[str, str]]:
     return rows
 
 
+def completion_figures(n: int, events: int, samples: int) -> list[tuple[str, str]]:
+    """TAB's index over n IPv4 /32 routes through 200 gateways: (figure, value) rows."""
+    import ipaddress
+    import random
+
+    from rtshell.completion import CompletionEngine, LiveValues
+    from rtshell.model import Event, Route
+    from rtshell.names import Devices
+
+    from bench.routes import rtmgr_routes
+
+    rng = random.Random(1)
+    gateways = [ipaddress.IPv4Address(f"10.99.{i // 250}.{1 + i % 250}") for i in range(200)]
+
+    def via(routes: list[Route], first: int) -> list[Route]:
+        return [Route(dst=r.dst, table=r.table, gateway=gateways[(first + i) % 200], oif=2)
+                for i, r in enumerate(routes)]
+
+    table = via(rtmgr_routes(n, oif=2), 0)
+    live = LiveValues(Devices(lambda: [(1, "lo"), (2, "dummy0")]))
+    _peak_rss_reset()
+    base = _peak_rss()
+    start = time.perf_counter()
+    live.load(table)
+    rows = [("index the table (a full dump)", f"{time.perf_counter() - start:.2f} s"),
+            ("  peak resident size grew by", f"{(_peak_rss() - base) / 2**20:,.0f} MiB")]
+    fresh = via(rtmgr_routes(events // 2, oif=2, first=n), 7)
+    stream = [Event(kind="new", route=fresh[i // 2]) if i % 2 == 0 else Event(kind="del", route=table[rng.randrange(n)])
+              for i in range(events)]
+    start = time.perf_counter()
+    for ev in stream:
+        live.apply(ev)
+    rows.append(("notifications applied (half adds, half deletes)",
+                 f"{events / (time.perf_counter() - start):,.0f} events/s"))
+    start = time.perf_counter()
+    live.publish()
+    rows.append(("publish gateways and tables", f"{(time.perf_counter() - start) * 1e3:,.2f} ms"))
+
+    engine = CompletionEngine(live)
+    for label, cut in (("an address cut after a random digit", None), ("'10.' (the whole table matches)", 3)):
+        times, shown = [], 0
+        for _ in range(samples):
+            word = str(table[rng.randrange(n)].dst)
+            word = word[:cut or rng.randrange(1, len(word))]
+            start = time.perf_counter()
+            got = engine.complete("route del " + word)
+            times.append(time.perf_counter() - start)
+            shown += len(got)
+        rows.append((f"TAB after 'route del' + {label}, p50 / p95",
+                     f"{percentile(times, 0.5) * 1e3:,.2f} / {percentile(times, 0.95) * 1e3:,.2f} ms"))
+        rows.append(("  suggestions per TAB, mean", f"{shown / samples:,.0f}"))
+    return rows
+
+
 def _peak_rss_reset() -> None:
     """Start VmHWM (the peak resident size) again from the current size."""
     with open("/proc/self/clear_refs", "w") as f:
@@ -345,7 +399,9 @@ def main(argv=None) -> int:
                    help="notifications applied to it (default %(default)s)")
     p.add_argument("--show-routes", type=int, nargs="+", default=[100_000, 1_000_000],
                    help="table sizes for route show through the pager (default %(default)s)")
-    p.add_argument("--only", choices=("parser", "batch", "watch", "show"), help="run one part only")
+    p.add_argument("--completion-routes", type=int, default=1_000_000,
+                   help="routes behind TAB's index (default %(default)s)")
+    p.add_argument("--only", choices=("parser", "batch", "watch", "completion", "show"), help="run one part only")
     args = p.parse_args(argv)
     print(f"Python {platform.python_version()} on {platform.machine()}")
     if args.only in (None, "parser"):
@@ -360,6 +416,12 @@ def main(argv=None) -> int:
         print(f"watch model, {args.watch_routes:,} IPv4 /32 routes, {args.watch_events:,} notifications "
               "(half changes, a quarter adds, a quarter deletes)")
         for name, value in watch_figures(args.watch_routes, args.watch_events, samples=1000):
+            print(f"{name:<64}{value:>20}")
+    if args.only in (None, "completion"):
+        print()
+        print(f"completion (TAB), {args.completion_routes:,} IPv4 /32 routes through 200 gateways, "
+              f"{args.watch_events:,} notifications")
+        for name, value in completion_figures(args.completion_routes, args.watch_events, samples=1000):
             print(f"{name:<64}{value:>20}")
     if args.only in (None, "show"):
         print()

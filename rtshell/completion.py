@@ -4,19 +4,22 @@ Two layers, after pgcli's habit:
 
 * :class:`CompletionEngine` knows "what can go here" from the command
   registry and the grammar walk (the same walk the parser runs), and fills
-  values from a :class:`LiveValues` snapshot: prefixes in the kernel table,
+  values from the :class:`LiveValues` index: prefixes in the kernel table,
   gateways in use, devices of the system, tables, types, protocols.  It
   takes a plain string and returns :class:`Suggestion`s: no prompt_toolkit.
 * :class:`ShellCompleter` adapts it to prompt_toolkit's Completer.
 
-Live values are indexed on the notification thread (cheap dict updates) and
-published as an immutable :class:`Snapshot` swapped in under a lock; the
-completer only ever reads a snapshot.
+Live values are indexed on the notification thread, in place and in
+O(log N) a route (:class:`LiveValues`); the completer reads the prefixes
+that start with the word typed as one range of that index, under its lock,
+and the few other values (gateways, tables, devices) from an immutable
+:class:`Snapshot` published now and then.
 """
 
 from __future__ import annotations
 
 import collections
+import ipaddress
 import os
 import threading
 from dataclasses import dataclass
@@ -30,9 +33,9 @@ from rtshell.commands import pipe as pipes
 from rtshell.commands.grammar import ParseError, Token, Walk, tokenize_lenient
 from rtshell.commands.kinds import DESCRIPTIONS
 from rtshell.commands.registry import REGISTRY, Registry
+from rtshell.sortedkeys import SortedKeys
 
 MAX_SUGGESTIONS = 400
-LIVE_MAX = 200_000  # routes indexed for completion; beyond, prefixes are not all offered
 
 
 @dataclass(frozen=True)
@@ -45,115 +48,195 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Live values at one moment; never changed once published."""
+    """The small live values at one moment; never changed once published."""
 
-    prefixes: tuple[tuple[str, str], ...] = ()  # (prefix text, meta), sorted
-    gateways: tuple[str, ...] = ()
+    gateways: tuple[str, ...] = ()  # most used first
     tables: tuple[str, ...] = ()  # table ids in use, as names
     devices: tuple[str, ...] = ()
-    complete: bool = True  # False when the table had more than LIVE_MAX routes
 
 
-def _prefix_word(route) -> str:
-    return str(route.dst) if route.dst.prefixlen else "default"
+def _numeric(word: str):
+    """The kernel's order of prefix words: default, then by family, address, length."""
+    if word == "default":
+        return (0, 0, 0)
+    net = ipaddress.ip_network(word, strict=False)
+    return (net.version, int(net.network_address), net.prefixlen)
+
+
+class _Index:
+    """The routes' words and the values they use, counted: what TAB reads."""
+
+    def __init__(self, ordered: bool = True):
+        """ordered=False: the words are sorted once, by ``seal``, after a bulk fill."""
+        self.routes: dict = {}  # (prefix text, table, metric) -> (prefix word, gateways, meta)
+        self.words: dict[str, list] = {}  # prefix word -> [routes with it, meta]
+        self.sorted: Optional[SortedKeys] = SortedKeys() if ordered else None  # the words, in text order
+        self.gateways: collections.Counter = collections.Counter()
+        self.tables: collections.Counter = collections.Counter()
+
+    def put(self, key, entry) -> None:
+        old = self.routes.get(key)
+        if old is not None:
+            self.drop(key, old)
+        self.routes[key] = entry
+        word, gws, meta = entry
+        slot = self.words.get(word)
+        if slot is None:
+            self.words[word] = [1, meta]
+            if self.sorted is not None:
+                self.sorted.add(word)
+        else:
+            slot[0] += 1
+        for g in gws:
+            self.gateways[g] += 1
+        self.tables[key[1]] += 1
+
+    def drop(self, key, entry) -> None:
+        word, gws, _meta = entry
+        slot = self.words[word]
+        slot[0] -= 1
+        if not slot[0]:
+            del self.words[word]
+            if self.sorted is not None:
+                self.sorted.discard(word)
+        for g in gws:
+            self.gateways[g] -= 1
+        self.tables[key[1]] -= 1
+
+    def seal(self) -> "_Index":
+        self.sorted = SortedKeys(self.words)
+        return self
 
 
 class LiveValues:
     """An index of the kernel table for completion, kept by notifications.
 
-    ``apply(event)`` is called on the notification thread; ``publish()``
-    (from the refresher) rebuilds the snapshot when something changed.
+    ``apply(event)`` runs on the notification thread and changes the index
+    in place, in O(log N) a route; a whole table (``load(routes)`` on the
+    refresher, the resync that opens a subscription) is indexed apart in one
+    pass and swapped in.  So a table of a million routes is indexed whole
+    (no cap) and TAB never waits for a rebuild.  The prefix words lie in a :class:`SortedKeys` in
+    text order: the words that start with what was typed are one range of
+    it, found by bisection and read up to the number shown.  Gateways and
+    tables in use are counted as routes come and go; ``publish()`` turns
+    those counts (a few hundred values) into a :class:`Snapshot`.
     """
 
     def __init__(self, devices: Optional[names.Devices] = None):
         self.devices = devices
         self._lock = threading.Lock()
-        self._routes: dict = {}  # key -> (prefix word, gateways, meta)
-        self._overflow = False
+        self._index = _Index()
+        self._metas: dict[tuple, str] = {}  # (table, type, first gateway) -> its meta text, made once
+        self._gateways_seen: dict[tuple, str] = {}  # (version, address) -> text, made once
+        self._gateway_sets: dict = {}  # one copy of each route's gateway tuple (a text: its 1-tuple)
         self._dirty = True
         self.stale = False  # a filtered flush: reload from the kernel
         self._snapshot = Snapshot(devices=tuple(devices.names()) if devices else ())
         self.version = 0
 
-    # -- writers (notification thread, refresher) ---------------------------
+    # -- writers (notification thread, refresher) ------------------------------
+    # self._index changes only under the lock; _fill builds a new one apart,
+    # which is put in its place under the lock.
 
     def _entry(self, route):
-        gws = tuple(str(h.gateway) for h in route.all_nexthops() if h.gateway is not None)
-        meta = names.table_name(route.table)
-        if route.type.label != "unicast":
-            meta = f"{route.type.label} {meta}"
-        elif gws:
-            meta = f"via {gws[0]} {meta}"
-        return (_prefix_word(route), gws, meta)
+        """(key, (prefix word, gateways, meta)).  The key is the route's own
+        (prefix, table, metric), with the prefix as text, whose hash is cheap."""
+        dst = str(route.dst)
+        word = dst if route.dst.prefixlen else "default"
+        if route.nexthops:
+            gws = tuple(self._gateway_text(h.gateway) for h in route.nexthops if h.gateway is not None)
+            gws = self._gateway_sets.setdefault(gws, gws)
+        elif route.gateway is not None:
+            gws = self._gateway_sets[self._gateway_text(route.gateway)]
+        else:
+            gws = ()
+        label = route.type.label
+        why = (route.table, label, gws[0] if gws and label == "unicast" else None)
+        meta = self._metas.get(why)
+        if meta is None:
+            meta = names.table_name(route.table)
+            if label != "unicast":
+                meta = f"{label} {meta}"
+            elif gws:
+                meta = f"via {gws[0]} {meta}"
+            self._metas[why] = meta
+        return (dst, route.table, route.metric), (word, gws, meta)
 
-    def _put(self, route) -> None:
-        if route.key not in self._routes and len(self._routes) >= LIVE_MAX:
-            self._overflow = True
-            return
-        self._routes[route.key] = self._entry(route)
+    def _gateway_text(self, gateway) -> str:
+        key = (gateway.version, int(gateway))
+        text = self._gateways_seen.get(key)
+        if text is None:  # the 1-tuple first: another writer's thread may read both
+            text = str(gateway)
+            self._gateway_sets.setdefault(text, (text,))
+            self._gateways_seen[key] = text
+        return text
+
+    def _remove(self, route) -> None:
+        key, _ = self._entry(route)
+        entry = self._index.routes.pop(key, None)
+        if entry is not None:
+            self._index.drop(key, entry)
+
+    def _fill(self, routes: Iterable) -> _Index:
+        """A whole index for these routes, built apart from this one's, with
+        the words sorted once at the end: much cheaper a route than adding
+        them one by one."""
+        index = _Index(ordered=False)
+        for r in routes:
+            index.put(*self._entry(r))
+        return index.seal()
 
     def load(self, routes: Iterable) -> None:
-        """Replace the index with these routes (a full dump), swapped in at once."""
-        fresh: dict = {}
-        overflow = False
-        for r in routes:
-            if len(fresh) >= LIVE_MAX:
-                overflow = True
-                break
-            fresh[r.key] = self._entry(r)
+        """Replace the index with these routes (a full dump).  The new index
+        is built aside and swapped in at once."""
+        index = self._fill(routes)
         with self._lock:
-            self._routes = fresh
-            self._overflow = overflow
+            self._index = index
             self.stale = False
             self._dirty = True
 
     def apply(self, event) -> None:
+        kind = event.kind
+        if kind == "resync" and getattr(event, "initial", False):
+            # the whole table: built aside, in one pass (a million routes at
+            # the feed's start), then swapped in
+            index = self._fill(getattr(event, "added", ()) + getattr(event, "changed", ()))
+            with self._lock:
+                self._index = index
+                self._dirty = True
+            return
         with self._lock:
-            kind = event.kind
             if kind == "new" and event.route is not None:
-                self._put(event.route)
+                self._index.put(*self._entry(event.route))
             elif kind == "del" and event.route is not None:
-                self._routes.pop(event.route.key, None)
+                self._remove(event.route)
             elif kind == "flush":
                 if event.filter is None:
-                    self._routes.clear()
+                    self._index = _Index()
                 else:
                     self.stale = True  # the refresher reloads: a filter may name any route
             elif kind == "resync":
-                if getattr(event, "initial", False):
-                    self._routes = {}
-                    self._overflow = False
                 for r in getattr(event, "removed", ()):
-                    self._routes.pop(r.key, None)
+                    self._remove(r)
                 for r in getattr(event, "added", ()) + getattr(event, "changed", ()):
-                    self._put(r)
+                    self._index.put(*self._entry(r))
             else:
                 return
             self._dirty = True
 
     def publish(self, force: bool = False) -> bool:
-        """Rebuild the snapshot if anything changed; True when it did."""
+        """Rebuild the snapshot of gateways, tables and devices if anything
+        changed; True when it did.  O(values in use), not O(routes)."""
         with self._lock:
             if not (self._dirty or force):
                 return False
-            entries = list(self._routes.items())
-            overflow = self._overflow
+            gateways = [g for g, n in self._index.gateways.most_common() if n > 0]
+            tables = sorted(t for t, n in self._index.tables.items() if n > 0)
             self._dirty = False
-        prefixes: dict[str, tuple] = {}
-        gateways: collections.Counter = collections.Counter()
-        tables: set[int] = set()
-        for (table, family, dst, _metric), (word, gws, meta) in entries:
-            if word not in prefixes:
-                prefixes[word] = ((family, int(dst.network_address), dst.prefixlen), meta)
-            gateways.update(gws)
-            tables.add(table)
-        ordered = sorted(prefixes.items(), key=lambda kv: kv[1][0])
         snap = Snapshot(
-            prefixes=tuple((word, meta) for word, (_, meta) in ordered),
-            gateways=tuple(g for g, _ in gateways.most_common()),
-            tables=tuple(names.table_name(t) for t in sorted(tables)),
+            gateways=tuple(gateways),
+            tables=tuple(names.table_name(t) for t in tables),
             devices=tuple(self.devices.names()) if self.devices else (),
-            complete=not overflow,
         )
         with self._lock:
             self._snapshot = snap
@@ -173,9 +256,29 @@ class LiveValues:
         with self._lock:
             return self._snapshot
 
+    def prefixes(self, start: str = "", limit: int = MAX_SUGGESTIONS) -> list[tuple[str, str]]:
+        """(prefix word, meta) of up to ``limit`` words in the table that
+        start with ``start``, in the kernel's order.  O(log N + limit)."""
+        with self._lock:
+            ordered, words = self._index.sorted, self._index.words
+            at = ordered.bisect_left(start)
+            found = []
+            while len(found) < limit:
+                chunk = ordered.keys(at, at + min(64, limit - len(found)))
+                if not chunk:
+                    break
+                at += len(chunk)
+                fits = [w for w in chunk if w.startswith(start)]
+                found += fits
+                if len(fits) < len(chunk):
+                    break
+            found = [(w, words[w][1]) for w in found]
+        found.sort(key=lambda wm: _numeric(wm[0]))
+        return found
+
     def __len__(self) -> int:
         with self._lock:
-            return len(self._routes)
+            return len(self._index.routes)
 
 
 class CompletionEngine:
@@ -295,13 +398,12 @@ class CompletionEngine:
         return [Suggestion(w, 0, n.help) for w, n in node.children.items() if not n.hidden]
 
     def values(self, kind: str, word: str) -> list[Suggestion]:
-        snap = self.live.snapshot
         if kind == "live_prefix":
             out = [Suggestion("default", 0, "0.0.0.0/0 or ::/0")]
             if word and word != "default"[:len(word)]:
                 out = []
-            out += [Suggestion(p, 0, m) for p, m in snap.prefixes if p.startswith(word)]
-            return out
+            return out + [Suggestion(p, 0, m) for p, m in self.live.prefixes(word) if p != "default"]
+        snap = self.live.snapshot
         if kind == "prefix":
             return [Suggestion("default", 0, "0.0.0.0/0 (::/0 with -6 or an IPv6 gateway)")]
         if kind == "gateway":

@@ -7,7 +7,7 @@ from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 
 from fakes import FakeResync, fake_devices, route
-from rtshell.completion import CompletionEngine, LiveValues, ShellCompleter
+from rtshell.completion import MAX_SUGGESTIONS, CompletionEngine, LiveValues, ShellCompleter
 from rtshell.model import Event, Filter
 
 
@@ -153,20 +153,39 @@ def test_live_values_flush_and_resync(live, engine):
     assert words(engine, "route del 1") == ["10.7.0.0/16"]
 
 
-def test_live_values_are_bounded(monkeypatch):
-    import rtshell.completion as comp
-
-    monkeypatch.setattr(comp, "LIVE_MAX", 10)
+def test_a_large_table_is_indexed_whole_and_answers_by_range():
     lv = LiveValues(fake_devices())
-    lv.load(route(f"10.{i}.0.0/16", oif=2) for i in range(50))
-    lv.publish()
-    assert len(lv) == 10 and lv.snapshot.complete is False
+    table = [route(f"10.{i // 256 % 256}.{i % 256}.0/24", oif=2, metric=i // 65536) for i in range(250_000)]
+    lv.load(table[:200_000])
+    for r in table[200_000:]:  # past the first 200,000 too, one notification at a time
+        lv.apply(Event(kind="new", route=r))
+    assert len(lv) == 250_000
+    engine = CompletionEngine(lv)
+    def numeric(word):
+        return ipaddress.ip_network(word).network_address
+
+    matching = sorted({str(r.dst) for r in table if str(r.dst).startswith("10.200.1")})
+    assert words(engine, "route del 10.200.1") == sorted(matching, key=numeric)  # 10.200.1, .1x, .1xx
+    # more than are shown: the first in text order (10.2.*, then 10.20.*), shown in the kernel's
+    matching = sorted({str(r.dst) for r in table if str(r.dst).startswith("10.2")})
+    assert len(matching) > MAX_SUGGESTIONS
+    assert words(engine, "route del 10.2") == sorted(matching[:MAX_SUGGESTIONS], key=numeric)
+    assert words(engine, "route del 10.200.17.") == ["10.200.17.0/24"]  # at metrics 0 and 3: one word
+    for r in table[:196_608]:  # metrics 0-2 go; metric 3 keeps 10.0.0.0/24 ... 10.208.143.0/24
+        lv.apply(Event(kind="del", route=r))
+    assert len(lv) == 250_000 - 196_608
+    assert words(engine, "route del 10.200.17.") == ["10.200.17.0/24"]
+    assert words(engine, "route del 10.208.14") == ["10.208.14.0/24", "10.208.140.0/24", "10.208.141.0/24",
+                                                     "10.208.142.0/24", "10.208.143.0/24"]
+    assert words(engine, "route del 10.209.") == []
 
 
-def test_snapshot_is_sorted_like_the_kernel(live):
-    words_ = [p for p, _ in live.snapshot.prefixes]
-    assert words_ == ["default", "10.0.0.0/8", "10.1.0.0/16", "2001:db8::/32"]
-    assert ipaddress.ip_network(words_[1])
+def test_replacing_a_route_moves_its_gateway_and_keeps_one_word(live, engine):
+    live.apply(Event(kind="new", route=route("10.0.0.0/8", gateway="10.98.0.7")))  # the same key
+    live.publish()
+    assert words(engine, "route del 10.0") == ["10.0.0.0/8"]
+    gateways = words(engine, "route add 10.5.0.0/16 via ")
+    assert "10.98.0.7" in gateways and "10.99.0.2" not in gateways
 
 
 def test_dash_j_is_transparent_to_completion(engine):

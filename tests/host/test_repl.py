@@ -90,7 +90,7 @@ def test_tab_completes_a_command_word(client):
 def test_tab_completes_a_live_prefix(client):
     _, out, err, _ = run_steps(client, [("route get 10.\t", typed("route get 10.0.0.0/8")), "\r"],
                                live_feed=True,
-                               ready=lambda r: r.live.snapshot.prefixes)
+                               ready=lambda r: r.live.prefixes())
     assert out == "10.0.0.0/8 via 10.99.0.2 proto boot\n" and err == ""
 
 
@@ -222,9 +222,9 @@ def test_live_feed_prints_events_with_their_origin_and_counts(client):
         while "10.6.0.0/16" not in out.getvalue() and time.monotonic() < deadline:
             time.sleep(0.02)
         assert "+ 10.6.0.0/16 dev dummy0 proto boot  by this shell" in out.getvalue()
-        while "10.6.0.0/16" not in [p for p, _ in r.live.snapshot.prefixes] and time.monotonic() < deadline:
+        while "10.6.0.0/16" not in [p for p, _ in r.live.prefixes()] and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert [p for p, _ in r.live.snapshot.prefixes] == ["10.0.0.0/8", "10.6.0.0/16"]
+        assert [p for p, _ in r.live.prefixes()] == ["10.0.0.0/8", "10.6.0.0/16"]
         assert r.state.rate.rate() > 0
     finally:
         r.feed.stop()
