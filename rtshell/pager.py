@@ -10,9 +10,10 @@ once and no part of the table is held as text.
 
 The pager is ``$RTSHELL_PAGER``, else ``$PAGER``, else ``less`` (with
 ``LESS=FRX`` unless ``LESS`` is set, as git does), else a built-in one
-(``--More--``: space a page, Enter a line, q to stop), which is also
-what a non-blocking terminal gets.  ``cat`` means no pager; so does
-``terminal no paginate``.
+(``--More--``: space a page, Enter a line, q to stop).  ``cat`` means no
+pager; so does ``terminal no paginate``.  A non-blocking terminal (QEMU's
+console) gets the same: less opens the terminal afresh for its keys, and
+takes a fresh, blocking descriptor of it for its screen.
 
 Leaving the pager (q) stops the command where it is, quietly
 (:class:`ReaderGone`).  Ctrl-C stops the command; the pager shows what it
@@ -198,7 +199,7 @@ class PagedFile:
     def _start(self) -> None:
         kept, self._kept = "".join(self._kept), []
         command = self.pager.command
-        if command != BUILTIN and _blocking(self.pager.keys_fd):
+        if command != BUILTIN:
             try:
                 self._spawn(command)
             except OSError:
@@ -269,8 +270,7 @@ class PagedFile:
     def interrupt(self) -> None:
         """Ctrl-C (from the SIGINT handler): the command stops (the handler
         raises) and writes nothing more.  The pager stays, showing what it
-        got, until the reader leaves it, as under git: killing less leaves
-        a non-blocking console without its keys."""
+        got, until the reader leaves it, as under git."""
         self.ended = self.ended or "ctrl-c"
         self._told = True
 
@@ -298,16 +298,6 @@ class PagedFile:
                 return
             except KeyboardInterrupt:  # the pager has the screen until q
                 continue
-
-
-def _blocking(fd: Optional[int]) -> bool:
-    """Whether the terminal's keys come through a blocking descriptor.  On a
-    non-blocking one (QEMU's console) the built-in pager is used: after less
-    ran there, the prompt was seen to get no more keys in the VM."""
-    try:
-        return os.get_blocking(sys.stdin.fileno() if fd is None else fd)
-    except (OSError, ValueError, AttributeError):
-        return True
 
 
 def read_key(fd: Optional[int]) -> bytes:

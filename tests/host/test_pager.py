@@ -201,11 +201,18 @@ def test_less_gets_the_table_q_and_ctrl_c_come_back_to_the_prompt(tmp_path):
     leave(child)
 
 
-def test_a_non_blocking_terminal_gets_the_builtin_pager_even_when_less_is_named(tmp_path):
-    child = spawn(tmp_path, "less", 5000)  # --nonblock, as QEMU leaves the VM's console
+@pytest.mark.skipif(not any(os.access(os.path.join(d, "less"), os.X_OK)
+                            for d in os.environ.get("PATH", "").split(os.pathsep)), reason="no less here")
+def test_less_on_a_non_blocking_terminal_as_qemu_leaves_the_console(tmp_path):
+    child = spawn(tmp_path, "less", 5000)  # --nonblock
     child.send("route show\r")
-    child.expect_exact("--More--")
+    child.expect_exact("10.0.20.0/24")
+    child.send("q")
+    child.expect_exact(PROMPT)
+    child.send("route show\r")
+    child.expect_exact("10.0.20.0/24")
     child.sendcontrol("c")
+    child.send("q")
     child.expect_exact("route show: interrupted")
     child.expect_exact(PROMPT)
     child.send("route show | count\r")  # the prompt still takes keys
