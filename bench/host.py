@@ -317,6 +317,120 @@ def completion_figures(n: int, events: int, samples: int) -> list[tuple[str, str
     return rows
 
 
+def keystroke_figures(n: int, rate: int, keys: int) -> list[tuple[str, str]]:
+    """The interactive shell at its prompt while another process changes the
+    table at ``rate`` notifications/s (a table of n routes behind TAB): the
+    time from a key reaching the input to the screen drawn with it."""
+    import threading
+
+    from prompt_toolkit.data_structures import Size
+    from prompt_toolkit.history import InMemoryHistory
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output.vt100 import Vt100_Output
+
+    from rtshell.client import ResyncEvent
+    from rtshell.commands.executor import Executor
+    from rtshell.model import Event, Stats
+    from rtshell.names import Devices
+    from rtshell.render import Output
+    from rtshell.repl import Repl
+
+    from bench.routes import rtmgr_routes
+
+    devices = Devices(lambda: [(1, "lo"), (2, "dummy0")])
+    table = rtmgr_routes(n, oif=2)
+    fresh = rtmgr_routes(rate * 60, oif=2, first=n)
+
+    class Subscribed:
+        """Just enough of Client for the live feed: its events come from the pump below."""
+
+        timeout = 5.0
+        pending = 0
+
+        def __init__(self) -> None:
+            self.on_event = None
+
+        def subscribe(self, callback, filter=None, *, resync=False):
+            self.on_event = callback
+            callback(ResyncEvent(kind="resync", added=tuple(table), initial=True, count=n))
+            return self
+
+        def close(self) -> None:
+            pass
+
+        def stats(self, *, tables=True):
+            return Stats(routes4=n, routes6=0, tables=(), memory=0, generation=0, requests=0, errors=0,
+                         max_routes=4 << 20, table_count=1)
+
+    client = Subscribed()
+    with open(os.devnull, "w") as screen:
+        out = Output("rich", file=screen, err=screen, devices=devices, width=120, color=True)
+        ex = Executor(out, devices=devices, client=client)
+        output = Vt100_Output(screen, lambda: Size(rows=40, columns=120), term="xterm")
+        with create_pipe_input() as inp:
+            repl = Repl(ex, history=InMemoryHistory(), input=inp, output=output, live_feed=True)
+            app = repl.session.app
+            drawn: list[float] = []
+            app.after_render += lambda _app: drawn.append(time.perf_counter())
+            stop = threading.Event()
+            pumped = [0.0]  # events/s, measured by the pump itself
+
+            def pump() -> None:  # another process's changes: one batch of events every 10 ms
+                i, step, t = 0, max(1, rate // 100), time.perf_counter()
+                start = t
+                while not stop.is_set():
+                    for _ in range(step):
+                        r = fresh[i % len(fresh)]
+                        client.on_event(Event(kind="new" if (i // len(fresh)) % 2 == 0 else "del", route=r,
+                                              pid=812))
+                        i += 1
+                    t += 0.01
+                    time.sleep(max(0.0, t - time.perf_counter()))
+                pumped[0] = i / (time.perf_counter() - start)
+
+            latencies: list[float] = []
+
+            def typist() -> None:
+                deadline = time.monotonic() + 60
+                while not (app.is_running and len(repl.live) == n) and time.monotonic() < deadline:
+                    time.sleep(0.01)  # TAB's index holds the table
+                time.sleep(1.0)
+                feeder = threading.Thread(target=pump, daemon=True)
+                feeder.start()
+                time.sleep(1.0)
+                for k in range(keys):
+                    drawn.clear()
+                    buffer = app.current_buffer
+                    want = len(buffer.text) + 1
+                    t0 = time.perf_counter()
+                    inp.send_text("r" if k % 40 else "\x15r")  # Ctrl-U now and then: the line stays short
+                    if k % 40 == 0:
+                        want = 1
+                    limit = time.monotonic() + 5
+                    while time.monotonic() < limit:
+                        if drawn and len(buffer.text) == want and drawn[-1] >= t0:
+                            latencies.append(drawn[-1] - t0)
+                            break
+                        time.sleep(0.0005)
+                    time.sleep(0.02)
+                stop.set()
+                feeder.join()
+                inp.send_text("\x15")
+                inp.close()
+
+            t = threading.Thread(target=typist)
+            t.start()
+            repl.run()
+            t.join()
+    return [
+        (f"notifications delivered to the feed (target {rate:,}/s)", f"{pumped[0]:,.0f} events/s"),
+        ("keys drawn", f"{len(latencies)} of {keys}"),
+        ("key to screen, p50 / p95 / max",
+         f"{percentile(latencies, 0.5) * 1e3:,.1f} / {percentile(latencies, 0.95) * 1e3:,.1f} / "
+         f"{max(latencies) * 1e3:,.1f} ms"),
+    ]
+
+
 def _peak_rss_reset() -> None:
     """Start VmHWM (the peak resident size) again from the current size."""
     with open("/proc/self/clear_refs", "w") as f:
@@ -401,7 +515,10 @@ def main(argv=None) -> int:
                    help="table sizes for route show through the pager (default %(default)s)")
     p.add_argument("--completion-routes", type=int, default=1_000_000,
                    help="routes behind TAB's index (default %(default)s)")
-    p.add_argument("--only", choices=("parser", "batch", "watch", "completion", "show"), help="run one part only")
+    p.add_argument("--keystroke-rate", type=int, default=10_000,
+                   help="notifications/s while keys are typed at the prompt (default %(default)s)")
+    p.add_argument("--only", choices=("parser", "batch", "watch", "completion", "keys", "show"),
+                   help="run one part only")
     args = p.parse_args(argv)
     print(f"Python {platform.python_version()} on {platform.machine()}")
     if args.only in (None, "parser"):
@@ -423,6 +540,12 @@ def main(argv=None) -> int:
               f"{args.watch_events:,} notifications")
         for name, value in completion_figures(args.completion_routes, args.watch_events, samples=1000):
             print(f"{name:<64}{value:>20}")
+    if args.only in (None, "keys"):
+        print()
+        print(f"the prompt while {args.keystroke_rate:,} notifications/s arrive, "
+              f"{args.routes:,} routes behind TAB (rich output, a 120x40 xterm into /dev/null)")
+        for name, value in keystroke_figures(args.routes, args.keystroke_rate, keys=200):
+            print(f"{name:<64}{value:>24}")
     if args.only in (None, "show"):
         print()
         print("route show table all in the shell's rich mode, through the pager (cat > /dev/null), "
