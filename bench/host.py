@@ -529,30 +529,29 @@ def main(argv=None) -> int:
         for name, rate in batch_rates(args.routes, args.runs).items():
             print(f"{name:<50}{rate:>14,.0f} routes/s")
     if args.only in (None, "watch"):
-        print()
-        print(f"watch model, {args.watch_routes:,} IPv4 /32 routes, {args.watch_events:,} notifications "
-              "(half changes, a quarter adds, a quarter deletes)")
-        for name, value in watch_figures(args.watch_routes, args.watch_events, samples=1000):
-            print(f"{name:<64}{value:>20}")
+        section(f"watch model, {args.watch_routes:,} IPv4 /32 routes, {args.watch_events:,} notifications "
+                "(half changes, a quarter adds, a quarter deletes)",
+                watch_figures(args.watch_routes, args.watch_events, samples=1000))
     if args.only in (None, "completion"):
-        print()
-        print(f"completion (TAB), {args.completion_routes:,} IPv4 /32 routes through 200 gateways, "
-              f"{args.watch_events:,} notifications")
-        for name, value in completion_figures(args.completion_routes, args.watch_events, samples=1000):
-            print(f"{name:<64}{value:>20}")
+        section(f"completion (TAB), {args.completion_routes:,} IPv4 /32 routes through 200 gateways, "
+                f"{args.watch_events:,} notifications",
+                completion_figures(args.completion_routes, args.watch_events, samples=1000))
     if args.only in (None, "keys"):
-        print()
-        print(f"the prompt while {args.keystroke_rate:,} notifications/s arrive, "
-              f"{args.routes:,} routes behind TAB (rich output, a 120x40 xterm into /dev/null)")
-        for name, value in keystroke_figures(args.routes, args.keystroke_rate, keys=200):
-            print(f"{name:<64}{value:>24}")
+        section(f"the prompt while {args.keystroke_rate:,} notifications/s arrive, "
+                f"{args.routes:,} routes behind TAB (rich output, a 120x40 xterm into /dev/null)",
+                keystroke_figures(args.routes, args.keystroke_rate, keys=200))
     if args.only in (None, "show"):
-        print()
-        print("route show table all in the shell's rich mode, through the pager (cat > /dev/null), "
-              "over a dump made as it is read")
-        for name, value in show_figures(args.show_routes):
-            print(f"{name:<64}{value:>24}")
+        section("route show table all in the shell's rich mode, through the pager (cat > /dev/null), "
+                "over a dump made as it is read", show_figures(args.show_routes))
     return 0
+
+
+def section(title: str, rows: list[tuple[str, str]]) -> None:
+    """One part's figures: a blank line, its title, a row a figure."""
+    print()
+    print(title)
+    for name, value in rows:
+        print(f"{name:<64}{value:>24}")
 
 
 def parser_report(args) -> None:
