@@ -161,6 +161,7 @@ def test_a_large_table_is_indexed_whole_and_answers_by_range():
         lv.apply(Event(kind="new", route=r))
     assert len(lv) == 250_000
     engine = CompletionEngine(lv)
+
     def numeric(word):
         return ipaddress.ip_network(word).network_address
 
@@ -186,6 +187,12 @@ def test_replacing_a_route_moves_its_gateway_and_keeps_one_word(live, engine):
     assert words(engine, "route del 10.0") == ["10.0.0.0/8"]
     gateways = words(engine, "route add 10.5.0.0/16 via ")
     assert "10.98.0.7" in gateways and "10.99.0.2" not in gateways
+
+
+def test_prefixes_are_shown_in_the_kernels_order(live):
+    words_ = [p for p, _ in live.prefixes()]
+    assert words_ == ["default", "10.0.0.0/8", "10.1.0.0/16", "2001:db8::/32"]
+    assert ipaddress.ip_network(words_[1])
 
 
 def test_dash_j_is_transparent_to_completion(engine):

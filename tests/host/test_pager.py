@@ -145,6 +145,11 @@ def spawn(tmp_path, pager, routes, nonblock=True):
     return child
 
 
+needs_less = pytest.mark.skipif(not any(os.access(os.path.join(d, "less"), os.X_OK)
+                                        for d in os.environ.get("PATH", "").split(os.pathsep)),
+                                reason="no less here")
+
+
 def leave(child, status=0):
     """Ctrl-D; the shell's status is its last command's."""
     child.sendcontrol("d")
@@ -181,8 +186,7 @@ def test_the_builtin_pager_on_a_nonblocking_terminal(tmp_path):
     leave(child, status=1)
 
 
-@pytest.mark.skipif(not any(os.access(os.path.join(d, "less"), os.X_OK)
-                            for d in os.environ.get("PATH", "").split(os.pathsep)), reason="no less here")
+@needs_less
 def test_less_gets_the_table_q_and_ctrl_c_come_back_to_the_prompt(tmp_path):
     child = spawn(tmp_path, "less", 5000, nonblock=False)
     child.send("route show\r")
@@ -201,8 +205,7 @@ def test_less_gets_the_table_q_and_ctrl_c_come_back_to_the_prompt(tmp_path):
     leave(child)
 
 
-@pytest.mark.skipif(not any(os.access(os.path.join(d, "less"), os.X_OK)
-                            for d in os.environ.get("PATH", "").split(os.pathsep)), reason="no less here")
+@needs_less
 def test_less_on_a_non_blocking_terminal_as_qemu_leaves_the_console(tmp_path):
     child = spawn(tmp_path, "less", 5000)  # --nonblock
     child.send("route show\r")
