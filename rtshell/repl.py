@@ -250,9 +250,15 @@ class LiveFeed:
             self._wake.set()
             return
         self.state.rate.tick()
-        if not self.ex.foreground_events.is_set():
+        if not (self.ex.foreground_events.is_set() or self._counted_by_a_bar(ev)):
             self._queue.append(ev)
         self._wake.set()
+
+    def _counted_by_a_bar(self, ev) -> bool:
+        """A change this shell made while its own long work draws a bar
+        (a batch, a restore): the bar and its summary line count it, so
+        the feed does not print it again, group by group, above the bar."""
+        return getattr(self.ex.output, "work", None) is not None and ev.pid in self.ex.own_ports()
 
     def _run(self) -> None:
         next_stats = next_devices = next_try = next_publish = 0.0

@@ -248,6 +248,23 @@ def test_live_feed_sums_up_a_burst_and_can_be_muted(client):
     assert re.search(r"monitor back on; 1 notification not shown in \d+ s: \+1 route$", out.getvalue(), re.M)
 
 
+def test_live_feed_leaves_this_shells_changes_to_the_bar_of_its_long_work(client):
+    ex, out, err, _, _ = make(client)
+    r = Repl(ex, history=InMemoryHistory(), input=None, output=DummyOutput(), live_feed=True)
+    own, other = next(iter(ex.own_ports())), 812
+    ex.output.work = object()  # a batch draws its bar
+    for i in range(20):
+        r.feed.on_event(Event(kind="new", route=route(f"10.{i}.0.0/16", oif=2), pid=own))
+    r.feed.on_event(Event(kind="new", route=route("10.99.0.0/16", oif=2), pid=other))
+    ex.output.work = None
+    r.feed.on_event(Event(kind="new", route=route("10.98.0.0/16", oif=2), pid=own))
+    r.feed._drain(100.0)
+    lines = [re.sub(r"^\[\d\d:\d\d:\d\d\] ", "", line) for line in out.getvalue().splitlines()]
+    assert lines == ["+ 10.99.0.0/16 dev dummy0 proto boot  by port 812",  # another process's: shown
+                     "+ 10.98.0.0/16 dev dummy0 proto boot  by this shell"]  # its own with no bar: shown
+    assert [p for p, _ in r.live.prefixes()][-3:] == ["10.19.0.0/16", "10.98.0.0/16", "10.99.0.0/16"]  # TAB knows all
+
+
 def test_live_feed_reports_a_missing_module():
     from fakes import failing_factory
 
