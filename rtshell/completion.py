@@ -138,11 +138,16 @@ class LiveValues:
     # self._index changes only under the lock; _fill builds a new one apart,
     # which is put in its place under the lock.
 
+    @staticmethod
+    def _key(route) -> tuple[str, int, int]:
+        """The route's own key (prefix, table, metric), with the prefix as
+        text, whose hash is cheap."""
+        return (str(route.dst), route.table, route.metric)
+
     def _entry(self, route):
-        """(key, (prefix word, gateways, meta)).  The key is the route's own
-        (prefix, table, metric), with the prefix as text, whose hash is cheap."""
-        dst = str(route.dst)
-        word = dst if route.dst.prefixlen else "default"
+        """(key, (prefix word, gateways, meta))."""
+        key = self._key(route)
+        word = key[0] if route.dst.prefixlen else "default"
         if route.nexthops:
             gws = tuple(self._gateway_text(h.gateway) for h in route.nexthops if h.gateway is not None)
             gws = self._gateway_sets.setdefault(gws, gws)
@@ -160,7 +165,7 @@ class LiveValues:
             elif gws:
                 meta = f"via {gws[0]} {meta}"
             self._metas[why] = meta
-        return (dst, route.table, route.metric), (word, gws, meta)
+        return key, (word, gws, meta)
 
     def _gateway_text(self, gateway) -> str:
         key = (gateway.version, int(gateway))
@@ -172,7 +177,7 @@ class LiveValues:
         return text
 
     def _remove(self, route) -> None:
-        key, _ = self._entry(route)
+        key = self._key(route)
         entry = self._index.routes.pop(key, None)
         if entry is not None:
             self._index.drop(key, entry)
