@@ -302,7 +302,7 @@ def completion_figures(n: int, events: int, samples: int) -> list[tuple[str, str
     rows.append(("publish gateways and tables", f"{(time.perf_counter() - start) * 1e3:,.2f} ms"))
 
     engine = CompletionEngine(live)
-    for label, cut in (("an address cut after a random digit", None), ("'10.' (the whole table matches)", 3)):
+    for label, cut in (("a prefix cut after a random character", None), ("'10.' (the whole table matches)", 3)):
         times, shown = [], 0
         for _ in range(samples):
             word = str(table[rng.randrange(n)].dst)
