@@ -36,16 +36,14 @@ Guarantees a caller can rely on
   it was sent (time spent queued behind other requests that are moving does
   not count).  Batches and dumps time out when nothing moves for
   ``timeout`` seconds.
-* **Dumps stream with backpressure.**  At most ``STREAM_DEPTH`` receive
-  buffers of parsed routes wait for the consumer; beyond that the receiver
-  stops reading, and the kernel, which fills a dump only as it is read,
-  stops producing.  While a dump consumer pauses, replies to other requests
-  on the same client wait too (except while the consumer's own thread waits
-  for one: then the dump is buffered); a consumer that takes nothing for
-  ``timeout`` seconds loses its dump (its next ``next()`` raises
-  ``Timeout``).  A dump abandoned by its consumer (``close()``, garbage
-  collection, ``KeyboardInterrupt``) is recognised by sequence number: the
-  rest of its replies are read and dropped, and the client stays usable.
+* **Dumps stream at the consumer's pace.**  Each ``dump()`` has a netlink
+  socket of its own, read in the consumer's thread; the kernel makes a
+  dump's next buffer only when its socket is read, so nothing is buffered
+  between them and a consumer may pause as long as it likes (a reader in
+  a pager) while every other request goes on.  A dump whose kernel sends
+  nothing for ``timeout`` seconds raises ``Timeout``.  A dump left by its
+  consumer (``close()``, garbage collection, ``KeyboardInterrupt``) closes
+  its socket, and the kernel drops the rest.
 * **Interrupted dumps** (``NLM_F_DUMP_INTR``: the table changed under the
   dump) are retried up to ``DUMP_ATTEMPTS`` times, then
   :class:`DumpInterrupted` is raised.  ``dump(consistent=False)`` (the
@@ -113,7 +111,8 @@ _Item = Union[tuple[_RouteVerb, Route], tuple[Literal["flush"], Optional[Filter]
 # a plan's step: (the client method performing it, its arguments...)
 _Step = tuple[Any, ...]
 _T = TypeVar("_T")
-# what a streaming request's chunks go to: _Stream here, DumpStream in rtshell.aio
+# what a streaming request's chunks go to: DumpStream in rtshell.aio (None in the
+# threaded client, whose dumps each read a socket of their own: Client._own_dump)
 # (the core only holds it; each client reads the chunks the core cuts into it)
 _StreamT = TypeVar("_StreamT")
 # a plan: yields steps, is sent each step's outcome, returns the call's result
@@ -146,7 +145,7 @@ _SortKey = tuple[int, int, int, int, int]  # model.sort_key
 
 #: Seconds a receive call blocks before the thread checks whether to stop.
 POLL_INTERVAL = 0.2
-#: Receive buffers of parsed routes a dump may hold before backpressure.
+#: Receive buffers of parsed routes an rtshell.aio dump may hold before backpressure.
 STREAM_DEPTH = 8
 #: Attempts of an interrupted dump before DumpInterrupted is raised.
 DUMP_ATTEMPTS = 5
@@ -459,62 +458,6 @@ class _Run(_Pending[_StreamT]):
                                 getattr(shared, "ext_ack", None) or str(shared), self.op_at(i))
             out.append(e)
         return out
-
-
-class _Stream:
-    """A bounded queue of chunks between the receiver and a dump's consumer."""
-
-    def __init__(self, depth: int) -> None:
-        self.cv = threading.Condition()
-        self.chunks: collections.deque[_Chunk] = collections.deque()
-        self.depth = depth
-        self.closed = False  # the consumer left, or the client closed
-        self.error: Optional[BaseException] = None  # raised at the consumer
-        self.unbounded = 0  # > 0 while the consumer's thread waits on another request
-
-    def put(self, chunk: _Chunk, timeout: float, stop: threading.Event) -> bool:
-        """Receiver side.  False when the consumer left or stalled for
-        ``timeout``, or the client is closing (``stop``)."""
-        deadline = time.monotonic() + timeout
-        with self.cv:
-            while len(self.chunks) >= self.depth and not self.closed and not self.unbounded:
-                left = deadline - time.monotonic()
-                if left <= 0 or stop.is_set():
-                    return False
-                self.cv.wait(min(left, POLL_INTERVAL))
-            if self.closed:
-                return False
-            self.chunks.append(chunk)
-            self.cv.notify_all()
-            return True
-
-    def get(self, timeout: float) -> Optional[_Chunk]:
-        """Consumer side: the next chunk; None after ``timeout`` without one."""
-        deadline = time.monotonic() + timeout
-        with self.cv:
-            while not self.chunks:
-                if self.error is not None:
-                    raise self.error
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self.cv.wait(min(left, POLL_INTERVAL))
-            chunk = self.chunks.popleft()
-            self.cv.notify_all()
-            return chunk
-
-    def abort(self, error: Optional[BaseException]) -> None:
-        with self.cv:
-            self.closed = True
-            if error is not None and self.error is None:
-                self.error = error
-            self.chunks.clear()
-            self.cv.notify_all()
-
-    def relax(self, delta: int) -> None:
-        with self.cv:
-            self.unbounded += delta
-            self.cv.notify_all()
 
 
 # a record of either client where its stream is not touched (plans, batches, errors)
@@ -879,17 +822,9 @@ class _Core(Generic[_StreamT]):
 
     def _stream_part(self, p: _Pending[_StreamT], chunk: _Chunk, m: nl.Message) -> None:
         """One message of a streaming request into the chunk of this buffer."""
-        if m.dump_intr and chunk.intr_at is None:
-            chunk.intr_at = len(chunk.routes)
-        if m.kind == "route" and m.route is not None:
-            chunk.routes.append(m.route)
-        elif m.kind == "error" or (m.kind == "done" and m.error):
-            chunk.end = m.exception(p.op.describe())
-        elif m.kind == "done":
-            chunk.end = True
-        elif m.kind == "malformed":
+        _chunk_part(chunk, m, p.op)
+        if m.kind == "malformed":
             # the kernel goes on with the dump: drop the rest
-            chunk.end = _make_error(_errno.EBADMSG, _malformed_text(m), p.op)
             del self.pending[p.seq]
             self.abandoned[p.seq] = p
             self.finish(p)
@@ -950,6 +885,21 @@ class _Core(Generic[_StreamT]):
                     "the request may or may not have been applied", q.op.describe(), None))
         if not any(q.order <= floor and not q.multi for q in self.pending.values()):
             self.overrun_order = None
+
+
+def _chunk_part(chunk: _Chunk, m: nl.Message, op: _Op) -> None:
+    """One message of a dump into the chunk of its receive buffer; ``chunk.end``
+    is set by the message that ends the dump (done, an error, a malformed one)."""
+    if m.dump_intr and chunk.intr_at is None:
+        chunk.intr_at = len(chunk.routes)
+    if m.kind == "route" and m.route is not None:
+        chunk.routes.append(m.route)
+    elif m.kind == "error" or (m.kind == "done" and m.error):
+        chunk.end = m.exception(op.describe())
+    elif m.kind == "done":
+        chunk.end = True
+    elif m.kind == "malformed":
+        chunk.end = _make_error(_errno.EBADMSG, _malformed_text(m), op)
 
 
 def _resolve(waiter: Optional[_Waiter]) -> None:
@@ -1479,7 +1429,7 @@ class _ClientBase(Generic[_StreamT]):
                     pass
 
 
-class Client(_ClientBase[_Stream]):
+class Client(_ClientBase[None]):
     """A connection to rtmgr: request and notification sockets plus threads.
 
     ``timeout``: seconds any wait may last (see the module documentation).
@@ -1508,6 +1458,7 @@ class Client(_ClientBase[_Stream]):
         self.trace: Optional[Callable[[str, bytes], None]] = None
         self._socket_factory = _socket_factory or nl.NetlinkSocket
         self._notify_rcvbuf = notify_rcvbuf
+        self._rcvbuf = rcvbuf  # of the request socket, and of each dump's own
         self._sock = self._socket_factory(groups=0, rcvbuf=rcvbuf)
         self._window, self._per_send = _window_of(self._sock)
 
@@ -1521,7 +1472,7 @@ class Client(_ClientBase[_Stream]):
 
         # the send queue, under _send_lock
         self._send_lock = threading.Lock()
-        self._outq: collections.deque[Optional[_Outgoing[_Stream]]] = collections.deque()
+        self._outq: collections.deque[Optional[_Outgoing[None]]] = collections.deque()
         self._outq_cv = threading.Condition(self._send_lock)
 
         # notifications, under _sub_lock
@@ -1532,7 +1483,6 @@ class Client(_ClientBase[_Stream]):
         self._mirror = _Mirror()  # the table, while resync is wanted
         self._model_ready = threading.Condition(self._sub_lock)
 
-        self._local = threading.local()  # per-thread: open dump streams
         self._stopping = threading.Event()
         self._sender = threading.Thread(target=self._send_loop, name="rtshell-send", daemon=True)
         self._receiver = threading.Thread(target=self._recv_loop, name="rtshell-recv", daemon=True)
@@ -1557,9 +1507,7 @@ class Client(_ClientBase[_Stream]):
             if self._closed:
                 return
             self._closed = True
-            for p in self._core.fail_all(_closed_error):
-                if p.stream is not None:
-                    p.stream.abort(p.error)
+            self._core.fail_all(_closed_error)
             self._cv.notify_all()
         self._stopping.set()
         with self._outq_cv:
@@ -1660,15 +1608,15 @@ class Client(_ClientBase[_Stream]):
         snapshot of the table (memory: the whole answer once).  Close the
         iterator (or drop it) to abandon the dump.
 
-        The kernel runs one dump at a time per socket: dumps (and bulk
-        lookups) of other threads wait for this one; in the thread that is
-        reading it, another dump or bulk lookup is refused (EBUSY) until it
-        is finished or closed.  Other requests may be made while iterating.
+        Each dump runs on a netlink socket of its own, read in the
+        consumer's thread: the consumer may pause as long as it likes (a
+        reader in a pager), nothing is buffered meanwhile, and other
+        requests, dumps and bulk lookups, of any thread, go on.
         """
         op = _Op("show", filter)
         reader = _DumpReader(op, consistent)
         while reader.attempt(self):
-            chunks = self._stream(op, lambda seq: nl.build_dump(seq, filter))
+            chunks = self._own_dump(op, lambda seq: nl.build_dump(seq, filter))
             try:
                 for chunk in chunks:
                     yield from reader.take(chunk)
@@ -1696,9 +1644,9 @@ class Client(_ClientBase[_Stream]):
         finally:
             plan.close()
 
-    def _call_all(self, items: list[_Request]) -> list[_Pending[_Stream]]:
+    def _call_all(self, items: list[_Request]) -> list[_Pending[None]]:
         """Requests ``(op, build, False)`` pipelined, each answered or failed (not raised)."""
-        pendings: list[_Pending[_Stream]] = []
+        pendings: list[_Pending[None]] = []
         for start in range(0, len(items), Batch.SEND_RUN):  # the sender starts meanwhile
             pendings.extend(self._submit(items[start:start + Batch.SEND_RUN]))
         self._wait_all(pendings)
@@ -1865,8 +1813,7 @@ class Client(_ClientBase[_Stream]):
 
     # ---- sending and receiving ------------------------------------------
 
-    def _submit(self, items: list[_Request], stream: Optional[_Stream] = None,
-                capture: bool = False) -> list[_Pending[_Stream]]:
+    def _submit(self, items: list[_Request], capture: bool = False) -> list[_Pending[None]]:
         """Number, build, register and queue requests; their records, in order.
 
         ``items``: ``(op, build, multi)``, see :meth:`_Core.build` (the
@@ -1874,14 +1821,14 @@ class Client(_ClientBase[_Stream]):
         of route changes go through :meth:`_send_batch_items` instead.
         """
         self._check_open()
-        outgoing: list[_Outgoing[_Stream]] = []
+        outgoing: list[_Outgoing[None]] = []
         with self._send_lock:
-            pendings = self._core.build(items, stream, capture, outgoing)
+            pendings = self._core.build(items, None, capture, outgoing)
             self._queue_out(pendings, outgoing)
         return pendings
 
-    def _queue_out(self, records: list[_Pending[_Stream]],
-                   outgoing: list[_Outgoing[_Stream]]) -> None:
+    def _queue_out(self, records: list[_Pending[None]],
+                   outgoing: list[_Outgoing[None]]) -> None:
         """Register records (those not already answered) and hand their buffers
         to the sender (under _send_lock)."""
         with self._cv:
@@ -1892,10 +1839,10 @@ class Client(_ClientBase[_Stream]):
         self._outq_cv.notify_all()
 
     def _call(self, op: _Op, build: Callable[[int], bytes],
-              multi: bool = False) -> _Pending[_Stream]:
+              multi: bool = False) -> _Pending[None]:
         """One request, answered in full (multipart collected); raises its error."""
         if multi:
-            self._acquire_dump_slot(op, None)
+            self._acquire_dump_slot(op)
         try:
             (p,) = self._submit([(op, build, multi)])
         except BaseException:
@@ -1907,55 +1854,63 @@ class Client(_ClientBase[_Stream]):
             raise p.error
         return p
 
-    def _stream(self, op: _Op, build: Callable[[int], bytes]) -> Generator[_Chunk, None, None]:
-        """A multipart request whose chunks are handed over as they arrive."""
-        stream = _Stream(STREAM_DEPTH)
-        self._acquire_dump_slot(op, stream)
+    def _own_dump(self, op: _Op, build: Callable[[int], bytes]) -> Generator[_Chunk, None, None]:
+        """A dump on a socket of its own, read in the consumer's thread, chunk by chunk.
+
+        The kernel makes a dump's next buffer only when its socket is read
+        (``netlink_recvmsg``), so the consumer's pace is the dump's pace: no
+        buffer between them, no limit on a pause, and the request socket
+        stays free for everything else.  Closing the generator closes the
+        socket, and the kernel drops the rest of the dump.
+        """
+        self._check_open()
+        sock = self._socket_factory(groups=0, rcvbuf=self._rcvbuf)
         try:
-            (p,) = self._submit([(op, build, True)], stream=stream)
-        except BaseException:
-            self._release_dump_slot(_RESERVED)
-            raise
-        streams = self._thread_streams()
-        streams.add(stream)
-        finished = False
-        try:
+            seq = 1  # the socket carries this one request
+            data = build(seq)
+            _trace(self.trace, _SEND, data)
+            sock.send(data)
             while True:
-                chunk = stream.get(self.timeout)
-                if chunk is None:
-                    finished = True
-                    raise self._stall_error(p)
+                chunk = _Chunk()
+                for m in self._dump_buffer(sock, op):
+                    if m.seq == seq and chunk.end is None:
+                        _chunk_part(chunk, m, op)
                 if isinstance(chunk.end, BaseException):
-                    finished = True
                     raise chunk.end
                 yield chunk
                 if chunk.end is True:
-                    finished = True
                     return
         finally:
-            streams.discard(stream)
-            if not finished:
-                self._abandon(p)
-                stream.abort(None)
+            sock.close()
 
-    def _stall_error(self, p: _Pending[_Stream]) -> errors.RtmgrError:
-        """The kernel sent nothing for ``timeout``: give up on the dump and its slot."""
-        with self._cv:
-            err = self._core.stalled(p, self.timeout)
-            self._cv.notify_all()
-        return err
+    def _dump_buffer(self, sock: nl.NetlinkSocket, op: _Op) -> list[nl.Message]:
+        """The next receive buffer of a dump's own socket; Timeout if the kernel
+        sends nothing for ``timeout`` seconds after it was asked."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            if self._closed:
+                raise _closed_error(op)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _make_error(_errno.ETIMEDOUT, f"no dump data for {self.timeout:g} s", op)
+            try:
+                buf = sock.recv(min(left, POLL_INTERVAL), queued=True)
+            except errors.Overrun:
+                # a dump is made only into free room: this should not happen
+                raise _make_error(_errno.ENOBUFS, "the dump socket overran: routes were lost",
+                                  op) from None
+            if buf is None:
+                continue
+            msgs = _parsed(self.trace, buf)
+            if msgs is None:
+                raise _make_error(_errno.EBADMSG, "cannot parse the kernel's answer", op)
+            return msgs
 
-    def _thread_streams(self) -> set[_Stream]:
-        streams: Optional[set[_Stream]] = getattr(self._local, "streams", None)
-        if streams is None:
-            streams = self._local.streams = set()
-        return streams
-
-    def _acquire_dump_slot(self, op: _Op, stream: Optional[_Stream]) -> None:
+    def _acquire_dump_slot(self, op: _Op) -> None:
         """Wait until no dump runs on the request socket (the kernel allows one).
 
-        A dump that this very thread holds open cannot end while the thread
-        waits here: that is refused at once (EBUSY) rather than timed out.
+        Only the client's own multipart requests (bulk lookups, snapshot
+        reads) take it; they are read by the receiver and never pause.
         """
         core = self._core
         with self._cv:
@@ -1964,8 +1919,6 @@ class Client(_ClientBase[_Stream]):
             while core.dump_owner is not None:
                 if self._closed:
                     raise _closed_error(op)
-                if core.dump_stream is not None and core.dump_stream in self._thread_streams():
-                    raise _busy_error(op)
                 now = time.monotonic()
                 if self._rx_progress != progress:  # an abandoned dump is draining
                     progress, deadline = self._rx_progress, now + self.timeout
@@ -1974,7 +1927,7 @@ class Client(_ClientBase[_Stream]):
                         break
                     raise _slot_timeout(op, self.timeout)
                 self._cv.wait(min(deadline - now, POLL_INTERVAL))
-            core.acquire_dump(stream)
+            core.acquire_dump(None)
 
     def _release_dump_slot(self, seq: int) -> None:
         """The dump ``seq`` is over on the socket (under _cv or not)."""
@@ -1982,30 +1935,23 @@ class Client(_ClientBase[_Stream]):
             if self._core.release_dump(seq):
                 self._cv.notify_all()
 
-    def _wait_one(self, p: _Pending[_Stream]) -> None:
+    def _wait_one(self, p: _Pending[None]) -> None:
         """Wait for a request's answer; Timeout ``timeout`` s after it was sent."""
-        streams = self._thread_streams()
-        for s in streams:  # our own open dumps must not block the receiver meanwhile
-            s.relax(+1)
-        try:
-            with self._cv:
-                progress = self._tx_progress
-                deadline = time.monotonic() + self.timeout
-                while not p.done:
-                    now = time.monotonic()
-                    if p.sent_at is not None:
-                        deadline = max(deadline, p.sent_at + self.timeout)
-                    elif self._tx_progress != progress:  # queued behind moving requests
-                        progress, deadline = self._tx_progress, now + self.timeout
-                    if now >= deadline:
-                        self._expire(p)
-                        break
-                    self._cv.wait(min(deadline - now, POLL_INTERVAL))
-        finally:
-            for s in streams:
-                s.relax(-1)
+        with self._cv:
+            progress = self._tx_progress
+            deadline = time.monotonic() + self.timeout
+            while not p.done:
+                now = time.monotonic()
+                if p.sent_at is not None:
+                    deadline = max(deadline, p.sent_at + self.timeout)
+                elif self._tx_progress != progress:  # queued behind moving requests
+                    progress, deadline = self._tx_progress, now + self.timeout
+                if now >= deadline:
+                    self._expire(p)
+                    break
+                self._cv.wait(min(deadline - now, POLL_INTERVAL))
 
-    def _wait_all(self, pendings: list[_Pending[_Stream]]) -> None:
+    def _wait_all(self, pendings: list[_Pending[None]]) -> None:
         """Wait for many requests.
 
         Times out when nothing was sent or received for ``timeout`` seconds;
@@ -2032,17 +1978,11 @@ class Client(_ClientBase[_Stream]):
                     return
                 self._cv.wait(min(deadline - now, POLL_INTERVAL))
 
-    def _expire(self, p: _Pending[_Stream]) -> None:
+    def _expire(self, p: _Pending[None]) -> None:
         """Give up on a request (under _cv): Timeout; its late replies will be dropped."""
         if not p.done:
             self._core.expire(p, _timeout_error(p, self.timeout))
             self._cv.notify_all()
-
-    def _abandon(self, p: _Pending[_Stream]) -> None:
-        """The consumer left a dump: drop the rest of its replies when they come."""
-        with self._cv:
-            if self._core.abandon(p):
-                self._cv.notify_all()
 
     def _send_loop(self) -> None:
         core = self._core
@@ -2072,9 +2012,7 @@ class Client(_ClientBase[_Stream]):
                 sock.send(data)
             except OSError as exc:
                 with self._cv:
-                    for p in core.send_failed(live, exc):
-                        if p.stream is not None:
-                            p.stream.abort(p.error)
+                    core.send_failed(live, exc)
                     self._cv.notify_all()
                 continue
             with self._cv:
@@ -2107,21 +2045,16 @@ class Client(_ClientBase[_Stream]):
         """Match a receive buffer's messages to requests (receiver thread)."""
         with self._cv:
             self._rx_progress += 1
-            wake, chunks = self._core.receive(msgs)
+            wake, _ = self._core.receive(msgs)  # no streaming request on this socket
             if wake:
                 self._cv.notify_all()
-        for p, stream, chunk in chunks:
-            if not stream.put(chunk, self.timeout, self._stopping):
-                if chunk.end is None:
-                    self._abandon(p)
-                stream.abort(None if stream.closed else _idle_error(p, self.timeout))
 
     # ---- batches ----------------------------------------------------------
 
-    def _send_batch_items(self, items: list[_Item]) -> list[_Pending[_Stream]]:
+    def _send_batch_items(self, items: list[_Item]) -> list[_Pending[None]]:
         """Number, pack and queue batch requests ``(verb, obj)``; see :meth:`_Core.pack`."""
         self._check_open()
-        outgoing: list[_Outgoing[_Stream]] = []
+        outgoing: list[_Outgoing[None]] = []
         with self._send_lock:
             records = self._core.pack(items, outgoing)
             self._queue_out(records, outgoing)

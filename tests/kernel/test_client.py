@@ -329,6 +329,27 @@ def test_many_threads_share_one_client(client):
     assert len(table_of(client)) == 6 * 15
 
 
+def test_a_dump_paused_past_the_timeout_goes_on_and_blocks_nothing(client):
+    """A reader in a pager: the dump waits on its own socket, the module makes
+    no more of it until it is read, and requests of the same client go on."""
+    with client.batch() as b:
+        for i in range(3000):
+            b.add(r4(i))
+    slow = C.Client(timeout=3.0)
+    try:
+        it = slow.dump(Filter(table=TABLE))
+        first = next(it)
+        deadline = time.monotonic() + 2 * slow.timeout + 1
+        while time.monotonic() < deadline:  # requests go on while the dump waits
+            assert slow.get(r4(2000).dst, TABLE) == r4(2000)
+            time.sleep(0.5)
+        assert len(list(slow.dump(Filter(table=TABLE)))) == 3000  # a second dump too
+        rest = list(it)
+    finally:
+        slow.close()
+    assert [first] + rest == sorted(table_of(client).values(), key=sort_key)
+
+
 def test_abandoned_dump_then_reuse(client):
     with client.batch() as b:
         for i in range(3000):
