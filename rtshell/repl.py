@@ -25,6 +25,7 @@ import _thread
 import collections
 import contextlib
 import contextvars
+import faulthandler
 import functools
 import logging
 import os
@@ -493,6 +494,7 @@ class Repl:
         logger.addHandler(handler)
         propagate, logger.propagate = logger.propagate, False
         hup = self._catch_hangup()
+        stacks = _stacks_on_sigusr1()
         if self.feed is not None:
             self.feed.start()
         try:
@@ -508,6 +510,8 @@ class Repl:
             logger.propagate = propagate
             if hup is not None:
                 signal.signal(signal.SIGHUP, hup)
+            if stacks:
+                faulthandler.unregister(signal.SIGUSR1)
         return status
 
     def _loop(self) -> int:
@@ -550,3 +554,15 @@ class Repl:
         if self.terminal is None or threading.current_thread() is not threading.main_thread():
             return None
         return signal.signal(signal.SIGHUP, lambda signum, frame: self.terminal.hang_up())
+
+
+def _stacks_on_sigusr1() -> bool:
+    """``kill -USR1`` on a shell that seems stuck writes every thread's stack
+    to the terminal (stderr), for a bug report; True if it was set up."""
+    if threading.current_thread() is not threading.main_thread() or sys.__stderr__ is None:
+        return False
+    try:
+        faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
+    except (AttributeError, OSError, ValueError, RuntimeError):  # no stderr, or no fileno
+        return False
+    return True

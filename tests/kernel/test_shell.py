@@ -9,9 +9,11 @@ started only where the CLI itself is under test.  Every test starts from an
 empty table.
 """
 
+import contextlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -63,6 +65,25 @@ def spawn_shell():
     child.expect_exact(PROMPT, timeout=START)
     time.sleep(2.0)  # the live feed subscribes in the background
     return child
+
+
+@contextlib.contextmanager
+def killed_if_failed(child):
+    """A shell of a test's own.  If the test fails, the shell's threads'
+    stacks are printed (it writes them on SIGUSR1), and it is killed: a
+    Ctrl-D would only hide what failed behind its own timeout."""
+    try:
+        yield child
+    except BaseException:
+        if child.isalive():
+            child.kill(signal.SIGUSR1)
+            try:
+                child.expect(pexpect.TIMEOUT, timeout=3)  # what it writes, for 3 s
+            except pexpect.EOF:
+                pass
+            print("the shell when the test failed (its threads' stacks last):\n" + child.before[-12000:])
+        child.terminate(force=True)
+        raise
 
 
 def leave(child):
@@ -169,7 +190,7 @@ def test_ctrl_c_during_a_large_show_returns_to_a_working_prompt(client):
         for i in range(10000):
             b.add(Route(parse_prefix(f"10.{i // 256}.{i % 256}.0/24"), oif=dev))
     child = spawn_shell()  # its own session: the burst of notifications is not the subject here
-    try:
+    with killed_if_failed(child):
         line(child, "route show")
         child.expect("Destination")  # the table has begun: the command is running
         child.expect(r"10\.0\.\d+\.0/24")
@@ -195,10 +216,7 @@ def test_ctrl_c_during_a_large_show_returns_to_a_working_prompt(client):
         line(child, "route show | count")
         child.expect_exact("10,000")
         child.expect_exact(PROMPT)
-    except BaseException:
-        child.terminate(force=True)  # a Ctrl-D now would only hide what failed behind its own timeout
-        raise
-    leave(child)
+        leave(child)  # a shell that does not leave on Ctrl-D fails here, with its stacks
 
 
 NONBLOCKING_SHELL = ("import os, runpy, sys; os.set_blocking(0, False); "  # as QEMU leaves the console
@@ -215,7 +233,7 @@ def test_a_terminal_batch_on_a_nonblocking_console_then_show_watch_and_a_burst(c
     child = pexpect.spawn(sys.executable, ["-c", NONBLOCKING_SHELL], env=ENV, cwd=ROOT, dimensions=(40, 120),
                           encoding="utf-8", timeout=SLOW)
     child.logfile_read = open(os.path.join(os.environ.get("RTSHELL_TEST_LOGS", "/tmp"), "test_shell_pty.log"), "a")
-    try:
+    with killed_if_failed(child):
         child.expect_exact(PROMPT, timeout=START)
         time.sleep(2.0)
         refused = client.stats(tables=False).errors  # the namespace's, since the module loaded
@@ -249,10 +267,7 @@ def test_a_terminal_batch_on_a_nonblocking_console_then_show_watch_and_a_burst(c
         child.expect(r"10\.3\.7\.0/24" + SGR + r"\s+" + SGR + "dummy1")
         child.expect_exact(PROMPT)
         assert "Traceback" not in child.before
-    except BaseException:
-        child.terminate(force=True)  # a Ctrl-D now would only hide what failed behind its own timeout
-        raise
-    leave(child)
+        leave(child)  # a shell that does not leave on Ctrl-D fails here, with its stacks
     assert len(list(client.dump())) == 25000
 
 
