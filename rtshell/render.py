@@ -31,7 +31,8 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
 
 from rich import box
-from rich.console import Console, RenderableType
+from rich.console import COLOR_SYSTEMS, Console, RenderableType
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from rtshell.commands.pipe import Pipe, PipeRun
 
 CHUNK = 256  # rows per streamed table chunk
+FLUSH_EVERY = 0.1  # s: the longest a streamed row waits for its chunk
 
 COLUMNS = ("Destination", "Gateway", "Dev", "Metric", "Table", "Type", "Proto")
 METRIC_COLUMN = COLUMNS.index("Metric")  # the one right-justified
@@ -260,22 +262,31 @@ def resync_details(ev, devices=None, limit: Optional[int] = 5) -> list[str]:
 # -- tables --------------------------------------------------------------------
 
 
-def route_cells(route: Route, devices=None) -> list[Text]:
+Row = list[tuple[str, str]]  # a route table's row: (text, rich style) per column
+
+
+def route_row(route: Route, devices=None) -> Row:
+    """A route's cells in a table, as text and style (a multipath route's
+    gateway cell has a line per next hop)."""
     style = TYPE_STYLE.get(route.type, "")
     if route.nexthops:
-        gw = Text("\n".join(nexthop_text(h, devices) for h in route.nexthops))
-        dev = Text("")
+        gw = "\n".join(nexthop_text(h, devices) for h in route.nexthops)
+        dev = ""
     else:
-        gw = Text(str(route.gateway) if route.gateway is not None else "")
-        dev = Text(_dev(devices, route.oif) or "")
+        gw = str(route.gateway) if route.gateway is not None else ""
+        dev = _dev(devices, route.oif) or ""
     return [
-        Text(prefix_text(route.dst), style="bold " + style if style else "bold"),
-        gw, dev,
-        Text(str(route.metric)),
-        Text(names.table_name(route.table)),
-        Text(names.type_name(route.type), style=style),
-        Text(names.proto_name(route.proto)),
+        (prefix_text(route.dst), "bold " + style if style else "bold"),
+        (gw, ""), (dev, ""),
+        (str(route.metric), ""),
+        (names.table_name(route.table), ""),
+        (names.type_name(route.type), style),
+        (names.proto_name(route.proto), ""),
     ]
+
+
+def route_cells(route: Route, devices=None) -> list[Text]:
+    return [Text(text, style=style) for text, style in route_row(route, devices)]
 
 
 def _route_table(widths: Optional[list[int]], header: bool, title: Optional[str] = None) -> Table:
@@ -302,39 +313,68 @@ def route_table(routes: Iterable[Route], devices=None, title: Optional[str] = No
 COLUMN_GAP = 3  # between two columns of a route table (SIMPLE_HEAD, no edge)
 
 
-def route_lines(rows: list[list[Text]], widths: list[int], width: int) -> Optional[Text]:
+class Sgr:
+    """The escape codes a console writes around text of a style: rich's own
+    (Style.render), asked once per style."""
+
+    def __init__(self, console: Console):
+        self._system = COLOR_SYSTEMS.get(console.color_system or "")
+        self._no_color = console.no_color
+        self._codes: dict[str, tuple[str, str]] = {}
+
+    def __call__(self, style: str) -> tuple[str, str]:
+        codes = self._codes.get(style)
+        if codes is None:
+            codes = ("", "")
+            if style and self._system is not None:
+                parsed = Style.parse(style)
+                if self._no_color:
+                    parsed = parsed.without_color
+                before, _, after = parsed.render("\0", color_system=self._system).partition("\0")
+                codes = (before, after)
+            self._codes[style] = codes
+        return codes
+
+
+def route_lines(rows: list[Row], widths: list[int], width: int, sgr: Sgr) -> Optional[str]:
     """Rows of a route table after its header, as the table would draw them
-    (the same text, the same styles), without rich's layout pass: about ten
-    times faster, which a streamed dump of a million routes needs.  None when
-    only the table can draw them (a cell of several lines, or rows wider than
-    the screen, which it folds)."""
+    (the same bytes, colours too), without rich's layout pass: strings
+    joined, which a streamed dump of a million routes needs.  None when only
+    the table can draw them (a cell of several lines, or rows wider than the
+    screen, which it folds)."""
     if sum(widths) + COLUMN_GAP * (len(widths) - 1) > width:
         return None
     gap = " " * COLUMN_GAP
-    out = Text()
+    lines = []
     for row in rows:
-        for i, cell in enumerate(row):
-            text = cell.plain
+        cells = []
+        for i, (text, style) in enumerate(row):
             if "\n" in text:
                 return None
-            if i:
-                out.append(gap)
             pad = " " * (widths[i] - len(text))
-            out.append(pad + text if i == METRIC_COLUMN else text + pad, cell.style)
-        out.append("\n")
-    out.right_crop(1)  # the last newline: print adds its own
-    return out
+            cell = pad + text if i == METRIC_COLUMN else text + pad
+            if style:
+                before, after = sgr(style)
+                cell = before + cell + after
+            cells.append(cell)
+        lines.append(gap.join(cells))
+    lines.append("")
+    return "\n".join(lines)
 
 
 # column floors: an IPv4 prefix, an IPv4 address, a device name, ...
 FLOORS = (18, 15, 6, 6, 5, 7, 5)
 
 
-def _widths(rows: list[list[Text]]) -> list[int]:
+def _widths(rows: list[Row]) -> list[int]:
     widths = [max(len(c), f) for c, f in zip(COLUMNS, FLOORS)]
     for row in rows:
-        for i, cell in enumerate(row):
-            widths[i] = max(widths[i], max((len(line) for line in cell.plain.split("\n")), default=0))
+        for i, (text, _) in enumerate(row):
+            n = len(text)
+            if n > widths[i]:
+                if "\n" in text:
+                    n = max(len(line) for line in text.split("\n"))
+                widths[i] = max(widths[i], n)
     return widths
 
 
@@ -567,6 +607,16 @@ class Output:
             self.console.print(renderable)
             self.file.flush()
 
+    def _drawn(self, ansi: str) -> None:
+        """Text this console's way already (route_lines): written as it is,
+        above a progress bar if one is drawn."""
+        with self.lock:
+            if self.work is not None:
+                self.work.print(Text.from_ansi(ansi.rstrip("\n")))
+                return
+            self.file.write(ansi)
+            self.file.flush()
+
     def above(self, ansi: str) -> None:
         """Background text (ANSI) while no prompt runs: above a progress bar
         if one is drawn, else straight to the terminal."""
@@ -648,12 +698,39 @@ class Output:
         if self.json:
             return self._routes_json(routes)
         if self.mode == "plain":
-            n = 0
-            for r in routes:
-                self.line(route_text(r, self.devices))
-                n += 1
-            return n
+            return self._routes_plain(routes)
         return self._routes_rich(routes, title)
+
+    def _routes_plain(self, routes: Iterable[Route]) -> int:
+        """ip's lines, written a chunk at a time (a write per route costs a
+        system call each, ten times the rest under emulation), and at least
+        every FLUSH_EVERY seconds, so a slow dump still shows as it comes."""
+        n = 0
+        lines: list[str] = []
+        due = time.monotonic() + FLUSH_EVERY
+        try:
+            for r in routes:
+                lines.append(route_text(r, self.devices))
+                n += 1
+                if len(lines) >= CHUNK or time.monotonic() >= due:
+                    self._lines(lines)
+                    due = time.monotonic() + FLUSH_EVERY
+        except BaseException:  # Ctrl-C, a pager left: what came is still shown, if it can be
+            with contextlib.suppress(Exception):
+                self._lines(lines)
+            raise
+        self._lines(lines)
+        return n
+
+    def _lines(self, lines: list[str]) -> None:
+        """Write lines (if any) and empty the list."""
+        if not lines:
+            return
+        lines.append("")
+        with self.lock:
+            self.file.write("\n".join(lines))
+            self.file.flush()
+        lines.clear()
 
     def _routes_json(self, routes: Iterable[Route]) -> int:
         n = 0
@@ -677,8 +754,9 @@ class Output:
     def _routes_rich(self, routes: Iterable[Route], title: Optional[str]) -> int:
         n = 0
         widths: Optional[list[int]] = None
-        chunk: list[list[Text]] = []
+        chunk: list[Row] = []
         it: Iterator[Route] = iter(routes)
+        sgr = Sgr(self.console)
 
         def flush(first: bool) -> None:
             # widths come from the first chunk; a later chunk that needs
@@ -691,19 +769,19 @@ class Output:
             elif any(n > w for n, w in zip(need, widths)):
                 widths = [max(n, w) for n, w in zip(need, widths)]
                 header = True
-            lines = None if header else route_lines(chunk, widths, self.console.width)
+            lines = None if header else route_lines(chunk, widths, self.console.width, sgr)
             if lines is not None:
-                self.show(lines)
+                self._drawn(lines)
             else:
                 table = _route_table(widths, header, title if first else None)
                 for row in chunk:
-                    table.add_row(*row)
+                    table.add_row(*(Text(text, style=style) for text, style in row))
                 self.show(table)
             chunk.clear()
 
         first = True
         for r in it:
-            chunk.append(route_cells(r, self.devices))
+            chunk.append(route_row(r, self.devices))
             n += 1
             # the first screen early, then bigger chunks
             if len(chunk) >= (40 if first else CHUNK):

@@ -233,27 +233,29 @@ def test_streamed_rows_are_drawn_as_the_table_draws_them():
 
     from rich.console import Console
 
-    from rtshell.render import _route_table, _widths, route_cells, route_lines
+    from rtshell.render import Sgr, _route_table, _widths, route_cells, route_lines, route_row
 
     ip_network, ip_address = ipaddress.ip_network, ipaddress.ip_address
     routes = [Route(dst=ip_network("10.9.0.0/16"), type=RouteType.BLACKHOLE),
               Route(dst=ip_network("10.8.0.0/16"), gateway=ip_address("10.99.0.2"), metric=20, proto=4),
               Route(dst=ip_network("10.7.0.0/24"), oif=2, metric=1234567, table=100, type=RouteType.PROHIBIT),
               Route(dst=ip_network("192.0.2.0/24"), type=RouteType.UNREACHABLE, proto=186)]
-    rows = [route_cells(r) for r in routes]
+    rows = [route_row(r) for r in routes]
     widths = _widths(rows)
 
-    def draw(renderable):
-        console = Console(file=io.StringIO(), force_terminal=True, width=120, color_system="truecolor",
-                          highlight=False)
-        console.print(renderable)
-        return console.file.getvalue()
+    def console(system):
+        return Console(file=io.StringIO(), force_terminal=system is not None, width=120,
+                       color_system=system, highlight=False)
 
-    table = _route_table(widths, False)
-    for row in rows:
-        table.add_row(*row)
-    assert draw(route_lines(rows, widths, 120)) == draw(table)  # the same bytes, colours too
-    multipath = [route_cells(Route(dst=ip_network("10.6.0.0/16"), nexthops=(
+    for system in ("truecolor", "standard", None):  # and none: the same text without codes
+        table = _route_table(widths, False)
+        for r in routes:
+            table.add_row(*route_cells(r))
+        drawn = console(system)
+        drawn.print(table)
+        assert route_lines(rows, widths, 120, Sgr(console(system))) == drawn.file.getvalue()
+    sgr = Sgr(console("truecolor"))
+    multipath = [route_row(Route(dst=ip_network("10.6.0.0/16"), nexthops=(
         NextHop(ip_address("10.99.0.2"), 2, 1), NextHop(ip_address("10.98.0.2"), 2, 1))))]
-    assert route_lines(multipath, _widths(multipath), 120) is None  # a cell of two lines: the table's job
-    assert route_lines(rows, widths, 60) is None  # wider than the screen: the table folds it
+    assert route_lines(multipath, _widths(multipath), 120, sgr) is None  # a cell of two lines: the table's job
+    assert route_lines(rows, widths, 60, sgr) is None  # wider than the screen: the table folds it
