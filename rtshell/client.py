@@ -373,9 +373,10 @@ def _dump_interrupted(op: _Op) -> "DumpInterrupted":
                            op.describe())
 
 
-def _make_error(err: int, ext_ack: Optional[str], op: Optional[_Op],
+def _make_error(err: int, detail: Optional[str], op: Optional[_Op],
                 offset: Optional[int] = None) -> errors.RtmgrError:
-    return errors.error_for(err, ext_ack, op.describe() if op is not None else None, offset)
+    """An error the client found itself (``detail`` says what), not a kernel answer."""
+    return errors.error_for(err, None, op.describe() if op is not None else None, offset, detail)
 
 
 # --------------------------------------------------------------------------
@@ -454,8 +455,10 @@ class _Run(_Pending[_StreamT]):
         for i in range(self.count):
             e = errs.get(i)
             if e is None and shared is not None:
-                e = _make_error(getattr(shared, "errno", None) or _errno.EIO,
-                                getattr(shared, "ext_ack", None) or str(shared), self.op_at(i))
+                kernel = getattr(shared, "ext_ack", None)
+                e = errors.error_for(getattr(shared, "errno", None) or _errno.EIO, kernel,
+                                     self.op_at(i).describe(), None,
+                                     None if kernel else getattr(shared, "detail", None) or str(shared))
             out.append(e)
         return out
 
@@ -880,9 +883,9 @@ class _Core(Generic[_StreamT]):
             if not q.multi and q.sent_at is not None and q.order < order and q.order <= floor:
                 del self.pending[q.seq]
                 self.abandoned[q.seq] = q
-                self.finish(q, errors.error_for(
+                self.finish(q, _make_error(
                     _errno.ENOBUFS, "the answer was lost (receive buffer overrun); "
-                    "the request may or may not have been applied", q.op.describe(), None))
+                    "the request may or may not have been applied", q.op))
         if not any(q.order <= floor and not q.multi for q in self.pending.values()):
             self.overrun_order = None
 
@@ -1717,8 +1720,8 @@ class Client(_ClientBase[None]):
         with self._sub_lock:
             while mirror.building:
                 if not self._model_ready.wait(self.timeout):
-                    raise errors.error_for(_errno.ETIMEDOUT, "table snapshot not ready",
-                                           "subscribe", None)
+                    raise errors.error_for(_errno.ETIMEDOUT, None, "subscribe", None,
+                                           "table snapshot not ready")
             if mirror.model is not None:
                 return
         for _attempt in range(DUMP_ATTEMPTS):
@@ -2349,8 +2352,8 @@ def _busy_error(op: _Op, reader: str = "thread") -> errors.RtmgrError:
 
 
 def _monitor_lost(lost: int) -> errors.RtmgrError:
-    return errors.error_for(_errno.ENOBUFS, f"monitor consumer fell behind: {lost} events dropped",
-                            "monitor", None)
+    return errors.error_for(_errno.ENOBUFS, None, "monitor", None,
+                            f"monitor consumer fell behind: {lost} events dropped")
 
 
 def _slot_timeout(op: _Op, timeout: float) -> errors.RtmgrError:

@@ -18,7 +18,9 @@ class RtmgrError(OSError):
 
     ``errno``: positive errno; ``ext_ack``: the kernel's extended ACK text
     (or None); ``request``: what was asked, readable; ``offset``: offset in
-    the request of the attribute the kernel blamed (or None).
+    the request of the attribute the kernel blamed (or None); ``detail``:
+    what the client itself found, when the error is its own rather than the
+    kernel's answer (a timeout, a closed client, a malformed reply), or None.
     """
 
     errno: int  # never None here, unlike OSError's
@@ -31,12 +33,14 @@ class RtmgrError(OSError):
         ext_ack: Optional[str] = None,
         request: Optional[str] = None,
         offset: Optional[int] = None,
+        detail: Optional[str] = None,
     ):
         code = self.default_errno if errno is None else errno
         super().__init__(code, os.strerror(code))
         self.ext_ack = ext_ack
         self.request = request
         self.offset = offset
+        self.detail = detail
 
     @property
     def errno_name(self) -> str:
@@ -47,6 +51,8 @@ class RtmgrError(OSError):
         text = f"{head}{self.errno_name} ({self.strerror})"
         if self.ext_ack:
             text += f": {self.ext_ack}"
+        if self.detail:
+            text += f": {self.detail}"
         if self.offset is not None:
             text += f" (at byte {self.offset} of the request)"
         if self.advice:
@@ -54,7 +60,7 @@ class RtmgrError(OSError):
         return text
 
     def __reduce__(self) -> tuple[type[RtmgrError], tuple[object, ...]]:
-        return (type(self), (self.errno, self.ext_ack, self.request, self.offset))
+        return (type(self), (self.errno, self.ext_ack, self.request, self.offset, self.detail))
 
 
 class RouteExists(RtmgrError, FileExistsError):
@@ -168,8 +174,10 @@ def error_for(
     ext_ack: Optional[str] = None,
     request: Optional[str] = None,
     offset: Optional[int] = None,
+    detail: Optional[str] = None,
 ) -> RtmgrError:
-    """The exception for a (positive) errno, e.g. from an NLMSG_ERROR."""
+    """The exception for a (positive) errno, e.g. from an NLMSG_ERROR
+    (``ext_ack``: the kernel's text; ``detail``: the client's own)."""
     errno = abs(errno)
     cls = _BY_ERRNO.get(errno, RtmgrError)
-    return cls(errno, ext_ack, request, offset)
+    return cls(errno, ext_ack, request, offset, detail)

@@ -203,8 +203,8 @@ class Client(Connection):
                 async with asyncio.timeout(self.timeout):
                     await asyncio.shield(waiter)
             except TimeoutError:
-                raise errors.error_for(_errno.ETIMEDOUT, "table snapshot not ready",
-                                       "subscribe", None) from None
+                raise errors.error_for(_errno.ETIMEDOUT, None, "subscribe", None,
+                                       "table snapshot not ready") from None
             self._check_open()
         if mirror.model is not None:
             return

@@ -70,13 +70,15 @@ def one_line(text: Any) -> str:
 
 def error_parts(exc: BaseException, method: str = "") -> dict[str, Any]:
     num = getattr(exc, "errno", None)
-    kernel = getattr(exc, "ext_ack", None)
+    kernel = getattr(exc, "ext_ack", None)  # the kernel's words
+    detail = getattr(exc, "detail", None)  # the client's own (a timeout, a closed client)
     if num is None and isinstance(exc, TimeoutError):
         num = E.ETIMEDOUT
     strerror = os.strerror(num) if num else one_line(exc)
     advice = METHOD_ADVICE.get((method, num)) or getattr(exc, "advice", None) or ADVICE.get(num)
     return {"errno": errno_name(num) if num else type(exc).__name__, "code": num,
-            "strerror": strerror, "kernel": one_line(kernel) if kernel else None, "advice": advice}
+            "strerror": strerror, "kernel": one_line(kernel) if kernel else None,
+            "detail": one_line(detail) if detail else None, "advice": advice}
 
 
 def format_error(asked: str, parts: dict[str, Any]) -> str:
@@ -84,6 +86,8 @@ def format_error(asked: str, parts: dict[str, Any]) -> str:
     line = f"{asked}: {parts['errno']} ({parts['strerror']})"
     if parts.get("kernel"):
         line += f": kernel: {parts['kernel']}"
+    if parts.get("detail"):
+        line += f": {parts['detail']}"
     if parts.get("advice"):
         line += f"; {parts['advice']}"
     return line

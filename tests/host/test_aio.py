@@ -323,7 +323,7 @@ async def test_one_dump_per_socket_refused_in_its_own_task_queued_in_others(kern
         await it.__anext__()
         with pytest.raises(errors.RtmgrError) as info:
             await c.lookup_many(["10.0.1.1"])  # this task reads a dump: it would wait for itself
-        assert info.value.errno == errno.EBUSY and "task" in info.value.ext_ack
+        assert info.value.errno == errno.EBUSY and "task" in info.value.detail
         other = asyncio.ensure_future(c.lookup_many(["10.0.1.1"]))  # another task waits its turn
         await turns(20)
         assert not other.done()
@@ -339,7 +339,7 @@ async def test_a_dump_the_kernel_never_answers_times_out(kernel):
         kernel.silent = True
         with pytest.raises(errors.Timeout) as info:
             [r async for r in c.dump()]
-        assert "no dump data" in info.value.ext_ack
+        assert "no dump data" in info.value.detail
         kernel.silent = False
         assert len([r async for r in c.dump()]) == 10
 
@@ -354,7 +354,7 @@ async def test_a_dump_consumer_that_stalls_loses_its_dump(kernel):
         assert await c.get(net(3)) == route(3)
         with pytest.raises(errors.Timeout) as info:
             [r async for r in it]
-        assert "idle" in info.value.ext_ack
+        assert "idle" in info.value.detail
         assert len([r async for r in c.dump()]) == 200
 
 

@@ -2,6 +2,7 @@
 logic against the fake client (the kernel tier runs the same against rtmgr)."""
 
 import io
+import errno
 import json
 
 import pytest
@@ -74,6 +75,21 @@ def test_error_json_document(run):
     assert doc["error"]["errno"] == "ESRCH"
     assert doc["error"]["kernel"] == "no matching route"
     assert "ESRCH" in run.err
+
+
+def test_an_error_of_the_client_is_not_put_in_the_kernels_mouth(run, client):
+    def silent(route, echo=False):  # what the client raises when the kernel never answers
+        raise errors.error_for(errno.ETIMEDOUT, None, "route add 10.5.0.0/16 dev dummy0", None,
+                               "no answer within 5 s")
+    client.add = silent
+    assert run("-c", "route add 10.5.0.0/16 dev dummy0") == 1
+    (line,) = run.err.splitlines()
+    assert line.startswith("error: route add 10.5.0.0/16 dev dummy0: ETIMEDOUT (Connection timed out): "
+                           "no answer within 5 s")
+    assert "kernel:" not in line
+    assert run("-j", "-c", "route add 10.5.0.0/16 dev dummy0") == 1
+    err = json.loads(run.out)["error"]
+    assert (err["kernel"], err["detail"]) == (None, "no answer within 5 s")
 
 
 def test_permission_error_advice(run, client):

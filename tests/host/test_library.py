@@ -124,3 +124,22 @@ def test_str_of_a_route_is_its_ip_words():
     r = Route.parse("10.0.0.0/8 via 10.99.0.2 metric 5 table 100")
     assert str(r) == "10.0.0.0/8 via 10.99.0.2 metric 5 table 100 proto boot"
     assert Route.parse(str(r)) == r
+
+
+def test_an_error_says_whose_words_it_carries_and_survives_pickling():
+    import errno
+    import pickle
+
+    from rtshell import errors
+
+    kernel = errors.error_for(errno.EEXIST, "route exists", "route add 10.0.0.0/8", 24)
+    own = errors.error_for(errno.ETIMEDOUT, None, "route get 10.0.0.0/8", None, "no answer within 5 s")
+    assert isinstance(kernel, errors.RouteExists) and (kernel.ext_ack, kernel.detail) == ("route exists", None)
+    assert isinstance(own, errors.Timeout) and (own.ext_ack, own.detail) == (None, "no answer within 5 s")
+    assert str(own) == "route get 10.0.0.0/8: ETIMEDOUT (Connection timed out): no answer within 5 s" + (
+        f"; {own.advice}" if own.advice else "")
+    for exc in (kernel, own):
+        back = pickle.loads(pickle.dumps(exc))
+        assert type(back) is type(exc) and str(back) == str(exc)
+        assert (back.errno, back.ext_ack, back.request, back.offset, back.detail) == (
+            exc.errno, exc.ext_ack, exc.request, exc.offset, exc.detail)
