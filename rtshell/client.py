@@ -1410,6 +1410,12 @@ class _ClientBase(Generic[_StreamT]):
         return self._closed
 
     @property
+    def last_seq(self) -> int:
+        """The sequence number of the latest request numbered (0 before the
+        first); notifications of a change carry its number with ``portid``."""
+        return self._core.seq
+
+    @property
     def dropped(self) -> int:
         """Replies that matched no current request (late, or of abandoned dumps)."""
         return self._core.dropped

@@ -256,10 +256,13 @@ class LiveFeed:
         self._wake.set()
 
     def _counted_by_a_bar(self, ev) -> bool:
-        """A change this shell made while its own long work draws a bar
-        (a batch, a restore): the bar and its summary line count it, so
-        the feed does not print it again, group by group, above the bar."""
-        return getattr(self.ex.output, "work", None) is not None and ev.pid in self.ex.own_ports()
+        """A change this shell made by long work under a bar (a batch, a
+        restore): the bar and its summary line count it, so the feed does not
+        print it again, group by group above the bar, nor after the summary
+        when its notification comes late."""
+        if ev.pid not in self.ex.own_ports():
+            return False
+        return getattr(self.ex.output, "work", None) is not None or self.ex.made_under_a_bar(ev.seq)
 
     def _run(self) -> None:
         next_stats = next_devices = next_try = next_publish = 0.0

@@ -141,6 +141,31 @@ class Executor:
         self.confirm: Optional[Callable[[str], bool]] = None
         self.left_out = LeftOut()  # what lenient parses of a batch dropped
         self.pager = None  # the interactive shell's rtshell.pager.Pager, if any
+        # the client's last sequence number when long work (a bar) ended: this
+        # shell's changes up to it were counted by the work's summary
+        self.bar_seq: Optional[int] = None
+
+    @contextlib.contextmanager
+    def work(self, description: str, total: Optional[int]):
+        """Long work (batch, restore, save) under a progress bar on a terminal
+        (rtshell.progress.Work).  When it ends, ``bar_seq`` marks the changes
+        it made: their notifications may still be on their way, and the feed
+        leaves them to the work's summary line."""
+        from rtshell.progress import Work
+
+        try:
+            with Work(self.output, description, total) as work:
+                yield work
+        finally:
+            if self._client is not None:
+                self.bar_seq = self._client.last_seq
+
+    def made_under_a_bar(self, seq: int) -> bool:
+        """Whether this shell's change of sequence number ``seq`` was made by
+        long work that has ended (see :meth:`work`)."""
+        from rtshell.client import SEQ_MODULO
+
+        return self.bar_seq is not None and (self.bar_seq - seq) % SEQ_MODULO < SEQ_MODULO // 2
 
     @contextlib.contextmanager
     def lenient_if(self, on: bool):
@@ -339,13 +364,13 @@ class Executor:
         batch; success lines of single routes are left out unless verbose.
         Ctrl-C stops between two groups and says where.
         """
-        from rtshell.progress import Work, interrupt_point
+        from rtshell.progress import interrupt_point
 
         lines = lines if isinstance(lines, list) else list(lines)
         self.batch_stopped = None
         self.batch_depth += 1
         try:
-            with interrupt_point() as stop, Work(self.output, f"batch {source}", len(lines)) as work:
+            with interrupt_point() as stop, self.work(f"batch {source}", len(lines)) as work:
                 run = _BatchRun(self, source, force, work, stop)
                 ok = run.lines(lines)
         finally:

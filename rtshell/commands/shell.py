@@ -279,7 +279,6 @@ SAVE_SYNTAX = Syntax(positionals=(FILE,), options=FILTER_SYNTAX.options, foreign
 @command("save", SAVE_SYNTAX, "write the routes of every table (or those passing a filter) to FILE as commands",
          examples=("save /tmp/routes.rt", "save /tmp/t100.rt table 100"))
 def _save(ex, p: Parsed) -> None:
-    from rtshell.progress import Work
     from rtshell.render import route_text
 
     path = os.path.expanduser(p.values["file"])
@@ -290,7 +289,7 @@ def _save(ex, p: Parsed) -> None:
     tmp = f"{path}.tmp{os.getpid()}"
     n = 0
     try:
-        with open(tmp, "w", encoding="utf-8") as f, Work(ex.output, f"save {path}", total) as work:
+        with open(tmp, "w", encoding="utf-8") as f, ex.work(f"save {path}", total) as work:
             f.write(f"# rtshell save {time.strftime('%Y-%m-%d %H:%M:%S')} {_text(p)}\n")
             for r in it:
                 f.write("route add " + route_text(r, ex.devices) + "\n")
@@ -361,14 +360,14 @@ def _restore(ex, p: Parsed) -> None:
 
 
 def _restore_file(ex, path: str) -> None:
-    from rtshell.progress import Work, interrupt_point
+    from rtshell.progress import interrupt_point
 
     lines = _read_lines(path)
     reqs: list[tuple[int, Request]] = []
     stopped_at = None
     # one clock and one bar for both parts: reading every line first (a bad
     # line changes nothing), then sending
-    with interrupt_point() as stop, Work(ex.output, f"reading {path}", len(lines)) as work:
+    with interrupt_point() as stop, ex.work(f"reading {path}", len(lines)) as work:
         for lineno, line in _logical_lines(lines):
             if stop:
                 raise CommandError(f"interrupted while reading {path}:{lineno}; nothing was changed")

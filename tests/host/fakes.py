@@ -147,6 +147,11 @@ class FakeClient:
             if s.filter is None or ev.route is None or s.filter.matches(ev.route):
                 s.callback(ev)
 
+    @property
+    def last_seq(self) -> int:
+        """As Client.last_seq: the latest change's sequence number."""
+        return self.seq
+
     def _event(self, kind, route=None, flt=None, count=1):
         self.seq += 1
         self._notify(Event(kind=kind, route=route, filter=flt, count=count, pid=self.portid, seq=self.seq))

@@ -254,15 +254,31 @@ def test_live_feed_leaves_this_shells_changes_to_the_bar_of_its_long_work(client
     own, other = next(iter(ex.own_ports())), 812
     ex.output.work = object()  # a batch draws its bar
     for i in range(20):
-        r.feed.on_event(Event(kind="new", route=route(f"10.{i}.0.0/16", oif=2), pid=own))
-    r.feed.on_event(Event(kind="new", route=route("10.99.0.0/16", oif=2), pid=other))
+        r.feed.on_event(Event(kind="new", route=route(f"10.{i}.0.0/16", oif=2), pid=own, seq=i + 1))
+    r.feed.on_event(Event(kind="new", route=route("10.99.0.0/16", oif=2), pid=other, seq=7))
     ex.output.work = None
-    r.feed.on_event(Event(kind="new", route=route("10.98.0.0/16", oif=2), pid=own))
+    ex.bar_seq = 21  # the work ended with its 21st request: its last notifications are on their way
+    r.feed.on_event(Event(kind="new", route=route("10.20.0.0/16", oif=2), pid=own, seq=21))
+    r.feed.on_event(Event(kind="new", route=route("10.98.0.0/16", oif=2), pid=own, seq=22))
     r.feed._drain(100.0)
     lines = [re.sub(r"^\[\d\d:\d\d:\d\d\] ", "", line) for line in out.getvalue().splitlines()]
     assert lines == ["+ 10.99.0.0/16 dev dummy0 proto boot  by port 812",  # another process's: shown
-                     "+ 10.98.0.0/16 dev dummy0 proto boot  by this shell"]  # its own with no bar: shown
-    assert [p for p, _ in r.live.prefixes()][-3:] == ["10.19.0.0/16", "10.98.0.0/16", "10.99.0.0/16"]  # TAB knows all
+                     "+ 10.98.0.0/16 dev dummy0 proto boot  by this shell"]  # its own after the work: shown
+    assert [p for p, _ in r.live.prefixes()][-3:] == ["10.20.0.0/16", "10.98.0.0/16", "10.99.0.0/16"]  # TAB knows all
+
+
+def test_long_work_marks_the_changes_it_made(client):
+    ex, _, _, _, _ = make(client)
+    ex.client.add(route("10.1.0.0/16", oif=2))
+    before = client.last_seq
+    with ex.work("batch test", 2):
+        ex.client.add(route("10.2.0.0/16", oif=2))
+        ex.client.add(route("10.3.0.0/16", oif=2))
+    assert ex.bar_seq == client.last_seq == before + 2
+    assert ex.made_under_a_bar(before + 1) and ex.made_under_a_bar(before + 2)
+    assert not ex.made_under_a_bar(before + 3)
+    ex.bar_seq = 3  # sequence numbers wrap: 2**32 - 1 came just before 1
+    assert ex.made_under_a_bar(2**32 - 1) and ex.made_under_a_bar(3) and not ex.made_under_a_bar(4)
 
 
 def test_live_feed_reports_a_missing_module():
