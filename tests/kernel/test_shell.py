@@ -76,14 +76,30 @@ def killed_if_failed(child):
         yield child
     except BaseException:
         if child.isalive():
+            print("the shell and its children when the test failed:\n" + _processes(child.pid))
             child.kill(signal.SIGUSR1)
             try:
                 child.expect(pexpect.TIMEOUT, timeout=3)  # what it writes, for 3 s
             except pexpect.EOF:
                 pass
-            print("the shell when the test failed (its threads' stacks last):\n" + child.before[-12000:])
+            print("the shell's screen (its threads' stacks last):\n" + child.before[-12000:])
         child.terminate(force=True)
         raise
+
+
+def _processes(pid: int) -> str:
+    """A process and its children: state, where each sleeps, its system call."""
+    ps = subprocess.run(["ps", "-o", "pid,ppid,pgid,tpgid,stat,wchan:24,args", "-p", str(pid), "--ppid", str(pid)],
+                        capture_output=True, text=True).stdout
+    calls = []
+    for row in ps.splitlines()[1:]:
+        child = row.split()[0]
+        try:
+            with open(f"/proc/{child}/syscall") as f:
+                calls.append(f"{child}: syscall {f.read().strip()}")
+        except OSError as exc:
+            calls.append(f"{child}: {exc}")
+    return ps + "\n".join(calls)
 
 
 def leave(child):
@@ -405,11 +421,13 @@ def test_route_get_of_an_address_agrees_with_route_lookup(client):
     dev = _ifindex("dummy0")
     for text in ("10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "2001:db8::/32"):
         client.add(Route(parse_prefix(text), oif=dev))
-    for addr in ("10.1.2.3", "10.1.9.9", "10.200.0.1", "2001:db8::7"):
-        done = cli("-j", "-c", f"route get {addr}")
-        assert done.returncode == 0, done.stderr
-        assert json.loads(done.stdout)["dst"] == str(client.lookup(addr).dst)
-    done = cli("-c", "route get 10.1.2.3/32")  # a prefix is read exactly
-    assert done.returncode == 1 and "ENOENT" in done.stderr
-    done = cli("-c", "route get 192.0.2.1")
-    assert done.returncode == 1 and "ENETUNREACH" in done.stderr
+    addrs = ("10.1.2.3", "10.1.9.9", "10.200.0.1", "2001:db8::7")
+    asked = [f"route get {a}" for a in addrs] + [
+        "route get 10.1.2.3/32",  # a prefix is read exactly
+        "route get 192.0.2.1"]
+    done = cli("-j", *[arg for line in asked for arg in ("-c", line)])  # one process: each start costs seconds
+    assert done.returncode == 1  # the last two fail
+    docs = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [d["dst"] for d in docs[:4]] == [str(client.lookup(a).dst) for a in addrs]
+    assert [d["error"]["errno"] for d in docs[4:]] == ["ENOENT", "ENETUNREACH"]
+    assert "ENOENT" in done.stderr and "ENETUNREACH" in done.stderr
