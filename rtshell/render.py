@@ -198,7 +198,7 @@ def event_line(ev: Event, devices=None, origin: Optional[str] = None, stamp: Opt
         text.append(route_text(ev.route, devices), style="red")
     elif ev.kind == "flush":
         what = filter_text(ev.filter, devices) or "all"
-        text.append(f"flush {ev.count} route{'s' if ev.count != 1 else ''} ({what})", style="bold yellow")
+        text.append(f"flush {ev.count:,} route{'s' if ev.count != 1 else ''} ({what})", style="bold yellow")
     elif ev.kind == "resync":
         text.append(resync_summary(ev), style="bold yellow")
         for line in resync_details(ev, devices):
@@ -792,7 +792,7 @@ class Output:
                 self.show(Text("no routes", style="dim"))
                 return 0
             flush(first)
-        self.show(Text(f"{n} route{'s' if n != 1 else ''}", style="dim"))
+        self.show(Text(f"{n:,} route{'s' if n != 1 else ''}", style="dim"))
         return n
 
     def route(self, route: Route) -> None:

@@ -329,7 +329,7 @@ class Executor:
     def ack(self, req: Request, result: Any) -> None:
         if req.method == "flush":
             n = int(result or 0)
-            self.output.ack(f"{req.text}: {n} route{'s' if n != 1 else ''} deleted",
+            self.output.ack(f"{req.text}: {n:,} route{'s' if n != 1 else ''} deleted",
                             {"command": req.text, "deleted": n})
         elif not self.quiet_acks():
             self.output.ack(req.text, {"command": req.text}, quiet=True)

@@ -60,8 +60,8 @@ def test_a_large_table_through_a_slow_nonblocking_terminal(tmp_path):
     child = spawn(tmp_path, routes=5000)
     child.expect_exact(PROMPT)
     child.send("route show\r")
-    screen = drain_slowly(child, "10.19.135.0/24", "5000 routes", PROMPT)  # the last row, the count
-    row, count = screen.find("10.19.135.0/24"), screen.find("5000 routes")
+    screen = drain_slowly(child, "10.19.135.0/24", "5,000 routes", PROMPT)  # the last row, the count
+    row, count = screen.find("10.19.135.0/24"), screen.find("5,000 routes")
     assert 0 <= row < count < screen.rfind(PROMPT), screen[-2000:]
     assert "Traceback" not in screen and "Error" not in screen
     child.send("route get 10.0.7.0/24\r")
