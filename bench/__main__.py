@@ -17,6 +17,7 @@ from bench import routes
 TOP = Path(__file__).resolve().parents[1]
 DEFAULT_N = 100_000
 DEFAULT_PEER_N = 2_000
+DEFAULT_CLI_N = 20_000  # rtshell -b parses each line in Python: ~2 ms a line under emulation
 
 
 def _env_int(name: str, default: int) -> int:
@@ -32,6 +33,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--pyroute2-routes", type=int, default=None,
                    help="routes pyroute2's per-request paths are measured on "
                         f"(default: $RTSHELL_BENCH_PYROUTE2_N or min(N, {DEFAULT_PEER_N}))")
+    p.add_argument("--cli-routes", type=int, default=None,
+                   help="routes the command lines (rtshell -b, ip -batch, route show > file) are "
+                        f"measured on (default: $RTSHELL_BENCH_CLI_N or min(N, {DEFAULT_CLI_N}))")
     p.add_argument("--budget", type=float, default=30.0,
                    help="seconds of repeated runs per contender before fewer repeats are made "
                         "(default %(default)s)")
@@ -42,7 +46,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.pyroute2_routes is None:
         args.pyroute2_routes = min(args.routes, _env_int("RTSHELL_BENCH_PYROUTE2_N", DEFAULT_PEER_N))
-    for name in ("routes", "pyroute2_routes"):
+    if args.cli_routes is None:
+        args.cli_routes = min(args.routes, _env_int("RTSHELL_BENCH_CLI_N", DEFAULT_CLI_N))
+    for name in ("routes", "pyroute2_routes", "cli_routes"):
         value = getattr(args, name)
         if not 1 <= value <= routes.MAX_ROUTES:
             p.error(f"--{name.replace('_', '-')} {value}: 1 .. {routes.MAX_ROUTES}")
@@ -72,7 +78,7 @@ def main(argv=None) -> int:
 
     kernel = platform.release()
     started = time.time()
-    suite = Suite(args.routes, args.pyroute2_routes, args.budget, args.samples)
+    suite = Suite(args.routes, args.pyroute2_routes, args.budget, args.samples, args.cli_routes)
     sections = suite.run()
     duration = time.time() - started
     header = [
@@ -89,6 +95,7 @@ def main(argv=None) -> int:
         "kernel": kernel,
         "routes": args.routes,
         "pyroute2_routes": args.pyroute2_routes,
+        "cli_routes": args.cli_routes,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "duration_seconds": duration,
         "cpus": os.cpu_count(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,9 +40,10 @@ def log(text: str) -> None:
 class Suite:
     """Runs the benchmarks; ``sections`` holds the results."""
 
-    def __init__(self, n: int, peer_n: int, budget: float, samples: int):
+    def __init__(self, n: int, peer_n: int, budget: float, samples: int, cli_n: int = 0):
         self.n = n
         self.peer_n = peer_n  # routes pyroute2's per-request paths are measured on
+        self.cli_n = cli_n or n  # routes the command lines (rtshell -b, ip -batch) are measured on
         self.budget = budget  # seconds of repeated runs per contender
         self.samples = samples  # round trips per contender (fewer for exec)
         self.oif = socket.if_nametoindex(routes.DEV)
@@ -109,15 +111,17 @@ class Suite:
         Ip.add_rule()
         try:
             self.warm_up()
-            insert, dump, flush, rtt, mem, notify = (
+            insert, dump, flush, rtt, mem, notify, cli = (
                 Section("insert", f"1. insert {self.n:,} IPv4 /32 routes (higher is better)"),
                 Section("dump", f"2. dump {self.n:,} routes (higher is better)"),
                 Section("flush", f"3. delete / flush {self.n:,} routes (higher is better)"),
                 Section("roundtrip", "4. single-request round trip, table full (median; lower is better)"),
                 Section("memory", f"5. kernel memory per route, {self.n:,} routes (lower is better)"),
                 Section("notify", f"6. notifications while a batch inserts {self.n:,} routes"),
+                Section("cli", f"7. the command line, as a user runs it, {self.cli_n:,} routes, "
+                               "start-up included (higher is better)"),
             )
-            self.sections = [insert, dump, flush, rtt, mem, notify]
+            self.sections = [insert, dump, flush, rtt, mem, notify, cli]
             phases = [
                 (self.fill_both, (insert, mem)),
                 (self.dumps, (dump,)),
@@ -126,6 +130,7 @@ class Suite:
                 (self.repeat_fills, (insert, flush)),
                 (self.pyroute2_paths, (insert, dump, flush)),
                 (self.notifications, (notify,)),
+                (self.command_lines, (cli,)),
             ]
             for phase, sections in phases:
                 try:
@@ -323,6 +328,55 @@ class Suite:
                       "routes/s", True, rtshell=True, count=n, runs=self.rt_flush_runs))
         flush.add(Row("ip route flush table 100 -> FIB", n / median(self.ip_flush_runs), "routes/s", True,
                       count=n, runs=self.ip_flush_runs))
+        log("  done")
+
+    # ---- 7: what a user types -------------------------------------------------
+
+    def command_lines(self, cli: Section) -> None:
+        """``rtshell -b FILE`` against ``ip -batch FILE`` (the same file of
+        ``route add`` lines), then ``route show`` of the table into a file
+        against ``ip route show`` into a file; each side's runs take turns."""
+        m = self.cli_n
+        log(f"command lines, {m:,} routes")
+        batch = routes.write_ip_batch(self.tmp / "cli.batch", m)
+        shown = self.tmp / "shown.txt"
+        rtshell = [sys.executable, "-m", "rtshell"]
+        runs: dict[str, list[float]] = {"rt_b": [], "ip_b": [], "rt_show": [], "ip_show": []}
+
+        def lines_shown() -> int:
+            with open(shown, "rb") as f:
+                return sum(1 for _ in f)
+
+        def show_into(cmd: list[str]) -> None:
+            with open(shown, "w") as out:
+                subprocess.run(cmd, stdout=out, check=True)
+
+        for repeat_no in range(2):
+            if repeat_no == 0 or sum(runs["rt_b"]) + sum(runs["rt_show"]) < self.budget:
+                seconds, _ = timed(lambda: subprocess.run(rtshell + ["-b", str(batch)], check=True))
+                self.expect("rtmgr table 100 after rtshell -b", self.rt_table_size(), m)
+                runs["rt_b"].append(seconds)
+                seconds, _ = timed(lambda: show_into(rtshell + ["route", "show", "table", str(routes.TABLE)]))
+                self.expect("lines of rtshell route show", lines_shown(), m)
+                runs["rt_show"].append(seconds)
+                self.expect("rtshell flush", self.rt_flush(), m)
+            if repeat_no == 0 or sum(runs["ip_b"]) + sum(runs["ip_show"]) < self.budget:
+                seconds, _ = timed(lambda: Ip.batch(batch))
+                self.fib_filled(m)
+                runs["ip_b"].append(seconds)
+                seconds, _ = timed(lambda: show_into(["ip", "route", "show", "table", str(routes.TABLE)]))
+                self.expect("lines of ip route show", lines_shown(), m)
+                runs["ip_show"].append(seconds)
+                Ip.flush()
+                self.fib_empty()
+        cli.add(Row("rtshell -b FILE -> rtmgr", m / median(runs["rt_b"]), "routes/s", True,
+                    rtshell=True, id="batch", count=m, runs=runs["rt_b"]))
+        cli.add(Row("ip -batch FILE -> FIB", m / median(runs["ip_b"]), "routes/s", True,
+                    versus="batch", count=m, runs=runs["ip_b"], note="the same file of route add lines"))
+        cli.add(Row("rtshell route show table 100 > file", m / median(runs["rt_show"]), "routes/s", True,
+                    rtshell=True, id="show", count=m, runs=runs["rt_show"]))
+        cli.add(Row("ip route show table 100 > file", m / median(runs["ip_show"]), "routes/s", True,
+                    versus="show", count=m, runs=runs["ip_show"]))
         log("  done")
 
     # ---- pyroute2, on its own (smaller) route count --------------------------
