@@ -17,7 +17,8 @@ numbers requests and matches replies, the plans read each call's answers,
 ``_DumpReader`` restarts interrupted dumps, ``_Mirror`` keeps the table for
 resync); this package only drives it from the loop.  Methods, arguments,
 results, exceptions and guarantees are those of :class:`rtshell.client.Client`,
-with tasks where that says threads:
+with tasks where that says threads, but for dumps, which share the request
+socket here (the threaded client gives each dump a socket of its own):
 
 * every wait is bounded by ``timeout`` (``asyncio.timeout``), counted as the
   threaded client counts it;
