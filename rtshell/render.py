@@ -702,9 +702,9 @@ class Output:
         return self._routes_rich(routes, title)
 
     def _routes_plain(self, routes: Iterable[Route]) -> int:
-        """ip's lines, written a chunk at a time (a write per route costs a
-        system call each, ten times the rest under emulation), and at least
-        every FLUSH_EVERY seconds, so a slow dump still shows as it comes."""
+        """ip's lines, written a chunk at a time rather than a system call per
+        route, and at least every FLUSH_EVERY seconds, so a slow dump still
+        shows as it comes."""
         n = 0
         lines: list[str] = []
         due = time.monotonic() + FLUSH_EVERY
