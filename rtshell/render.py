@@ -608,8 +608,8 @@ class Output:
             self.file.flush()
 
     def _drawn(self, ansi: str) -> None:
-        """Text this console's way already (route_lines): written as it is,
-        above a progress bar if one is drawn."""
+        """Text with its escape codes already (route_lines, background lines):
+        written as it is, above a progress bar if one is drawn."""
         with self.lock:
             if self.work is not None:
                 self.work.print(Text.from_ansi(ansi.rstrip("\n")))
@@ -622,12 +622,7 @@ class Output:
         if one is drawn, else straight to the terminal."""
         if self._hold(self.above, ansi):  # not waiting for the lock a paged command holds
             return
-        with self.lock:
-            if self.work is not None:
-                self.work.print(Text.from_ansi(ansi.rstrip("\n")))
-                return
-            self.file.write(ansi)
-            self.file.flush()
+        self._drawn(ansi)
 
     # -- answers --
 

@@ -106,6 +106,23 @@ def _processes(pid: int) -> str:
     return ps + "\n".join(calls)
 
 
+def ctrl_c_then_q(child):
+    """Ctrl-C during a paged route show: the command stops, less shows what it
+    got until q.  less drops what was typed before it took the interrupt in
+    (it was seen waiting for a key, the q gone): under emulation that window
+    is wide, and a user would press q again.  A q that came after less had
+    left is cleared from the prompt's line."""
+    child.sendintr()
+    for _ in range(4):
+        child.send("q")
+        if child.expect(["interrupted", pexpect.TIMEOUT], timeout=20) == 0:
+            break
+    else:
+        raise AssertionError("less did not leave on q")
+    child.expect_exact(PROMPT)
+    child.sendcontrol("u")
+
+
 def leave(child):
     if child.isalive():
         child.sendcontrol("d")
@@ -214,18 +231,7 @@ def test_ctrl_c_during_a_large_show_returns_to_a_working_prompt(client):
         line(child, "route show")
         child.expect("Destination")  # the table has begun: the command is running
         child.expect(r"10\.0\.\d+\.0/24")
-        child.sendintr()  # the command stops; less shows what it got until q
-        # less drops what was typed before it took the interrupt in (it was
-        # seen waiting for a key, the q gone): under emulation that window is
-        # wide, and a user would press q again
-        for _ in range(4):
-            child.send("q")
-            if child.expect(["interrupted", pexpect.TIMEOUT], timeout=20) == 0:
-                break
-        else:
-            raise AssertionError("less did not leave on q")
-        child.expect_exact(PROMPT)
-        child.sendcontrol("u")  # a q that came after less had left is on the prompt's line
+        ctrl_c_then_q(child)
         line(child, "route get 10.0.5.0/24")
         child.expect(r"10\.0\.5\.0/24")
         child.expect_exact(PROMPT)
@@ -276,18 +282,7 @@ def test_a_terminal_batch_on_a_nonblocking_console_then_show_watch_and_a_burst(c
         line(child, "route show")
         child.expect(r"10\.100\.0\.\d+/32")
         time.sleep(2.0)  # less has the screen
-        child.sendintr()  # the command stops; less shows what it got until q
-        # less drops what was typed before it took the interrupt in (it was
-        # seen waiting for a key, the q gone): under emulation that window is
-        # wide, and a user would press q again
-        for _ in range(4):
-            child.send("q")
-            if child.expect(["interrupted", pexpect.TIMEOUT], timeout=20) == 0:
-                break
-        else:
-            raise AssertionError("less did not leave on q")
-        child.expect_exact(PROMPT)
-        child.sendcontrol("u")  # a q that came after less had left is on the prompt's line
+        ctrl_c_then_q(child)
         line(child, "watch")
         child.expect(r"watch all tables" + SGR + r"\s+" + SGR + r"rows 1-\d+ of 5,000")
         child.sendintr()
