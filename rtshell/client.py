@@ -259,6 +259,13 @@ class ResyncEvent(Event):
     changed: tuple[Route, ...] = ()
     initial: bool = False
 
+    def apply_to(self, table: dict[Key, Route]) -> None:
+        """Bring a table that followed the events before the gap to the kernel's."""
+        for route in self.removed:
+            table.pop(route.key, None)
+        for route in self.added + self.changed:
+            table[route.key] = route
+
 
 # --------------------------------------------------------------------------
 # Describing requests (only when one fails)
@@ -1210,7 +1217,7 @@ class _Mirror:
         if routes is not None and not self.stale:
             model = {r.key: r for r in routes}
             for event in backlog or ():
-                _apply(model, event)
+                event.apply_to(model)
             self.model = model
 
     def apply(self, events: list[Event]) -> None:
@@ -1218,7 +1225,7 @@ class _Mirror:
             self.backlog.extend(events)
         if self.model is not None:
             for event in events:
-                _apply(self.model, event)
+                event.apply_to(self.model)
 
     def first(self) -> ResyncEvent:
         """The first event of a new resync subscriber: every route."""
@@ -2428,15 +2435,3 @@ def _event_of(m: nl.Message) -> Optional[Event]:
 def _same_route(a: Route, b: Route) -> bool:
     """Equal value and not rewritten since (a replace with the same value counts)."""
     return a == b and a.changed == b.changed
-
-
-def _apply(model: dict[Key, Route], event: Event) -> None:
-    """Apply a notification to a table kept as {key: Route}."""
-    if event.kind == "new" and event.route is not None:
-        model[event.route.key] = event.route
-    elif event.kind == "del" and event.route is not None:
-        model.pop(event.route.key, None)
-    elif event.kind == "flush":
-        flt = event.filter or Filter()
-        for key in [k for k, r in model.items() if flt.matches(r)]:
-            del model[key]

@@ -353,6 +353,17 @@ class Event:
     seq: int = 0
     time: Optional[float] = field(default=None, compare=False)  # when the client received it (epoch s)
 
+    def apply_to(self, table: dict[tuple[int, int, Network, int], "Route"]) -> None:
+        """Make a table kept as ``{route.key: route}`` what the kernel's is after this change."""
+        if self.kind == "new" and self.route is not None:
+            table[self.route.key] = self.route
+        elif self.kind == "del" and self.route is not None:
+            table.pop(self.route.key, None)
+        elif self.kind == "flush":
+            flt = self.filter or Filter()
+            for key in [k for k, r in table.items() if flt.matches(r)]:
+                del table[key]
+
 
 def parse_prefix(text: str) -> Network:
     """'10.0.0.0/8', '2001:db8::/32', a bare address (host route) or 'default'.

@@ -373,16 +373,3 @@ def sent_flags(sock) -> list[list[int]]:
             off += _align(length)
         out.append(flags)
     return out
-
-
-def follow(view: dict, ev) -> None:
-    """Apply an event to a table kept as {key: Route}, as a subscriber would."""
-    if isinstance(ev, C.ResyncEvent):
-        for r in ev.removed:
-            view.pop(r.key, None)
-        for r in ev.added + ev.changed:
-            view[r.key] = r
-    elif ev.kind == "new":
-        view[ev.route.key] = ev.route
-    elif ev.kind == "del":
-        view.pop(ev.route.key, None)

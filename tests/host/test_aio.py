@@ -19,7 +19,7 @@ from ipaddress import ip_address, ip_network
 import pytest
 
 import rtshell.aio
-from fake_kernel import FakeKernel, FakeSocket, fill, follow, net, route, sent_flags
+from fake_kernel import FakeKernel, FakeSocket, fill, net, route, sent_flags
 from rtshell import client as C
 from rtshell import errors
 from rtshell import protocol as P
@@ -463,7 +463,7 @@ async def test_a_resync_subscriber_starts_from_the_table_and_survives_an_overrun
 
         def on_event(ev: Event):
             kinds.append(ev.kind)
-            follow(view, ev)
+            ev.apply_to(view)
 
         await c.subscribe(on_event, resync=True)
         await until(lambda: kinds, "the initial event")

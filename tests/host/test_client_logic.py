@@ -17,7 +17,7 @@ from ipaddress import ip_address, ip_network
 
 import pytest
 
-from fake_kernel import FakeKernel, FakeSocket, fill, follow, net, route, sent_flags
+from fake_kernel import FakeKernel, FakeSocket, fill, net, route, sent_flags
 from rtshell import client as C
 from rtshell import errors, netlink as nl
 from rtshell import protocol as P
@@ -534,7 +534,7 @@ def test_notification_overrun_resyncs_to_the_table(kernel):
 
         def on_event(ev: Event):
             kinds.append(ev.kind)
-            follow(view, ev)
+            ev.apply_to(view)
             if len(kinds) < 5:
                 time.sleep(0.2)  # a slow subscriber: the socket overruns
 

@@ -446,18 +446,7 @@ def test_notification_overrun_then_resync_equals_dump(client):
 
         def on_event(ev: Event):
             kinds.append(ev.kind)
-            if isinstance(ev, C.ResyncEvent):
-                for r in ev.removed:
-                    view.pop(r.key, None)
-                for r in ev.added + ev.changed:
-                    view[r.key] = r
-            elif ev.kind == "new":
-                view[ev.route.key] = ev.route
-            elif ev.kind == "del":
-                view.pop(ev.route.key, None)
-            elif ev.kind == "flush":
-                for k in [k for k, r in view.items() if (ev.filter or Filter()).matches(r)]:
-                    del view[k]
+            ev.apply_to(view)
             if slow.is_set():
                 time.sleep(0.05)  # a slow subscriber at first: the socket overruns
 
