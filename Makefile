@@ -6,6 +6,7 @@
 #   make build   venv + C extension + module for every tested kernel, no VM
 #   make load    build for the running kernel and insmod (hosts with modules)
 #   make bench   side-by-side benchmarks inside the VM (BENCH_ARGS="--routes 20000")
+#   make stress  the attacks (stress/) at full size, once per kernel (STRESS_ARGS="--seed N")
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -13,7 +14,7 @@ STAMP := $(VENV)/.installed-stamp
 KVER ?= $(shell scripts/kernels | head -n1)
 HOSTKVER := $(shell uname -r)
 
-.PHONY: all deps venv build shell test test-host test-vm bench load unload clean
+.PHONY: all deps venv build shell test test-host test-vm bench stress load unload clean
 
 all: build
 
@@ -47,6 +48,12 @@ test-vm: venv
 
 bench: venv
 	@scripts/vm-run --kver $(KVER) -- $(PY) -m bench $(BENCH_ARGS)
+
+# Each kernel in its own boot; the guest script fails the run on a dirty kernel log.
+stress: venv
+	@rc=0; for v in $$(scripts/kernels); do \
+		echo "=== stress on $$v"; scripts/build-module $$v >/dev/null && \
+		scripts/vm-run --kver $$v -- $(PY) -m stress $(STRESS_ARGS) || rc=1; done; exit $$rc
 
 # A host whose kernel loads modules: build for it and load it there.
 load: venv
