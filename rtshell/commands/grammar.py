@@ -109,8 +109,8 @@ def tokenize_lenient(line: str) -> list[Token]:
     """tokenize(), but an open quote runs to the end of the line (typing)."""
     try:
         return tokenize(line)
-    except ParseError:
-        return tokenize(line + line[max(line.rfind('"'), line.rfind("'"))])
+    except ParseError as exc:  # close the quote that is open (the other kind may be inside it)
+        return tokenize(line + line[exc.start])
 
 
 def closest(word: str, choices) -> str:

@@ -308,3 +308,15 @@ def test_parse_prefix_default_per_family():
         parse_prefix_family("10.0.0.0/8", 6)
     with pytest.raises(ValueError, match="needs a family"):
         parse_prefix("default")
+
+
+@pytest.mark.parametrize("typed, words", [
+    ("save \"my file", ["save", "my file"]),
+    ("save 'it\"s", ["save", 'it"s']),
+    ("stats ' \" ", ["stats", ' " ']),  # two kinds open: the first one runs to the end
+    ("x \"a\" 'b", ["x", "a", "b"]),
+])
+def test_a_line_being_typed_with_open_quotes_still_splits(typed, words):
+    from rtshell.commands.grammar import tokenize_lenient
+
+    assert [t.text for t in tokenize_lenient(typed)] == words
