@@ -51,7 +51,11 @@ bench: venv
 
 # Each kernel in its own boot; the guest script fails the run on a dirty kernel log.
 stress: venv
-	@rc=0; for v in $$(scripts/kernels); do \
+	@rc=0; echo "=== the C parser under libFuzzer (ASan, UBSan), 1,000,000 inputs"; \
+	log=$$(mktemp); $(PY) tests/fuzz/run_fuzz.py --runs 1000000 >$$log 2>&1 || rc=1; \
+	grep -E '^(#[0-9]+ +DONE|stat::|==[0-9]+==ERROR|SUMMARY|workdir)' $$log; \
+	[ $$rc = 0 ] || { tail -40 $$log; echo "libFuzzer found a problem (above)"; }; \
+	for v in $$(scripts/kernels); do \
 		echo "=== stress on $$v"; scripts/build-module $$v >/dev/null && \
 		scripts/vm-run --kver $$v -- $(PY) -m stress $(STRESS_ARGS) || rc=1; done; exit $$rc
 

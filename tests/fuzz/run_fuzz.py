@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the libFuzzer harness (clang, ASan + UBSan) and run it for a while.
 
-    tests/fuzz/run_fuzz.py [--seconds 30] [--workdir DIR]
+    tests/fuzz/run_fuzz.py [--seconds 30 | --runs N] [--workdir DIR]
 
 The corpus starts from the golden messages of tests/host/golden/.  Exit
 status is libFuzzer's: 0 when nothing broke; a crash leaves its input as
@@ -46,14 +46,15 @@ def seed(corpus: Path) -> int:
     return n
 
 
-def run(exe: Path, workdir: Path, seconds: int) -> subprocess.CompletedProcess:
+def run(exe: Path, workdir: Path, seconds: int, runs: int = 0) -> subprocess.CompletedProcess:
+    """libFuzzer for ``seconds``, or, with ``runs``, until it has tried that many inputs."""
     corpus = workdir / "corpus"
     seeds = workdir / "seeds"
     corpus.mkdir(exist_ok=True)
     seed(seeds)
     cmd = [
         str(exe), str(corpus), str(seeds),
-        f"-max_total_time={seconds}", "-max_len=4096", "-timeout=10",
+        f"-runs={runs}" if runs else f"-max_total_time={seconds}", "-max_len=4096", "-timeout=10",
         "-rss_limit_mb=2048", "-print_final_stats=1",
         f"-artifact_prefix={workdir}/",
     ]
@@ -63,6 +64,7 @@ def run(exe: Path, workdir: Path, seconds: int) -> subprocess.CompletedProcess:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=int, default=30)
+    ap.add_argument("--runs", type=int, default=0, help="inputs to try (instead of --seconds)")
     ap.add_argument("--workdir", type=Path)
     args = ap.parse_args()
     if not shutil.which("clang"):
@@ -71,7 +73,7 @@ def main() -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="rtm-fuzz-"))
     workdir.mkdir(parents=True, exist_ok=True)
     exe = build(workdir)
-    result = run(exe, workdir, args.seconds)
+    result = run(exe, workdir, args.seconds, args.runs)
     sys.stdout.write(result.stdout)
     print(f"workdir: {workdir}")
     return result.returncode
