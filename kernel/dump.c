@@ -178,7 +178,7 @@ int rtmgr_dump_routes_start(struct netlink_callback *cb)
 	const struct rtmgr_dump_arg *arg = cb->data;
 	struct route_dump *d;
 
-	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	d = rtmgr_alloc(kzalloc(sizeof(*d), GFP_KERNEL));
 	if (!d) {
 		NL_SET_ERR_MSG(arg->extack, "no memory to start the dump");
 		return -ENOMEM;

@@ -372,7 +372,7 @@ static int new_route(struct rtmgr_net *rn, struct sk_buff *skb,
 		NL_SET_ERR_MSG(extack, "unknown route type");
 		return -EINVAL;
 	}
-	s = kmalloc(sizeof(*s), GFP_KERNEL);
+	s = rtmgr_alloc(kmalloc(sizeof(*s), GFP_KERNEL));
 	if (!s)
 		return -ENOMEM;
 	err = parse_nexthops(tb, k.fam, s, extack);
@@ -589,7 +589,7 @@ static int get_route(struct rtmgr_net *rn, struct sk_buff *skb,
 	err = parse_key(nlh, tb, &k, extack);
 	if (err)
 		return err;
-	reply = nlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	reply = rtmgr_alloc(nlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL));
 	if (!reply)
 		return -ENOMEM;
 	rcu_read_lock();
@@ -644,7 +644,7 @@ static int lookup_one(struct rtmgr_net *rn, struct sk_buff *skb,
 	if (err)
 		return err;
 	table = hdr->table ?: RTMGR_TABLE_MAIN;
-	reply = nlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	reply = rtmgr_alloc(nlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL));
 	if (!reply)
 		return -ENOMEM;
 	rcu_read_lock();
@@ -745,8 +745,8 @@ static int flush(struct rtmgr_net *rn, struct sk_buff *skb,
 	err = parse_filter(nlh, tb, &f, extack);
 	if (err)
 		return err;
-	reply = nlmsg_new(NLMSG_ALIGN(sizeof(struct rtmgr_hdr)) +
-			  nla_total_size(4), GFP_KERNEL);
+	reply = rtmgr_alloc(nlmsg_new(NLMSG_ALIGN(sizeof(struct rtmgr_hdr)) +
+				      nla_total_size(4), GFP_KERNEL));
 	if (!reply)
 		return -ENOMEM;
 	mutex_lock(&rn->lock);
@@ -868,7 +868,7 @@ static int get_stats(struct rtmgr_net *rn, struct sk_buff *skb,
 
 	if (err)
 		return err;
-	reply = nlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	reply = rtmgr_alloc(nlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL));
 	if (!reply)
 		return -ENOMEM;
 	err = fill_totals(rn, reply, NETLINK_CB(skb).portid, nlh->nlmsg_seq, 0);
@@ -1140,6 +1140,8 @@ static int rtmgr_rcv_msg(struct sk_buff *skb, struct nlmsghdr *nlh,
 	}
 	atomic64_inc(&rn->requests);
 	err = rcv_msg(rn, skb, nlh, extack);
+	if (err == -ENOMEM && !extack->_msg)
+		NL_SET_ERR_MSG(extack, "out of memory; nothing changed");
 	if (is_miss(nlh, err))
 		atomic64_inc(&rn->misses);
 	else if (err && err != -EINTR)	/* -EINTR: a dump started */

@@ -163,7 +163,7 @@ int rtmgr_event_prepare(struct rtmgr_event *ev, struct sock *sk, size_t size,
 	if (!echo && !netlink_has_listeners(sk, RTMGR_GRP_ROUTE))
 		return 0;
 	if (!rtmgr_fail_notify())
-		ev->skb = nlmsg_new(size, GFP_KERNEL);
+		ev->skb = rtmgr_alloc(nlmsg_new(size, GFP_KERNEL));
 	if (ev->skb)
 		return 0;
 	if (echo) {

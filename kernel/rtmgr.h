@@ -178,6 +178,9 @@ bool rtmgr_is_ready(void);
 
 /* fault.c: test-only knobs, root-only module parameters */
 bool rtmgr_fail_notify(void);
+bool rtmgr_fail_alloc(void);
+/* An allocation the fail_alloc knob can fail: (rtmgr_fail_alloc() ? NULL : expr). */
+#define rtmgr_alloc(expr) (rtmgr_fail_alloc() ? NULL : (expr))
 void rtmgr_load_delay(void);
 void rtmgr_note_purge(unsigned int visited);
 

@@ -103,7 +103,7 @@ static struct rtmgr_node *node_alloc(struct rtmgr_net *rn, int fam,
 	struct rtmgr_node *n;
 	unsigned int len = rtmgr_addr_len(fam), i;
 
-	n = kmem_cache_alloc(node_cache[fam], GFP_KERNEL_ACCOUNT);
+	n = rtmgr_alloc(kmem_cache_alloc(node_cache[fam], GFP_KERNEL_ACCOUNT));
 	if (!n)
 		return NULL;
 	RCU_INIT_POINTER(n->child[0], NULL);
@@ -149,7 +149,7 @@ static size_t route_size(unsigned int nh_count)
 
 struct rtmgr_route *rtmgr_route_alloc(unsigned int nh_count)
 {
-	struct rtmgr_route *r = kzalloc(route_size(nh_count), GFP_KERNEL_ACCOUNT);
+	struct rtmgr_route *r = rtmgr_alloc(kzalloc(route_size(nh_count), GFP_KERNEL_ACCOUNT));
 
 	if (r)
 		r->nh_count = nh_count;
@@ -273,7 +273,7 @@ static int node_put(struct rtmgr_net *rn, struct rtmgr_node *n,
 		return 0;
 	}
 	/* one more metric: a new set with r at i */
-	nm = kmalloc(mset_size(count + 1), GFP_KERNEL_ACCOUNT);
+	nm = rtmgr_alloc(kmalloc(mset_size(count + 1), GFP_KERNEL_ACCOUNT));
 	if (!nm)
 		return -ENOMEM;
 	nm->count = count + 1;
@@ -332,7 +332,7 @@ static struct rtmgr_table *table_get_create(struct rtmgr_net *rn, u32 id)
 
 	if (t)
 		return t;
-	t = kmem_cache_zalloc(table_cache, GFP_KERNEL_ACCOUNT);
+	t = rtmgr_alloc(kmem_cache_zalloc(table_cache, GFP_KERNEL_ACCOUNT));
 	if (!t)
 		return NULL;
 	t->id = id;

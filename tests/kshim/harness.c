@@ -1574,6 +1574,12 @@ size_t rtmgr_route_msg_size(const struct rtmgr_route *r)
 	return 128 + r->nh_count * 48;
 }
 
+/* fault.c's knob: here the shim's allocator fails allocations itself */
+bool rtmgr_fail_alloc(void)
+{
+	return false;
+}
+
 void rtmgr_note_purge(unsigned int visited)
 {
 	CHECK(rn.lock.held, "rtmgr_note_purge without the lock");
