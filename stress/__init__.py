@@ -15,6 +15,9 @@ Each attack is a module with one entry point that returns a :class:`Tally`
 * :mod:`stress.overrun` -- a subscriber that stops reading while far more
   changes go by than its socket holds: it must be told, and its copy of the
   table, resynced, must equal a fresh dump.
+* :mod:`stress.faults` -- every allocation of every request path failed in
+  turn (the module's ``fail_alloc`` knob): a clean ENOMEM with text that
+  changed nothing, or a lost notification that listeners are told of.
 * :mod:`stress.lifetime` -- load, fill two namespaces, unload, many times:
   the slab memory must come back; a namespace destroyed takes its routes.
 

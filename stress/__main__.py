@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from stress import Tally, fuzz, lifetime, overrun, writers
+from stress import Tally, faults, fuzz, lifetime, overrun, writers
 
 KERNEL_TROUBLE = re.compile(r"WARNING:|BUG:|Oops|Call Trace|KASAN|UBSAN|kmemleak|refcount_t|"
                             r"general protection|possible circular locking|suspicious RCU")
@@ -30,6 +30,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--requests", type=int, default=10_000, help="requests per writer (%(default)s)")
     p.add_argument("--overrun", type=int, default=200_000,
                    help="routes added past a paused subscriber (%(default)s; a fifth more are changed)")
+    p.add_argument("--fault-rounds", type=int, default=20,
+                   help="rounds of failing every allocation of every path in turn (%(default)s)")
     p.add_argument("--cycles", type=int, default=50, help="load / fill / unload cycles (%(default)s; last, "
                    "as they unload the module)")
     p.add_argument("--cycle-routes", type=int, default=10_000, help="routes per namespace per cycle (%(default)s)")
@@ -85,6 +87,8 @@ def main(argv=None) -> int:
         tallies.append(writers.run(seed + 2, args.writers, args.requests))
     if args.overrun:
         tallies.append(overrun.run(seed + 3, args.overrun))
+    if args.fault_rounds:
+        tallies.append(faults.run(seed + 5, args.fault_rounds))
     if args.cycles:
         tallies.append(lifetime.run(seed + 4, args.cycles, args.cycle_routes, args.big))
     warnings = kernel_warnings()

@@ -9,7 +9,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
 
 from stress import __main__ as main  # noqa: E402
-from stress import fuzz, overrun, writers  # noqa: E402
+from stress import faults, fuzz, overrun, writers  # noqa: E402
 
 SEED = int(os.environ.get("RTSHELL_STRESS_SEED", "20261207"))
 
@@ -51,3 +51,11 @@ def test_a_paused_subscriber_is_resynced_to_the_table(dummy0):
     print(told(t))
     assert t.failed == 0, told(t)
     assert t.counts["resyncs"] >= 1
+
+
+def test_every_allocation_of_every_path_can_fail_cleanly(dummy0):
+    t = faults.run(SEED + 5, rounds=1)
+    print(told(t))
+    assert t.failed == 0, told(t)
+    assert t.counts["paths"] == len(faults.PATHS)
+    assert t.counts["refused with ENOMEM"] >= 30 and t.counts["notifications lost, listener told ENOBUFS"] >= 10
