@@ -723,6 +723,10 @@ static int parse_filter(const struct nlmsghdr *nlh, struct nlattr **tb,
 	if (tb[RTMGR_A_OIF]) {
 		f->has_oif = 1;
 		f->oif = nla_get_u32(tb[RTMGR_A_OIF]);
+		if (!f->oif) {	/* no route has it: a filter on it would match hops without one */
+			NL_SET_ERR_MSG_ATTR(extack, tb[RTMGR_A_OIF], "device index 0 is not a device");
+			return -EINVAL;
+		}
 	}
 	if (tb[RTMGR_A_METRIC]) {
 		f->has_metric = 1;

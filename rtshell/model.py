@@ -283,11 +283,10 @@ class Filter:
             return False
         if self.metric is not None and route.metric != self.metric:
             return False
-        hops = route.all_nexthops()
-        if self.oif is not None and not any(h.oif == self.oif for h in hops):
-            return False
-        if self.gateway is not None and not any(h.gateway == self.gateway for h in hops):
-            return False
+        if self.oif is not None or self.gateway is not None:  # one next hop with both
+            if not any((self.oif is None or h.oif == self.oif) and (self.gateway is None or h.gateway == self.gateway)
+                       for h in route.all_nexthops()):
+                return False
         if self.prefix is not None:
             if route.family != self.prefix.version:
                 return False

@@ -143,3 +143,13 @@ def test_an_error_says_whose_words_it_carries_and_survives_pickling():
         assert type(back) is type(exc) and str(back) == str(exc)
         assert (back.errno, back.ext_ack, back.request, back.offset, back.detail) == (
             exc.errno, exc.ext_ack, exc.request, exc.offset, exc.detail)
+
+
+def test_a_filter_on_a_device_and_a_gateway_needs_one_next_hop_with_both():
+    gw1, gw2 = ip.ip_address("10.99.0.2"), ip.ip_address("10.98.0.2")
+    multi = Route("192.168.0.0/16", nexthops=(NextHop(gw1, 2, 1), NextHop(gw2, 3, 1)))
+    assert Filter(oif=2, gateway=gw1).matches(multi)
+    assert Filter(oif=3, gateway=gw2).matches(multi)
+    assert not Filter(oif=2, gateway=gw2).matches(multi)  # as the kernel's filter_match: not across hops
+    assert Filter(oif=3).matches(multi) and Filter(gateway=gw2).matches(multi)
+    assert not Filter(oif=2, gateway=gw1).matches(Route("10.0.0.0/8", gateway=gw1))

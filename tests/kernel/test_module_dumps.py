@@ -68,6 +68,9 @@ def test_filters_match_the_python_model(wire, dummy0, dummy1):
         Filter(family=4, prefix=N("10.0.0.0/8"), match=Match.ROOT, oif=dummy1),
         Filter(family=6, prefix=N("2001:db8:1:2::/64"), match=Match.MATCH),
         Filter(family=4, prefix=N("172.16.0.0/12"), match=Match.ROOT),
+        # device and gateway: one next hop must have both (found by stress/fuzz.py)
+        Filter(family=4, oif=dummy0, gateway=A("10.98.0.2")),
+        Filter(family=4, oif=dummy1, gateway=A("10.98.0.2")),
     ]
     for f in filters:
         want = sorted((r for r in routes if f.matches(r)), key=key)

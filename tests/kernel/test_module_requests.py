@@ -410,6 +410,8 @@ REFUSALS = [
     ("match w/o dst", P.RTMGR_MSG_FLUSH, REQ_ACK, hdr(0), attr(P.RTMGR_A_MATCH, b"\1"), errno.EINVAL, "needs RTMGR_A_DST", 24),
     ("match value", P.RTMGR_MSG_FLUSH, REQ_ACK, hdr(2, 8), dst4("10.0.0.0") + attr(P.RTMGR_A_MATCH, b"\7"), errno.ERANGE, "", 32),
     ("filter host bits", P.RTMGR_MSG_FLUSH, REQ_ACK, hdr(2, 8), dst4("10.1.0.0"), errno.EINVAL, "host bits", 24),
+    # found by stress/fuzz.py: a flush on device 0 took the routes without a device
+    ("filter device 0", P.RTMGR_MSG_FLUSH, REQ_ACK, hdr(0), attr(P.RTMGR_A_OIF, u32(0)), errno.EINVAL, "index 0", 24),
 ]
 
 

@@ -87,8 +87,9 @@
  *        RTMGR_MSG_NEWROUTE messages, sorted by (table, family, prefix
  *        address, prefix length, metric), then NLMSG_DONE.  Filter:
  *        hdr.family (AF_UNSPEC: both), hdr.table (0: all tables),
- *        hdr.type, hdr.proto (0: any), RTMGR_A_OIF, RTMGR_A_GATEWAY (any
- *        next hop), RTMGR_A_DST with hdr.dst_len and RTMGR_A_MATCH (the
+ *        hdr.type, hdr.proto (0: any), RTMGR_A_OIF (not 0) and
+ *        RTMGR_A_GATEWAY (a route passes when one of its next hops has
+ *        both), RTMGR_A_DST with hdr.dst_len and RTMGR_A_MATCH (the
  *        relation to that prefix; RTMGR_MATCH_EXACT when absent), and
  *        RTMGR_A_METRIC.  A family is needed whenever RTMGR_A_DST or
  *        RTMGR_A_GATEWAY is given.
