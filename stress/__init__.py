@@ -57,6 +57,11 @@ class Tally:
         return self.counts["failures"]
 
 
+def nth_prefix(i: int) -> str:
+    """The i-th of a run of distinct /24 prefixes, 10.0.0.0/24 upwards (bulk fills)."""
+    return f"{10 + i // 65536}.{i // 256 % 256}.{i % 256}.0/24"
+
+
 class Child:
     """A forked process running ``fn(*args)`` (as ``uid`` when given), whose
     returned string comes back through a pipe: :meth:`result`."""

@@ -126,10 +126,9 @@ def _kill_mid_dump(tally: Tally) -> None:
 
 def _two_dumps(conv: Conversation, tally: Tally) -> None:
     """Two dumps in one sendmsg: the second must be refused while the first runs."""
-    made = [mutate.Made("two dumps", nl.build_dump(0, Filter(table=DUMP_TABLE)), conv.next_seq(), False)
-            for _ in range(2)]
-    made = [mutate.Made(m.kind, m.data[:8] + m.seq.to_bytes(4, "little") + m.data[12:], m.seq, False)
-            for m in made]
+    dump = nl.build_dump(0, Filter(table=DUMP_TABLE))
+    made = [mutate.Made("two dumps", mutate.with_seq(dump, seq), seq, False)
+            for seq in (conv.next_seq(), conv.next_seq())]
     out = conv.round(made)
     tally.counts["two dumps in one sendmsg"] += 1
     if out is not None and out[made[1].seq].errno == errno.EBUSY:

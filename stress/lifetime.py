@@ -22,7 +22,7 @@ from pathlib import Path
 
 from rtshell import netlink as nl
 
-from stress import Tally
+from stress import Tally, nth_prefix
 
 TOP = Path(__file__).resolve().parents[1]
 NETNS = "rtmgr-stress"
@@ -36,7 +36,7 @@ def fill(n: int, first: int = 0) -> str:
     with Client(timeout=120.0) as client:
         with client.batch() as b:
             for i in range(first, first + n):
-                b.add(Route(f"{10 + i // 65536}.{i // 256 % 256}.{i % 256}.0/24", type=RouteType.BLACKHOLE,
+                b.add(Route(nth_prefix(i), type=RouteType.BLACKHOLE,
                             table=100 + i % 3))
         st = client.stats(tables=False)
         return str(st.routes4 + st.routes6)

@@ -475,9 +475,12 @@ def make(pool: Pool, rnd: random.Random, seq: int) -> Made:
     return Made(kind, data, seq, lied)
 
 
+def with_seq(data: bytes, seq: int) -> bytes:
+    """A built request (the builders number it 0 here) with this nlmsg_seq."""
+    return data[:8] + struct.pack("=I", seq) + data[12:]
+
+
 def valid(pool: Pool, rnd: random.Random, seq: int) -> Made:
     """One valid request as the builders make it, with this seq."""
     kind, data = seed(pool, rnd)
-    buf = bytearray(data)
-    struct.pack_into("=I", buf, 8, seq)
-    return Made("valid " + kind, bytes(buf), seq, False)
+    return Made("valid " + kind, with_seq(data, seq), seq, False)

@@ -16,7 +16,7 @@ import time
 from rtshell.client import Client
 from rtshell.model import Filter, Route
 
-from stress import Child, Tally
+from stress import Child, Tally, nth_prefix
 from stress import mutate, oracle
 
 TABLE = 400  # the routes of this attack; nothing else writes here
@@ -27,13 +27,13 @@ def _change(routes: int, oif: int) -> str:
     with Client(timeout=120.0) as client:
         with client.batch() as b:
             for i in range(routes):
-                b.add(Route(f"{10 + i // 65536}.{i // 256 % 256}.{i % 256}.0/24", table=TABLE, oif=oif))
+                b.add(Route(nth_prefix(i), table=TABLE, oif=oif))
         with client.batch() as b:
             for i in range(0, routes, 10):
-                b.replace(Route(f"{10 + i // 65536}.{i // 256 % 256}.{i % 256}.0/24", table=TABLE,
+                b.replace(Route(nth_prefix(i), table=TABLE,
                                 oif=oif, metric=0, proto=186))
             for i in range(5, routes, 10):
-                b.delete(Route(f"{10 + i // 65536}.{i // 256 % 256}.{i % 256}.0/24", table=TABLE))
+                b.delete(Route(nth_prefix(i), table=TABLE))
     return "done"
 
 
