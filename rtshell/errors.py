@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import errno as _errno
 import os
-from typing import Optional
+from typing import Iterable, Optional
 
 
 class RtmgrError(OSError):
@@ -149,6 +149,67 @@ class Overrun(RtmgrError):
 class ProtocolError(RtmgrError):
     default_errno = _errno.EBADMSG
     advice = "the reply was malformed"
+
+
+class BatchError(RtmgrError):
+    """Some requests of a batch failed.
+
+    ``failures``: ``[(index, RtmgrError), ...]`` in request order;
+    ``results``: one entry per request, ``None`` (applied) or the error;
+    ``undone``: for an atomic batch, a description of every undo request
+    that was applied (``"route delete 10.1.0.0/16 table main (undoes #3)"``);
+    ``undo_failures``: ``[(description, RtmgrError), ...]`` of undo requests
+    that themselves failed (the table may then differ from before the batch).
+    """
+
+    def __init__(self, results: Iterable[Optional[RtmgrError]],
+                 failures: Iterable[tuple[int, RtmgrError]], undone: Iterable[str] = (),
+                 undo_failures: Iterable[tuple[str, RtmgrError]] = (),
+                 atomic: bool = False) -> None:
+        self.results = list(results)
+        self.failures = list(failures)
+        self.undone = list(undone)
+        self.undo_failures = list(undo_failures)
+        self.atomic = atomic
+        first = self.failures[0][1] if self.failures else None
+        super().__init__(getattr(first, "errno", None) or _errno.EIO,
+                         getattr(first, "ext_ack", None), getattr(first, "request", None),
+                         getattr(first, "offset", None))
+
+    def _summary(self) -> str:
+        n = len(self.failures)
+        head = f"{n} of {len(self.results)} batch request{'s' if len(self.results) != 1 else ''} failed"
+        shown = "; ".join(f"#{i} {_error_text(e)}" for i, e in self.failures[:3])
+        if n > 3:
+            shown += f"; ... and {n - 3} more"
+        text = f"{head}: {shown}"
+        if self.atomic:
+            text += f"; undid {len(self.undone)} change{'s' if len(self.undone) != 1 else ''}"
+            if self.undo_failures:
+                text += f", {len(self.undo_failures)} undo request(s) failed"
+        return text
+
+    def __str__(self) -> str:
+        return self._summary()
+
+    def __reduce__(self) -> tuple[type[RtmgrError], tuple[object, ...]]:
+        return (type(self), (self.results, self.failures, self.undone, self.undo_failures,
+                             self.atomic))
+
+
+class DumpInterrupted(RtmgrError):
+    """The table kept changing under a dump: every attempt was interrupted."""
+
+    default_errno = _errno.EINTR
+    advice = "the table changed under every attempt; try again when it is quieter"
+
+
+def _error_text(exc: BaseException) -> str:
+    """'<request>: <kernel text or strerror>' for a summary line."""
+    req = getattr(exc, "request", None)
+    num = getattr(exc, "errno", None)
+    text = getattr(exc, "ext_ack", None) or (os.strerror(num) if num else str(exc))
+    return f"{req}: {text}" if req else text
 
 
 _BY_ERRNO = {

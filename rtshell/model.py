@@ -364,6 +364,35 @@ class Event:
                 del table[key]
 
 
+@dataclass(frozen=True)
+class ResyncEvent(Event):
+    """What changed while notifications were lost (kind ``"resync"``).
+
+    Delivered after a notification overrun to every subscriber while at
+    least one subscriber asked for ``resync=True`` (otherwise they get a
+    plain ``Event(kind="overrun", count=0)``: events were lost, nothing
+    more is known), and once, as the first event, to each ``resync=True``
+    subscriber (then with ``initial=True`` and every current route in
+    ``added``).  ``count`` is the number of routes listed.  Applying
+    ``removed`` (delete by key), then ``added`` and ``changed`` (set by key)
+    to a table that followed the events before the gap gives the kernel's
+    table.  Events delivered after a resync may repeat changes it already
+    contains; applying them again changes nothing.
+    """
+
+    added: tuple[Route, ...] = ()
+    removed: tuple[Route, ...] = ()
+    changed: tuple[Route, ...] = ()
+    initial: bool = False
+
+    def apply_to(self, table: dict[tuple[int, int, Network, int], "Route"]) -> None:
+        """Bring a table that followed the events before the gap to the kernel's."""
+        for route in self.removed:
+            table.pop(route.key, None)
+        for route in self.added + self.changed:
+            table[route.key] = route
+
+
 def parse_prefix(text: str) -> Network:
     """'10.0.0.0/8', '2001:db8::/32', a bare address (host route) or 'default'.
 

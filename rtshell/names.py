@@ -18,7 +18,8 @@ import glob
 import os
 import socket
 import threading
-from typing import Callable, Iterable, Optional
+import time
+from typing import Callable, Iterable, Optional, Protocol
 
 from rtshell.model import RouteType
 
@@ -158,6 +159,48 @@ def type_name(rtype: int) -> str:
 
 def type_names() -> list[str]:
     return list(TYPES)
+
+
+class DeviceNames(Protocol):
+    """Anything that names an interface index (Devices, IndexNames)."""
+
+    def name(self, index: Optional[int]) -> Optional[str]: ...
+
+
+class IndexNames:
+    """Interface names for texts made on the fly (the request an error names),
+    each index asked of the kernel at most once per ``ttl`` seconds: a batch
+    whose thousand requests fail names the same device a thousand times, and
+    each if_indextoname() is a socket, an ioctl and a close."""
+
+    def __init__(self, ttl: float = 1.0,
+                 lookup: Callable[[int], str] = socket.if_indextoname,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self._lookup = lookup
+        self._clock = clock
+        self._seen: dict[int, tuple[float, str]] = {}  # index -> (when, name)
+
+    def name(self, index: Optional[int]) -> Optional[str]:
+        """The index's name, 'if<N>' when no device has it, None for None."""
+        if index is None:
+            return None
+        now = self._clock()
+        hit = self._seen.get(index)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        try:
+            name = self._lookup(index)
+        except (OSError, TypeError, ValueError, OverflowError):  # no device, or no index at all
+            name = f"if{index}"
+        if len(self._seen) >= 4096:
+            self._seen.clear()
+        self._seen[index] = (now, name)
+        return name
+
+
+#: the names the client and the netlink layer give devices in a request's text
+REQUEST_NAMES = IndexNames()
 
 
 class Devices:

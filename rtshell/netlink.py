@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Iterator, Optional, Sequence, TypedDict, Union
 
-from rtshell import errors, model
+from rtshell import errors, model, names, words
 from rtshell._rtmgr_cffi import ffi, lib
 from rtshell.model import (
     Address, Filter, LookupResult, Match, Network, NextHop, Route, RouteType, Stats, TableStats,
@@ -50,6 +50,16 @@ CHANGE_FLAGS = _REQ_ACK | lib.NLM_F_REPLACE
 APPEND_FLAGS = _REQ_ACK | lib.NLM_F_CREATE | lib.NLM_F_APPEND
 DELETE_FLAGS = _REQ_ACK
 ECHO = lib.NLM_F_ECHO  # or into any of the above: the kernel echoes the route
+
+#: (message type, flags) of each route change verb: the one table both the
+#: client (rtshell.client) and ``explain`` build requests from
+VERB_FLAGS = {
+    "add": (NEWROUTE, ADD_FLAGS),
+    "replace": (NEWROUTE, REPLACE_FLAGS),
+    "change": (NEWROUTE, CHANGE_FLAGS),
+    "append": (NEWROUTE, APPEND_FLAGS),
+    "delete": (DELROUTE, DELETE_FLAGS),
+}
 
 #: bind() mask of the notification group
 GROUP_ROUTE = 1 << (lib.RTMGR_GRP_ROUTE - 1)
@@ -125,49 +135,13 @@ def verb(msg_type: int, flags: int) -> str:
 
 
 def describe_route(msg_type: int, flags: int, route: Route) -> str:
-    """One line, close to `ip route`: 'route add 10.0.0.0/24 via 192.0.2.1 table 254'."""
-    words = ["route", verb(msg_type, flags)]
-    if route.type not in (RouteType.UNICAST, RouteType.UNSPEC):
-        words.append(route.type.label)
-    words.append(str(route.dst))
-    if route.gateway is not None:
-        words += ["via", str(route.gateway)]
-    if route.oif is not None:
-        words += ["oif", str(route.oif)]
-    for hop in route.nexthops:
-        words.append("nexthop")
-        if hop.gateway is not None:
-            words += ["via", str(hop.gateway)]
-        if hop.oif is not None:
-            words += ["oif", str(hop.oif)]
-        words += ["weight", str(hop.weight)]
-    if route.metric:
-        words += ["metric", str(route.metric)]
-    if route.proto:
-        words += ["proto", str(route.proto)]
-    words += ["table", str(route.table)]
-    return " ".join(words)
+    """One line in ip's words: 'route add 10.0.0.0/24 via 192.0.2.1 table main'."""
+    return words.request_text(verb(msg_type, flags), route, names.REQUEST_NAMES)
 
 
 def describe_filter(what: str, flt: Optional[Filter]) -> str:
-    """'route flush table 100 proto 4', 'route show', ..."""
-    words = ["route", what]
-    if flt is not None:
-        if flt.family is not None:
-            words.append(f"-{flt.family}")
-        if flt.prefix is not None:
-            if flt.match != Match.EXACT:
-                words.append(flt.match.name.lower())
-            words.append(str(flt.prefix))
-        for name in ("table", "proto", "oif", "metric"):
-            value = getattr(flt, name)
-            if value is not None:
-                words += [name, str(value)]
-        if flt.type is not None:
-            words += ["type", RouteType(flt.type).label]
-        if flt.gateway is not None:
-            words += ["via", str(flt.gateway)]
-    return " ".join(words)
+    """'route flush table 100 proto kernel', 'route show', ..."""
+    return words.request_text(what, flt, names.REQUEST_NAMES)
 
 
 # ---- model <-> C -----------------------------------------------------------

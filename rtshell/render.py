@@ -37,7 +37,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rtshell import names
-from rtshell.words import dev_name as _dev, nexthop_text, prefix_text, route_text  # noqa: F401  (render's API too)
+from rtshell.words import dev_name as _dev, filter_text, nexthop_text, prefix_text, route_text  # noqa: F401  (render's API too)
 from rtshell.model import Event, Filter, LookupResult, Match, Route, RouteType, Stats
 
 if TYPE_CHECKING:
@@ -58,30 +58,6 @@ TYPE_STYLE = {
 
 
 # -- text forms --------------------------------------------------------------
-
-
-def filter_text(flt: Optional[Filter], devices=None) -> str:
-    """A filter in the grammar's words ('' for everything)."""
-    if flt is None:
-        return ""
-    parts = []
-    if flt.prefix is not None:
-        parts.append(f"{Match(flt.match).name.lower()} {flt.prefix}")
-    if flt.oif is not None:
-        parts.append(f"dev {_dev(devices, flt.oif)}")
-    if flt.gateway is not None:
-        parts.append(f"via {flt.gateway}")
-    if flt.table is not None:
-        parts.append(f"table {names.table_name(flt.table)}")
-    if flt.proto is not None:
-        parts.append(f"proto {names.proto_name(flt.proto)}")
-    if flt.type is not None:
-        parts.append(f"type {names.type_name(flt.type)}")
-    if flt.metric is not None:
-        parts.append(f"metric {flt.metric}")
-    if flt.family is not None and flt.prefix is None and flt.gateway is None:
-        parts.append(f"-{flt.family}")
-    return " ".join(parts)
 
 
 def route_json(route: Route, devices=None) -> dict[str, Any]:

@@ -126,11 +126,7 @@ class Pool:
 # ---- valid requests, one per kind -----------------------------------------------------------
 
 def _route_request(verb: str) -> Callable[[Pool, random.Random], bytes]:
-    msg_type, flags = {
-        "add": (nl.NEWROUTE, nl.ADD_FLAGS), "replace": (nl.NEWROUTE, nl.REPLACE_FLAGS),
-        "change": (nl.NEWROUTE, nl.CHANGE_FLAGS), "append": (nl.NEWROUTE, nl.APPEND_FLAGS),
-        "delete": (nl.DELROUTE, nl.DELETE_FLAGS),
-    }[verb]
+    msg_type, flags = nl.VERB_FLAGS[verb]
 
     def make(pool: Pool, rnd: random.Random) -> bytes:
         echo = nl.ECHO if rnd.random() < 0.1 else 0

@@ -12,10 +12,10 @@
 No thread: the request socket, and the notification socket once someone
 subscribes, are non-blocking and registered with the running event loop
 (``loop.add_reader``).  What is said on the wire and how answers are read is
-the threaded client's own sans-I/O core (:mod:`rtshell.client`: ``_Core``
-numbers requests and matches replies, the plans read each call's answers,
-``_DumpReader`` restarts interrupted dumps, ``_Mirror`` keeps the table for
-resync); this package only drives it from the loop.  Methods, arguments,
+the threaded client's own sans-I/O core (:mod:`rtshell.client`: ``core.Core``
+numbers requests and matches replies, the ``plans`` read each call's answers,
+``dumps.DumpReader`` restarts interrupted dumps, ``notifications.Mirror`` keeps
+the table for resync); this package only drives it from the loop.  Methods, arguments,
 results, exceptions and guarantees are those of :class:`rtshell.client.Client`,
 with tasks where that says threads, but for dumps, which share the request
 socket here (the threaded client gives each dump a socket of its own):

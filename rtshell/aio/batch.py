@@ -6,14 +6,14 @@ import asyncio
 from types import TracebackType
 from typing import TYPE_CHECKING, NoReturn, Optional
 
-from rtshell import client as C
+from rtshell.client import batch
 from rtshell import errors
 
 if TYPE_CHECKING:
     from rtshell.aio.client import Client
 
 
-class Batch(C._BatchBase["Client"]):
+class Batch(batch.BatchBase["Client"]):
     """:class:`rtshell.client.Batch` for ``async with``; :meth:`commit` is awaited.
 
     The same plans pack, send, wait and undo.  ``b.add(route)`` and the other

@@ -9,7 +9,7 @@ import os
 import weakref
 from typing import AsyncGenerator, Callable, Iterable, Optional, Union, overload
 
-from rtshell import client as C
+from rtshell.client import core, dumps, notifications, plans, sockets
 from rtshell import errors
 from rtshell import netlink as nl
 from rtshell.aio.batch import Batch
@@ -20,7 +20,7 @@ from rtshell.model import TABLE_MAIN, Event, Filter, LookupResult, Network, Rout
 
 log = logging.getLogger("rtshell.aio")
 
-_resolve = C._resolve
+_resolve = core.resolve
 
 
 class Client(Connection):
@@ -31,15 +31,15 @@ class Client(Connection):
     :meth:`close` (on the loop).
     """
 
-    def __init__(self, timeout: float = 5.0, *, rcvbuf: Optional[int] = C.REQUEST_RCVBUF,
-                 notify_rcvbuf: Optional[int] = C.NOTIFY_RCVBUF,
+    def __init__(self, timeout: float = 5.0, *, rcvbuf: Optional[int] = sockets.REQUEST_RCVBUF,
+                 notify_rcvbuf: Optional[int] = sockets.NOTIFY_RCVBUF,
                  _socket_factory: Optional[Callable[..., nl.NetlinkSocket]] = None) -> None:
         super().__init__(timeout, rcvbuf, _socket_factory)
         self._notify_rcvbuf = notify_rcvbuf
         self._subs: list[Subscription] = []
         self._nreading = False  # the notification socket is registered with the loop
         self._drain_reads = 0  # receives that empty a full notification socket
-        self._mirror = C._Mirror()
+        self._mirror = notifications.Mirror()
         self._mirror_waiter: Optional[asyncio.Future[None]] = None
         self._resync_task: Optional[asyncio.Task[None]] = None
         self._monitors: weakref.WeakSet[Monitor] = weakref.WeakSet()
@@ -73,19 +73,19 @@ class Client(Connection):
 
     async def add(self, route: Route, echo: bool = False) -> Optional[Route]:
         """See :meth:`rtshell.client.Client.add`."""
-        return await self._drive(C._change_plan("add", route, echo))
+        return await self._drive(plans.change_plan("add", route, echo))
 
     async def replace(self, route: Route, echo: bool = False) -> Optional[Route]:
         """See :meth:`rtshell.client.Client.replace`."""
-        return await self._drive(C._change_plan("replace", route, echo))
+        return await self._drive(plans.change_plan("replace", route, echo))
 
     async def change(self, route: Route, echo: bool = False) -> Optional[Route]:
         """See :meth:`rtshell.client.Client.change`."""
-        return await self._drive(C._change_plan("change", route, echo))
+        return await self._drive(plans.change_plan("change", route, echo))
 
     async def append(self, route: Route, echo: bool = False) -> Optional[Route]:
         """See :meth:`rtshell.client.Client.append`."""
-        return await self._drive(C._change_plan("append", route, echo))
+        return await self._drive(plans.change_plan("append", route, echo))
 
     @overload
     async def delete(self, target: Route, echo: bool = False) -> Optional[Route]: ...
@@ -95,29 +95,29 @@ class Client(Connection):
     async def delete(self, target: Union[Route, Filter],
                      echo: bool = False) -> Union[Route, int, None]:
         """See :meth:`rtshell.client.Client.delete`."""
-        return await self._drive(C._delete_plan(target, echo))
+        return await self._drive(plans.delete_plan(target, echo))
 
     async def get(self, dst: Union[Network, str], table: int = TABLE_MAIN,
                   metric: Optional[int] = None) -> Route:
         """See :meth:`rtshell.client.Client.get`."""
-        return await self._drive(C._get_plan(dst, table, metric))
+        return await self._drive(plans.get_plan(dst, table, metric))
 
     async def lookup(self, addr: Union[Address, str], table: int = TABLE_MAIN) -> Route:
         """See :meth:`rtshell.client.Client.lookup`."""
-        return await self._drive(C._lookup_plan(addr, table))
+        return await self._drive(plans.lookup_plan(addr, table))
 
     async def lookup_many(self, addrs: Iterable[Union[Address, str]],
                           table: int = TABLE_MAIN) -> list[LookupResult]:
         """See :meth:`rtshell.client.Client.lookup_many`."""
-        return await self._drive(C._lookup_many_plan(addrs, table))
+        return await self._drive(plans.lookup_many_plan(addrs, table))
 
     async def flush(self, filter: Optional[Filter] = None) -> int:
         """See :meth:`rtshell.client.Client.flush`."""
-        return await self._drive(C._flush_plan(filter))
+        return await self._drive(plans.flush_plan(filter))
 
     async def stats(self, *, tables: bool = True) -> Stats:
         """See :meth:`rtshell.client.Client.stats`."""
-        return await self._drive(C._stats_plan(tables))
+        return await self._drive(plans.stats_plan(tables))
 
     async def dump(self, filter: Optional[Filter] = None, *,
                    consistent: bool = False) -> AsyncGenerator[Route, None]:
@@ -127,10 +127,10 @@ class Client(Connection):
         is refused (EBUSY); those of other tasks wait for it.  Leaving the
         loop early abandons the dump (at once with ``aclose()``).
         """
-        op = C._Op("show", filter)
-        reader = C._DumpReader(op, consistent)
+        op, build, _multi = plans.dump_request(filter)
+        reader = dumps.DumpReader(op, consistent)
         while reader.attempt(self):
-            chunks = self._chunks(op, lambda seq: nl.build_dump(seq, filter))
+            chunks = self._chunks(op, build)
             try:
                 async for chunk in chunks:
                     for route in reader.take(chunk):
@@ -155,7 +155,7 @@ class Client(Connection):
         self._check_open()
         sub = Subscription(self, callback, filter, resync)
         self._start_notifier()
-        for _attempt in range(C.DUMP_ATTEMPTS):
+        for _attempt in range(core.DUMP_ATTEMPTS):
             if resync:
                 await self._build_model()
                 if self._mirror.model is None:  # the last resync subscriber left meanwhile
@@ -164,7 +164,7 @@ class Client(Connection):
                 self._bound_loop.call_soon(sub.deliver_first)
             self._subs.append(sub)
             return sub
-        raise C._dump_interrupted(C._Op("show", None))
+        raise core.dump_interrupted(core.Op("show", None))
 
     def monitor(self, filter: Optional[Filter] = None, *, resync: bool = False) -> Monitor:
         """Events as an async iterator: ``async with c.monitor() as events:
@@ -173,7 +173,7 @@ class Client(Connection):
         Subscribed when entered or awaited; see :meth:`rtshell.client.Client.monitor`.
         """
         self._check_open()
-        monitor = Monitor(self, filter, resync, C.MONITOR_DEPTH)
+        monitor = Monitor(self, filter, resync, notifications.MONITOR_DEPTH)
         self._monitors.add(monitor)
         return monitor
 
@@ -189,11 +189,11 @@ class Client(Connection):
         self._nsock = self._socket_factory(groups=nl.GROUP_ROUTE, rcvbuf=self._notify_rcvbuf)
         os.set_blocking(self._nsock.fileno(), False)
         # what a full socket holds, read back in receive buffers
-        self._drain_reads = C._rcvbuf_of(self._nsock) // nl.RECV_BUFSIZE + 2
+        self._drain_reads = sockets.rcvbuf_of(self._nsock) // nl.RECV_BUFSIZE + 2
         self._notify_read(True)
 
     async def _build_model(self) -> None:
-        """Make sure the mirror of the table exists (see rtshell.client._Mirror)."""
+        """Make sure the mirror of the table exists (see rtshell.client.notifications.Mirror)."""
         mirror = self._mirror
         while mirror.building:  # another task takes the dump: wait for it
             waiter = self._mirror_waiter
@@ -208,7 +208,7 @@ class Client(Connection):
             self._check_open()
         if mirror.model is not None:
             return
-        for _attempt in range(C.DUMP_ATTEMPTS):
+        for _attempt in range(core.DUMP_ATTEMPTS):
             mirror.begin()
             routes = None
             try:
@@ -218,7 +218,7 @@ class Client(Connection):
                 _resolve(self._mirror_waiter)
             if mirror.model is not None:
                 return
-        raise C._dump_interrupted(C._Op("show", None))
+        raise core.dump_interrupted(core.Op("show", None))
 
     def _notify_readable(self) -> None:
         nsock = self._nsock
@@ -227,11 +227,11 @@ class Client(Connection):
                           self._notifications_lost)
 
     def _events(self, buf: bytes) -> bool:
-        C._trace(self.trace, C._RECV, buf)
-        events = C._events_in(buf)
+        sockets.trace_to(self.trace, core.RECV, buf)
+        events = notifications.events_in(buf)
         if events:
             self._mirror.apply(events)
-            C._deliver_all(list(self._subs), events)
+            notifications.deliver_all(list(self._subs), events)
         return True
 
     def _notifications_lost(self) -> bool:
@@ -250,17 +250,17 @@ class Client(Connection):
         """Events were lost: compare a fresh dump with the mirror and tell subscribers."""
         try:
             if not self._mirror.lost():
-                C._deliver_all(list(self._subs), [C._OVERRUN])
+                notifications.deliver_all(list(self._subs), [notifications.OVERRUN])
                 return
             try:
                 fresh = await self._snapshot(None)
             except (errors.RtmgrError, OSError) as exc:
                 if not self._closed:
                     log.error("resync after notification overrun failed: %s", exc)
-                    C._deliver_all(list(self._subs), [C._OVERRUN])
+                    notifications.deliver_all(list(self._subs), [notifications.OVERRUN])
                 return
             event = self._mirror.resync(fresh)
-            C._deliver_all(list(self._subs), [event])
+            notifications.deliver_all(list(self._subs), [event])
         finally:
             self._notify_read(True)
 

@@ -1,7 +1,7 @@
 """The event-loop side of rtshell.aio: requests out, answers in, waits.
 
 :class:`Connection` owns the request socket, registered with the loop, and
-drives the shared protocol core (:class:`rtshell.client._Core`): it sends
+drives the shared protocol core (:class:`rtshell.client.core.Core`): it sends
 what the core builds as far as the in-flight window allows, feeds the core
 every receive buffer, stops reading while a dump's consumer lags, and runs
 the plans of :mod:`rtshell.client` (``_drive`` and the steps it performs),
@@ -17,7 +17,7 @@ import logging
 import os
 from typing import Any, AsyncGenerator, Callable, Optional, TypeVar
 
-from rtshell import client as C
+from rtshell.client import base, core, sockets
 from rtshell import errors
 from rtshell import netlink as nl
 from rtshell.aio.streams import DumpStream
@@ -30,7 +30,7 @@ READS_PER_WAKE = 16
 _T = TypeVar("_T")
 
 
-class Connection(C._ClientBase[DumpStream]):
+class Connection(base.ClientBase[DumpStream]):
     """The request socket on the running event loop (base of :class:`rtshell.aio.Client`)."""
 
     _sock: nl.NetlinkSocket  # opened by __init__, never unset (the base allows None)
@@ -42,10 +42,10 @@ class Connection(C._ClientBase[DumpStream]):
         self._socket_factory = socket_factory or nl.NetlinkSocket
         self._sock = self._socket_factory(groups=0, rcvbuf=rcvbuf)
         os.set_blocking(self._sock.fileno(), False)
-        self._window, per_send = C._window_of(self._sock)
-        self._core = C._Core(per_send)
+        self._window, per_send = sockets.window_of(self._sock)
+        self._core = core.Core(per_send)
         self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._outq: collections.deque[C._Outgoing[DumpStream]] = collections.deque()
+        self._outq: collections.deque[core.Outgoing[DumpStream]] = collections.deque()
         self._reading = False  # the request socket is registered with the loop
         self._writing = False  # a send met a full socket: waiting until it is writable
         self._tx_at = 0.0  # loop time of the last send, and of the last receive
@@ -67,7 +67,7 @@ class Connection(C._ClientBase[DumpStream]):
 
     def _close_requests(self) -> None:
         """Fail what waits for an answer (ESHUTDOWN); off the loop."""
-        for p in self._core.fail_all(C._closed_error):
+        for p in self._core.fail_all(core.closed_error):
             if p.stream is not None:
                 p.stream.abort(p.error)
         self._outq.clear()
@@ -75,9 +75,9 @@ class Connection(C._ClientBase[DumpStream]):
             self._loop.remove_reader(self._sock.fileno())
             self._loop.remove_writer(self._sock.fileno())
 
-    # ---- running plans (see rtshell.client._ask) -------------------------
+    # ---- running plans (see rtshell.client.plans.ask) -------------------------
 
-    async def _drive(self, plan: C._Plan[_T]) -> _T:
+    async def _drive(self, plan: core.Plan[_T]) -> _T:
         """Run a plan: perform each step it yields, give it the outcome; its result."""
         outcome: Any = None
         try:
@@ -90,8 +90,8 @@ class Connection(C._ClientBase[DumpStream]):
         finally:
             plan.close()
 
-    async def _call(self, op: C._Op, build: Callable[[int], bytes],
-                    multi: bool = False) -> C._Pending[DumpStream]:
+    async def _call(self, op: core.Op, build: Callable[[int], bytes],
+                    multi: bool = False) -> core.Pending[DumpStream]:
         """One request, answered in full (multipart collected); raises its error."""
         if multi:
             await self._acquire_dump_slot(op, None)
@@ -99,20 +99,20 @@ class Connection(C._ClientBase[DumpStream]):
             (p,) = self._submit([(op, build, multi)])
         except BaseException:
             if multi:
-                self._core.release_dump(C._RESERVED)
+                self._core.release_dump(core.RESERVED)
             raise
         await self._wait_one(p)
         if p.error is not None:
             raise p.error
         return p
 
-    async def _call_all(self, items: list[C._Request]) -> list[C._Pending[DumpStream]]:
+    async def _call_all(self, items: list[core.Request]) -> list[core.Pending[DumpStream]]:
         pendings = self._submit(items)
         await self._wait_all(pendings)
         return pendings
 
-    async def _chunks(self, op: C._Op,
-                      build: Callable[[int], bytes]) -> AsyncGenerator[C._Chunk, None]:
+    async def _chunks(self, op: core.Op,
+                      build: Callable[[int], bytes]) -> AsyncGenerator[core.Chunk, None]:
         """A multipart request whose chunks are handed over as they arrive."""
         stream = DumpStream(self)
         await self._acquire_dump_slot(op, stream)
@@ -120,7 +120,7 @@ class Connection(C._ClientBase[DumpStream]):
             (p,) = self._submit([(op, build, True)], stream=stream)
             stream.record = p
         except BaseException:
-            self._core.release_dump(C._RESERVED)
+            self._core.release_dump(core.RESERVED)
             raise
         try:
             while True:
@@ -134,33 +134,33 @@ class Connection(C._ClientBase[DumpStream]):
                 stream.abort(None)
                 self._steer()
 
-    async def _acquire_dump_slot(self, op: C._Op, stream: Optional[DumpStream]) -> None:
+    async def _acquire_dump_slot(self, op: core.Op, stream: Optional[DumpStream]) -> None:
         """Wait until no dump runs on the request socket (the kernel allows one)."""
-        core = self._core
+        table = self._core
         loop = self._attach()
         start = loop.time()
-        while core.dump_owner is not None:
+        while table.dump_owner is not None:
             self._check_open()
-            held = core.dump_stream
+            held = table.dump_stream
             if held is not None and not held.closed and held.task is asyncio.current_task():
-                raise C._busy_error(op, "task")
+                raise core.busy_error(op, "task")
             # an abandoned dump draining is progress
             deadline = max(start, self._rx_at) + self.timeout
             if loop.time() >= deadline:
-                if C._dump_lost(core):
+                if core.dump_lost(table):
                     break
-                raise C._slot_timeout(op, self.timeout)
-            waiter = core.dump_waiter
+                raise core.slot_timeout(op, self.timeout)
+            waiter = table.dump_waiter
             if waiter is None or waiter.done():
-                waiter = core.dump_waiter = loop.create_future()
+                waiter = table.dump_waiter = loop.create_future()
             try:
                 async with asyncio.timeout_at(deadline):
                     await asyncio.shield(waiter)  # shared by the tasks waiting
             except TimeoutError:
                 pass
-        core.acquire_dump(stream)
+        table.acquire_dump(stream)
 
-    async def _wait_one(self, p: C._Pending[DumpStream]) -> None:
+    async def _wait_one(self, p: core.Pending[DumpStream]) -> None:
         """Wait for a request's answer; Timeout ``timeout`` s after it was sent
         (time queued behind requests that are moving does not count)."""
         loop = self._bound_loop
@@ -170,7 +170,7 @@ class Connection(C._ClientBase[DumpStream]):
                 sent = p.sent_at if p.sent_at is not None else self._tx_at
                 deadline = max(start, sent) + self.timeout
                 if loop.time() >= deadline:
-                    self._core.expire(p, C._timeout_error(p, self.timeout))
+                    self._core.expire(p, core.timeout_error(p, self.timeout))
                     break
                 try:
                     async with asyncio.timeout_at(deadline):
@@ -181,7 +181,7 @@ class Connection(C._ClientBase[DumpStream]):
             self._give_up(p)
             raise
 
-    async def _wait_all(self, records: list[C._Pending[DumpStream]]) -> None:
+    async def _wait_all(self, records: list[core.Pending[DumpStream]]) -> None:
         """Wait for many requests; they time out when nothing was sent or
         received for ``timeout`` seconds."""
         loop = self._bound_loop
@@ -195,7 +195,7 @@ class Connection(C._ClientBase[DumpStream]):
             deadline = max(start, self._tx_at, self._rx_at) + self.timeout
             if loop.time() >= deadline:
                 for p in records[i:]:
-                    self._core.expire(p, C._timeout_error(p, self.timeout))
+                    self._core.expire(p, core.timeout_error(p, self.timeout))
                 return
             try:
                 async with asyncio.timeout_at(deadline):
@@ -203,25 +203,25 @@ class Connection(C._ClientBase[DumpStream]):
             except TimeoutError:
                 pass
 
-    def _waiter(self, p: C._Pending[DumpStream]) -> C._Waiter:
+    def _waiter(self, p: core.Pending[DumpStream]) -> core.Waiter:
         """The future the core resolves when ``p`` is (one awaiter at a time)."""
         waiter = p.waiter
         if waiter is None or waiter.done():
             waiter = p.waiter = self._bound_loop.create_future()
         return waiter
 
-    def _give_up(self, p: C._Pending[DumpStream]) -> None:
+    def _give_up(self, p: core.Pending[DumpStream]) -> None:
         """The caller was cancelled: its request's answer is dropped when it comes."""
         if p.multi:  # its answer is still being read: the slot stays taken until it ends
             self._core.abandon(p)
         else:
-            self._core.expire(p, C._make_error(_errno.ECANCELED, "cancelled", p.op))
+            self._core.expire(p, core.make_error(_errno.ECANCELED, "cancelled", p.op))
         self._steer()
 
     def _consumer_idle(self, stream: DumpStream) -> None:
         """A dump's consumer took nothing for ``timeout``: it loses its dump."""
         self._core.abandon(stream.request)
-        stream.abort(C._idle_error(stream.request, self.timeout))
+        stream.abort(core.idle_error(stream.request, self.timeout))
         self._steer()
 
     # ---- sending -----------------------------------------------------------
@@ -238,27 +238,27 @@ class Connection(C._ClientBase[DumpStream]):
             raise RuntimeError("an rtshell.aio.Client is used on the event loop that first used it")
         return loop
 
-    def _submit(self, items: list[C._Request], stream: Optional[DumpStream] = None,
-                capture: bool = False) -> list[C._Pending[DumpStream]]:
-        """Number, build, register and send (or queue) requests; see rtshell.client._Core.build."""
+    def _submit(self, items: list[core.Request], stream: Optional[DumpStream] = None,
+                capture: bool = False) -> list[core.Pending[DumpStream]]:
+        """Number, build, register and send (or queue) requests; see rtshell.client.core.Core.build."""
         self._check_open()
         self._attach()
-        outgoing: list[C._Outgoing[DumpStream]] = []
+        outgoing: list[core.Outgoing[DumpStream]] = []
         pendings = self._core.build(items, stream, capture, outgoing)
         self._queue_out(pendings, outgoing)
         return pendings
 
-    def _send_batch_items(self, items: list[C._Item]) -> list[C._Pending[DumpStream]]:
-        """Number, pack and send (or queue) batch requests; see rtshell.client._Core.pack."""
+    def _send_batch_items(self, items: list[core.Item]) -> list[core.Pending[DumpStream]]:
+        """Number, pack and send (or queue) batch requests; see rtshell.client.core.Core.pack."""
         self._check_open()
         self._attach()
-        outgoing: list[C._Outgoing[DumpStream]] = []
+        outgoing: list[core.Outgoing[DumpStream]] = []
         records = self._core.pack(items, outgoing)
         self._queue_out(records, outgoing)
         return records
 
-    def _queue_out(self, records: list[C._Pending[DumpStream]],
-                   outgoing: list[C._Outgoing[DumpStream]]) -> None:
+    def _queue_out(self, records: list[core.Pending[DumpStream]],
+                   outgoing: list[core.Outgoing[DumpStream]]) -> None:
         self._core.register(records)
         self._outq.extend(outgoing)
         self._pump()
@@ -266,12 +266,12 @@ class Connection(C._ClientBase[DumpStream]):
     def _pump(self) -> None:
         """Send what is queued, as far as the in-flight window allows (flow
         control: the kernel queues every answer at once)."""
-        core, outq = self._core, self._outq
+        table, outq = self._core, self._outq
         while outq and not self._writing and not self._closed:
-            items = C._coalesce(outq, core.per_send)
+            items = core.coalesce(outq, table.per_send)
             live = [p for it in items for p in it.pendings]
             count = sum(p.weight for p in live if not p.multi)
-            if core.inflight and core.inflight + count > self._window:
+            if table.inflight and table.inflight + count > self._window:
                 outq.extendleft(reversed(items))
                 break
             data = b"".join(it.data for it in items)
@@ -283,13 +283,13 @@ class Connection(C._ClientBase[DumpStream]):
                     self._writing = True
                     self._bound_loop.add_writer(self._sock.fileno(), self._writable)
                     break
-                for p in core.send_failed(live, exc):
+                for p in table.send_failed(live, exc):
                     if p.stream is not None:
                         p.stream.abort(p.error)
                 continue
-            C._trace(self.trace, C._SEND, data)
+            sockets.trace_to(self.trace, core.SEND, data)
             self._tx_at = self._bound_loop.time()
-            core.sent(live, self._tx_at)
+            table.sent(live, self._tx_at)
         self._steer()
 
     def _writable(self) -> None:
@@ -319,7 +319,7 @@ class Connection(C._ClientBase[DumpStream]):
             except OSError as exc:
                 log.error("%s socket: %s", what, exc)
                 switch(False)  # leave it unread for a moment: no busy loop
-                self._bound_loop.call_later(C.POLL_INTERVAL, switch, True)
+                self._bound_loop.call_later(sockets.POLL_INTERVAL, switch, True)
                 return
             if buf is None or not take(buf):
                 return
@@ -327,7 +327,7 @@ class Connection(C._ClientBase[DumpStream]):
     def _replies(self, buf: bytes) -> bool:
         """A receive buffer of the request socket: its messages matched to requests."""
         self._rx_at = self._bound_loop.time()
-        msgs = C._parsed(self.trace, buf)
+        msgs = sockets.parsed(self.trace, buf)
         if msgs is not None:
             _wake, chunks = self._core.receive(msgs)  # the core resolves the waiters
             for p, stream, chunk in chunks:

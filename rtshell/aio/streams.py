@@ -7,7 +7,7 @@ import collections
 import weakref
 from typing import TYPE_CHECKING, Any, Generator, Optional
 
-from rtshell import client as C
+from rtshell.client import core
 from rtshell.client import Subscription
 from rtshell.model import Event, Filter
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from rtshell.aio.client import Client
     from rtshell.aio.connection import Connection
 
-_resolve = C._resolve
+_resolve = core.resolve
 
 
 class DumpStream:
@@ -29,8 +29,8 @@ class DumpStream:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.task = asyncio.current_task()
-        self.record: Optional[C._Pending[DumpStream]] = None  # set once its request is built
-        self.chunks: collections.deque[C._Chunk] = collections.deque()
+        self.record: Optional[core.Pending[DumpStream]] = None  # set once its request is built
+        self.chunks: collections.deque[core.Chunk] = collections.deque()
         self.closed = False  # the consumer left, or the client closed
         self.finished = False  # the consumer had the last chunk, or the error
         self.error: Optional[BaseException] = None  # raised at the consumer
@@ -39,17 +39,17 @@ class DumpStream:
 
     @property
     def full(self) -> bool:
-        return not self.closed and len(self.chunks) >= C.STREAM_DEPTH
+        return not self.closed and len(self.chunks) >= core.STREAM_DEPTH
 
     @property
-    def request(self) -> C._Pending[DumpStream]:
+    def request(self) -> core.Pending[DumpStream]:
         """``record``, where it is set for sure: its request was sent before any
         chunk can come or the consumer can wait."""
         p = self.record
         assert p is not None
         return p
 
-    def put(self, chunk: C._Chunk) -> None:
+    def put(self, chunk: core.Chunk) -> None:
         """Reader side."""
         self.chunks.append(chunk)
         _resolve(self._waiter)
@@ -57,7 +57,7 @@ class DumpStream:
             conn = self.connection
             self._idle = conn._bound_loop.call_later(conn.timeout, conn._consumer_idle, self)
 
-    async def next(self) -> C._Chunk:
+    async def next(self) -> core.Chunk:
         """Consumer side: the next chunk; its error (a stall for ``timeout`` is one)."""
         conn = self.connection
         while not self.chunks:
@@ -145,7 +145,7 @@ class Monitor:
         while not self._events:
             if self._lost:
                 lost, self._lost = self._lost, 0
-                raise C._monitor_lost(lost)
+                raise core.monitor_lost(lost)
             if self._closed or self._client.closed or self._sub is None or self._sub.closed:
                 raise StopAsyncIteration
             self._waiter = waiter = asyncio.get_running_loop().create_future()

@@ -2,8 +2,8 @@
 
 A parsed command that talks to the kernel yields :class:`Request` objects.
 The executor calls them on the client (or on a batch); ``explain`` asks the
-netlink layer to build the very same request, so what ``explain`` shows is
-what the command sends.
+client's own plan for that call to build its first request, so what
+``explain`` shows is what the command sends.
 """
 
 from __future__ import annotations
@@ -33,37 +33,14 @@ class Request:
         return getattr(target, self.method)(*self.args, **dict(self.kwargs))
 
     def encode(self, seq: int = 1) -> bytes:
-        """The netlink message the client sends for this request."""
-        from rtshell import netlink, protocol as P
+        """The netlink message the client sends (first) for this request,
+        built by the client's own plan for it (rtshell.client.plans)."""
+        from rtshell.client import plans
 
-        m = self.method
-        if m in ROUTE_METHODS:
-            (route,) = self.args
-            if m == "delete":
-                msg_type = P.RTMGR_MSG_DELROUTE
-                flags = getattr(netlink, "DELETE_FLAGS", P.NLM_F_REQUEST | P.NLM_F_ACK)
-            else:
-                msg_type = P.RTMGR_MSG_NEWROUTE
-                flags = getattr(netlink, f"{m.upper()}_FLAGS")
-            return netlink.build_route(msg_type, flags, seq, route)
-        if m == "get":
-            dst, table, metric = self.args
-            return netlink.build_get(seq, dst, table, metric=metric)
-        if m == "lookup":
-            addr, table = self.args
-            return netlink.build_lookup(seq, addr, table)
-        if m == "lookup_many":
-            addrs, table = self.args
-            return netlink.build_lookup_many(seq, list(addrs), table)
-        if m == "dump":
-            (flt,) = self.args or (None,)
-            return netlink.build_dump(seq, flt)
-        if m == "flush":
-            (flt,) = self.args
-            return netlink.build_flush(seq, flt, ack=True)
-        if m == "stats":
-            return netlink.build_stats(seq)
-        raise ValueError(f"no netlink message for {m}")
+        if self.method not in plans.PLANS and self.method != "dump":
+            raise ValueError(f"no netlink message for {self.method}")
+        _op, build, _multi = plans.first_request(self.method, *self.args, **dict(self.kwargs))
+        return build(seq)
 
     def decode(self, seq: int = 1) -> tuple[str, bytes]:
         from rtshell import netlink

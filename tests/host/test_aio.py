@@ -86,7 +86,7 @@ async def test_errors_carry_the_class_errno_kernel_text_and_request(kernel):
             await c.add(Route(dst=ip_network("10.0.7.0/24"), gateway=ip_address("10.99.0.2")))
         exc = info.value
         assert (exc.errno, exc.ext_ack) == (errno.EEXIST, "route exists")
-        assert exc.request == "route add 10.0.7.0/24 via 10.99.0.2 table 254"
+        assert exc.request == "route add 10.0.7.0/24 via 10.99.0.2 table main"
         assert isinstance(exc, FileExistsError)
         with pytest.raises(errors.RouteNotFound) as info:
             await c.change(route(8))
@@ -151,7 +151,7 @@ async def test_timeout_then_the_late_answer_is_dropped(kernel):
         with pytest.raises(errors.Timeout) as info:
             await c.get(net(0))
         assert 0.25 < time.monotonic() - t0 < 2
-        assert info.value.request == "route get 10.0.0.0/24 table 254"
+        assert info.value.request == "route get 10.0.0.0/24 table main"
         held, kernel.hold = kernel.hold, None
         dropped = c.dropped
         for sock, data in held:  # the late answer comes now
@@ -372,7 +372,7 @@ async def test_a_batch_maps_its_one_failure_and_asks_one_ack_per_sendmsg(kernel)
         exc = info.value
         assert [i for i, _ in exc.failures] == [500]
         assert isinstance(exc.failures[0][1], errors.RouteExists)
-        assert exc.failures[0][1].request == "route add 10.1.244.0/24 via 10.99.0.2 table 254"
+        assert exc.failures[0][1].request == "route add 10.1.244.0/24 via 10.99.0.2 table main"
         assert len(b.results) == 1000 and len(kernel.table) == 1000
         flags = sent_flags(kernel.sockets[0])
         assert 1 <= len(flags) <= 4 and sum(map(len, flags)) == 1000
@@ -428,7 +428,7 @@ async def test_an_unanswered_batch_times_out_per_request(kernel):
             for i in range(5):
                 b.add(route(i))
         assert all(isinstance(e, errors.Timeout) for e in b.results) and len(b.results) == 5
-        assert b.results[2].request == f"route add {net(2)} via 10.99.0.2 table 254"
+        assert b.results[2].request == f"route add {net(2)} via 10.99.0.2 table main"
         kernel.silent = False
         await c.add(route(9))  # still usable
         assert c.pending == 0

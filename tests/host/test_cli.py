@@ -4,6 +4,7 @@ logic against the fake client (the kernel tier runs the same against rtmgr)."""
 import io
 import errno
 import json
+import struct
 
 import pytest
 
@@ -190,14 +191,47 @@ def test_explain_sends_nothing_and_shows_bytes(run, client):
     assert "sends nothing" in run.out
 
 
-def test_explain_uses_the_same_request_as_the_command():
-    from rtshell import netlink
+#: every kind of request explain can show, as a user types it
+EXPLAINED = (
+    "route add 10.1.0.0/16 via 10.99.0.2 metric 3",
+    "route add 2001:db8::/32 nexthop via 2001:db8:ffff::2 weight 2 nexthop dev dummy1 table 100",
+    "route replace 10.1.0.0/16 dev dummy0 proto bgp",
+    "route change 10.1.0.0/16 via 10.99.0.3",
+    "route append 10.1.0.0/16 via 10.98.0.2",
+    "route del 10.1.0.0/16",
+    "route del 10.1.0.0/16 metric 3 table 100",
+    "route get 10.1.0.0/16",
+    "route lookup 10.1.2.3 table 100",
+    "route lookup 10.1.2.3 10.9.9.9",
+    "route flush table 100 proto bgp",
+    "route show root 10.0.0.0/8",
+    "stats",
+)
+
+
+@pytest.mark.parametrize("line", EXPLAINED)
+def test_explain_shows_the_bytes_the_client_sends(line):
+    """What explain shows for a command is the first message a real Client
+    sends for it (against the in-process kernel), byte for byte but the seq."""
+    from fake_kernel import FakeKernel, FakeSocket
+    from rtshell.client import Client
     from rtshell.commands import parse
     from rtshell.commands.executor import Context
 
-    p = parse("route add 10.1.0.0/16 via 10.99.0.2 metric 3", Context(fake_devices()))
-    (r,) = p.request
-    assert r.encode(7) == netlink.build_route(netlink.NEWROUTE, netlink.ADD_FLAGS, 7, r.args[0])
+    (req,) = parse(line, Context(fake_devices())).request
+    sent: list[bytes] = []
+    with Client(timeout=2.0, _socket_factory=lambda **kw: FakeSocket(FakeKernel(), **kw)) as client:
+        client.trace = lambda direction, data: sent.append(data) if direction == "send" else None
+        try:
+            result = req.call(client)
+            if req.method == "dump":
+                list(result)
+        except errors.RtmgrError:
+            pass  # refused by the kernel: it was still sent
+    first = sent[0]
+    length = struct.unpack_from("=I", first)[0]
+    seq = struct.unpack_from("=I", first, 8)[0]
+    assert req.encode(seq) == first[:length]
 
 
 # -- -b ------------------------------------------------------------------------------------

@@ -21,7 +21,9 @@ from fake_kernel import FakeKernel, FakeSocket, fill, net, route, sent_flags
 from rtshell import client as C
 from rtshell import errors, netlink as nl
 from rtshell import protocol as P
-from rtshell.model import Event, Filter, Route, RouteType, sort_key
+from rtshell.model import Event, Filter, Match, Route, RouteType, sort_key
+from rtshell.names import IndexNames
+from rtshell.words import request_text
 
 
 @pytest.fixture
@@ -57,7 +59,7 @@ def test_error_carries_errno_kernel_text_and_request(client, kernel):
     exc = info.value
     assert exc.errno == errno.EEXIST
     assert exc.ext_ack == "route exists"
-    assert exc.request == "route add 10.0.7.0/24 via 10.99.0.2 table 254"
+    assert exc.request == "route add 10.0.7.0/24 via 10.99.0.2 table main"
     with pytest.raises(errors.RouteNotFound):
         client.get(ip_network("10.9.9.0/24"))
     with pytest.raises(errors.NoSuchRoute) as info:
@@ -96,7 +98,7 @@ def test_timeout_then_late_answer_is_dropped(client, kernel):
     with pytest.raises(errors.Timeout) as info:
         client.get(net(0))
     assert 0.25 < time.monotonic() - t0 < 2
-    assert "route get 10.0.0.0/24 table 254" == info.value.request
+    assert "route get 10.0.0.0/24 table main" == info.value.request
     held, kernel.hold = kernel.hold, None
     dropped = client.dropped
     for sock, data in held:  # the late answer comes now
@@ -305,7 +307,7 @@ def test_batch_where_every_request_fails_reports_each(kernel):
                 b.add(route(i))
         assert len(kernel.sockets[0].sends) > 1  # several runs, each ended by a failure
         assert all(isinstance(e, errors.RouteExists) for e in b.results) and len(b.results) == 200
-        want = [f"route add {route(i).dst} via 10.99.0.2 table 254" for i in range(200)]
+        want = [f"route add {route(i).dst} via 10.99.0.2 table main" for i in range(200)]
         assert [e.request for e in b.results] == want
         assert c._core.inflight == 0 and not c._core.runs
     finally:
@@ -363,7 +365,7 @@ def test_batch_unanswered_run_times_out_per_request(client, kernel):
                 b.add(route(i))
     assert [i for i, _ in info.value.failures] == [0, 1, 2, 3, 4]
     assert all(isinstance(e, errors.Timeout) for e in b.results)
-    assert b.results[2].request == f"route add {net(2)} via 10.99.0.2 table 254"
+    assert b.results[2].request == f"route add {net(2)} via 10.99.0.2 table main"
     kernel.silent = False
     client.timeout = 2.0
     client.add(route(9))  # still usable; the late nothing never comes
@@ -397,7 +399,7 @@ def test_batch_run_answered_after_an_overrun_is_unknown(client, kernel):
     results = out["results"]
     assert len(results) == 4 and all(isinstance(e, errors.Overrun) for e in results)
     assert "may or may not have been applied" in str(results[0])
-    assert results[3].request == f"route add {net(3)} via 10.99.0.2 table 254"
+    assert results[3].request == f"route add {net(3)} via 10.99.0.2 table main"
 
 
 def test_atomic_batch_undoes_what_succeeded(client, kernel):
@@ -484,7 +486,7 @@ def test_subscribe_sees_changes_with_requester_port(client, kernel):
 
 
 def test_monitor_iterates_with_filter(client, kernel):
-    with client.monitor(Filter(prefix=ip_network("10.0.0.0/16"), match=C.Filter().match.ROOT)) as mon:
+    with client.monitor(Filter(prefix=ip_network("10.0.0.0/16"), match=Match.ROOT)) as mon:
         client.add(Route(dst=ip_network("10.5.0.0/24"), gateway=ip_address("10.99.0.2")))
         client.add(route(9))
         ev = next(mon)
@@ -671,21 +673,22 @@ def test_threads_running_batches_on_one_client_each_get_their_own_results(kernel
         c.close()
 
 
-def test_device_names_in_error_texts_are_reused_briefly(monkeypatch):
+def test_device_names_in_error_texts_are_reused_briefly():
     calls = []
-    names = {2: "dummy0"}
+    known = {2: "dummy0"}
 
     def lookup(i):
         calls.append(i)
-        return names[i]
+        if i not in known:
+            raise OSError(errno.ENXIO, "No such device or address")
+        return known[i]
 
     clock = [1000.0]
-    monkeypatch.setattr(C.socket, "if_indextoname", lookup)
-    monkeypatch.setattr(C.time, "monotonic", lambda: clock[0])
-    monkeypatch.setattr(C, "_DEV_NAMES", {})
+    names = IndexNames(ttl=1.0, lookup=lookup, clock=lambda: clock[0])
     r = Route(dst=net(1), oif=2)
-    assert [C.route_text(r) for _ in range(100)] == [f"{net(1)} dev dummy0 table 254"] * 100
+    assert [request_text("add", r, names) for _ in range(100)] == [f"route add {net(1)} dev dummy0 table main"] * 100
     assert calls == [2]
-    names[2] = "uplink"  # renamed: seen once the name is older than DEV_NAME_TTL
-    clock[0] += C.DEV_NAME_TTL
-    assert C.route_text(r) == f"{net(1)} dev uplink table 254" and calls == [2, 2]
+    known[2] = "uplink"  # renamed: seen once the name is older than the ttl
+    clock[0] += 1.0
+    assert request_text("add", r, names) == f"route add {net(1)} dev uplink table main" and calls == [2, 2]
+    assert names.name(7) == "if7"  # no device has that index
