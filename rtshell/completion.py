@@ -29,6 +29,7 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
 from rtshell import names
+from rtshell.model import ResyncEvent
 from rtshell.commands import pipe as pipes
 from rtshell.commands.grammar import ParseError, Token, Walk, tokenize_lenient
 from rtshell.commands.kinds import DESCRIPTIONS
@@ -202,10 +203,10 @@ class LiveValues:
 
     def apply(self, event) -> None:
         kind = event.kind
-        if kind == "resync" and getattr(event, "initial", False):
+        if isinstance(event, ResyncEvent) and event.initial:
             # the whole table: built aside, in one pass (a million routes at
             # the feed's start), then swapped in
-            index = self._fill(getattr(event, "added", ()) + getattr(event, "changed", ()))
+            index = self._fill(event.added + event.changed)
             with self._lock:
                 self._index = index
                 self._dirty = True
@@ -220,10 +221,10 @@ class LiveValues:
                     self._index = _Index()
                 else:
                     self.stale = True  # the refresher reloads: a filter may name any route
-            elif kind == "resync":
-                for r in getattr(event, "removed", ()):
+            elif isinstance(event, ResyncEvent):
+                for r in event.removed:
                     self._remove(r)
-                for r in getattr(event, "added", ()) + getattr(event, "changed", ()):
+                for r in event.added + event.changed:
                     self._index.put(*self._entry(r))
             else:
                 return

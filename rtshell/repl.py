@@ -45,6 +45,7 @@ from prompt_toolkit.patch_stdout import patch_stdout
 from prompt_toolkit.styles import Style
 
 from rtshell import render
+from rtshell.model import ResyncEvent
 from rtshell.commands import Executor, ExitShell
 from rtshell.commands.executor import error_parts, format_error, one_line
 from rtshell.completion import CompletionEngine, LiveValues, ShellCompleter
@@ -247,7 +248,7 @@ class LiveFeed:
     # notification thread: cheap work only
     def on_event(self, ev) -> None:
         self.live.apply(ev)
-        if ev.kind == "resync" and getattr(ev, "initial", False):
+        if isinstance(ev, ResyncEvent) and ev.initial:
             self._wake.set()
             return
         self.state.rate.tick()

@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from rtshell.model import Event, Filter, Route, sort_key
+from rtshell.model import Event, Filter, ResyncEvent, Route, sort_key
 from rtshell.sortedkeys import SortedKeys
 from rtshell.words import dev_name, route_text
 
@@ -147,8 +147,8 @@ class WatchModel:
     def on_event(self, ev: Event) -> None:
         """Called on the client's notification thread (subscribed unfiltered,
         so that a route changed out of the filter leaves the view)."""
-        if ev.kind == "resync" and getattr(ev, "initial", False):
-            self._load(getattr(ev, "added", ()))
+        if isinstance(ev, ResyncEvent) and ev.initial:
+            self._load(ev.added)
             return
         with self.lock:
             if ev.kind == "resync":

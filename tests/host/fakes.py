@@ -14,13 +14,12 @@ import collections
 import errno
 import ipaddress
 import threading
-from dataclasses import dataclass
 from typing import Optional
 
 from fake_kernel import best_match, lowest_key
 from rtshell import errors
 from rtshell.model import (
-    Event, Filter, LookupResult, NextHop, Route, RouteType, Stats, TableStats, sort_key,
+    Event, Filter, LookupResult, NextHop, ResyncEvent, Route, RouteType, Stats, TableStats, sort_key,
 )
 
 DEVICES = [(1, "lo"), (2, "dummy0"), (3, "dummy1")]
@@ -30,14 +29,6 @@ def fake_devices():
     from rtshell.names import Devices
 
     return Devices(lambda: list(DEVICES))
-
-
-@dataclass(frozen=True)
-class FakeResync(Event):
-    added: tuple = ()
-    removed: tuple = ()
-    changed: tuple = ()
-    initial: bool = False
 
 
 class FakeSubscription:
@@ -83,24 +74,46 @@ class FakeMonitor:
 
 
 class FakeBatch:
+    """As rtshell.client.Batch: requests queued, applied on commit; the same
+    results, undo record and BatchError."""
+
     def __init__(self, client, atomic=False, raise_on_error=True):
         self.client, self.atomic, self.raise_on_error = client, atomic, raise_on_error
         self.ops = []
         self.results = []
         self.undone = []
         self.undo_failures = []
+        self._done = False
 
-    def __getattr__(self, name):
-        if name in ("add", "replace", "change", "append", "delete", "flush"):
-            return lambda obj=None: self.ops.append((name, obj))
-        raise AttributeError(name)
+    def add(self, route):
+        self.ops.append(("add", route))
 
-    def __enter__(self):
-        return self
+    def replace(self, route):
+        self.ops.append(("replace", route))
 
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            return None
+    def change(self, route):
+        self.ops.append(("change", route))
+
+    def append(self, route):
+        self.ops.append(("append", route))
+
+    def delete(self, target):
+        self.ops.append(("delete", target))
+
+    def flush(self, filter=None):
+        self.ops.append(("flush", filter))
+
+    def __len__(self):
+        return len(self.ops)
+
+    @property
+    def failures(self):
+        return [(i, e) for i, e in enumerate(self.results) if e is not None]
+
+    def commit(self):
+        if self._done:
+            return self.results
+        self._done = True
         c = self.client
         c.batches.append((self.atomic, [(m, o) for m, o in self.ops]))
         before = dict(c.table)
@@ -110,12 +123,20 @@ class FakeBatch:
                 self.results.append(None)
             except errors.RtmgrError as e:
                 self.results.append(e)
-        if self.atomic and any(r is not None for r in self.results):
+        if self.atomic and self.failures:
+            undone = [k for k in set(before) | set(c.table) if before.get(k) != c.table.get(k)]
             c.table = before
-            self.undone = ["restored"]
-        if self.raise_on_error and any(r is not None for r in self.results):
-            raise errors.RtmgrError(self.results[0].errno if self.results[0] else errno.EIO)
-        return None
+            self.undone = [f"route {'replace' if k in before else 'delete'} {k[2]}" for k in undone]
+        if self.raise_on_error and self.failures:
+            raise errors.BatchError(self.results, self.failures, self.undone, self.undo_failures, self.atomic)
+        return self.results
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.commit()
 
 
 class FakeClient:
@@ -134,6 +155,9 @@ class FakeClient:
         self.requests = 0
         self.errors = 0
         self.pending = 0  # the fake answers at once: nothing is ever outstanding
+        self.dropped = 0  # nor late
+        self.resyncs = 0  # nor overruns
+        self.dump_restarts = 0  # nor interrupted dumps
 
     # -- helpers --
     def _err(self, cls, text, what):
@@ -174,12 +198,14 @@ class FakeClient:
                 raise self._err(errors.TableFull, "route limit reached", f"route add {route.dst}")
             self.table[route.key] = route
         self._event("new", route)
+        return route if echo else None
 
     def replace(self, route, echo=False):
         self._log("replace", route)
         with self.lock:
             self.table[route.key] = route
         self._event("new", route)
+        return route if echo else None
 
     def change(self, route, echo=False):
         self._log("change", route)
@@ -188,6 +214,7 @@ class FakeClient:
                 raise self._err(errors.RouteNotFound, "no such route", f"route change {route.dst}")
             self.table[route.key] = route
         self._event("new", route)
+        return route if echo else None
 
     def append(self, route, echo=False):
         self._log("append", route)
@@ -205,6 +232,7 @@ class FakeClient:
                             metric=old.metric, nexthops=tuple(hops))
             self.table[route.key] = new
         self._event("new", new)
+        return new if echo else None
 
     def delete(self, target, echo=False):
         if isinstance(target, Filter):
@@ -222,6 +250,7 @@ class FakeClient:
                 raise self._err(errors.NoSuchRoute, "no matching route", f"route delete {target.dst}")
             del self.table[key]
         self._event("del", old)
+        return old if echo else None
 
     def flush(self, filter=None):
         self._log("flush", filter)
@@ -260,7 +289,7 @@ class FakeClient:
             raise self._err(errors.NoRoute, None, f"route lookup {addr}")
         return res.route
 
-    def dump(self, filter=None):
+    def dump(self, filter=None, *, consistent=False):
         self._log("dump", filter)
         with self.lock:
             routes = sorted(self.table.values(), key=sort_key)
@@ -287,7 +316,7 @@ class FakeClient:
             with self.lock:
                 routes = tuple(r for r in sorted(self.table.values(), key=sort_key)
                                if filter is None or filter.matches(r))
-            callback(FakeResync(kind="resync", added=routes, initial=True))
+            callback(ResyncEvent(kind="resync", added=routes, count=len(routes), initial=True))
         with self.lock:
             self.subs.append(sub)
         return sub

@@ -6,7 +6,8 @@ import pytest
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 
-from fakes import FakeResync, fake_devices, route
+from fakes import fake_devices, route
+from rtshell.model import ResyncEvent
 from rtshell.completion import MAX_SUGGESTIONS, CompletionEngine, LiveValues, ShellCompleter
 from rtshell.model import Event, Filter
 
@@ -144,11 +145,11 @@ def test_live_values_flush_and_resync(live, engine):
     live.apply(Event(kind="flush", filter=None, count=1))
     live.publish()
     assert words(engine, "route del 1") == []
-    live.apply(FakeResync(kind="resync", added=(route("10.3.0.0/16", oif=2),), initial=False))
-    live.apply(FakeResync(kind="resync", added=(route("10.4.0.0/16", oif=2),), removed=(), initial=False))
+    live.apply(ResyncEvent(kind="resync", added=(route("10.3.0.0/16", oif=2),), initial=False))
+    live.apply(ResyncEvent(kind="resync", added=(route("10.4.0.0/16", oif=2),), removed=(), initial=False))
     live.publish()
     assert words(engine, "route del 1") == ["10.3.0.0/16", "10.4.0.0/16"]
-    live.apply(FakeResync(kind="resync", added=(route("10.7.0.0/16", oif=2),), initial=True))
+    live.apply(ResyncEvent(kind="resync", added=(route("10.7.0.0/16", oif=2),), initial=True))
     live.publish()
     assert words(engine, "route del 1") == ["10.7.0.0/16"]
 

@@ -177,9 +177,9 @@ def test_event_lines():
 
 
 def test_resync_shows_what_changed_during_the_gap():
-    from fakes import FakeResync
+    from rtshell.model import ResyncEvent
 
-    ev = FakeResync(kind="resync", added=(route("10.1.0.0/16", oif=2),),
+    ev = ResyncEvent(kind="resync", added=(route("10.1.0.0/16", oif=2),),
                     removed=tuple(route(f"10.2.{i}.0/24", oif=2) for i in range(7)), changed=())
     text = render.event_line(ev, DEV).plain
     assert "overran" in text and "1 added, 7 removed, 0 changed" in text

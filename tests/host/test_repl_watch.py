@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from fakes import FakeClient, FakeResync, fake_devices, route
+from fakes import FakeClient, fake_devices, route
+from rtshell.model import ResyncEvent
 from rtshell import render
 from rtshell.commands import Executor
 from rtshell.commands import watch as watchmod
@@ -25,7 +26,7 @@ def test_rate_over_a_window():
 
 def test_model_follows_events_and_its_filter():
     m = WatchModel(Filter(oif=2))
-    m.on_event(FakeResync(kind="resync", added=(route("10.0.0.0/8", oif=2), route("10.1.0.0/16", oif=3)),
+    m.on_event(ResyncEvent(kind="resync", added=(route("10.0.0.0/8", oif=2), route("10.1.0.0/16", oif=3)),
                           initial=True))
     assert m.ready.is_set()
     win = m.window(0, 10)
@@ -35,14 +36,14 @@ def test_model_follows_events_and_its_filter():
     assert [str(r.dst) for r in m.window(0, 10).rows] == ["10.2.0.0/16"]
     m.on_event(Event(kind="flush", filter=Filter(oif=2), count=1))
     assert m.window(0, 10).total == 0
-    m.on_event(FakeResync(kind="resync", added=(route("10.3.0.0/16", oif=2),), removed=(), changed=()))
+    m.on_event(ResyncEvent(kind="resync", added=(route("10.3.0.0/16", oif=2),), removed=(), changed=()))
     win = m.window(0, 10)
     assert win.total == 1 and "overran" in win.notice and "+1 -0 ~0" in win.notice
 
 
 def test_model_window_is_a_screen_in_kernel_order_at_any_offset():
     m = WatchModel(None)
-    m.on_event(FakeResync(kind="resync", added=tuple(route(f"10.{i}.0.0/16", oif=2) for i in range(200, 0, -1)),
+    m.on_event(ResyncEvent(kind="resync", added=tuple(route(f"10.{i}.0.0/16", oif=2) for i in range(200, 0, -1)),
                           initial=True))
     win = m.window(0, 3)
     assert [str(r.dst) for r in win.rows] == ["10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"] and win.count == 200
@@ -56,7 +57,7 @@ def test_model_window_is_a_screen_in_kernel_order_at_any_offset():
 def screen_of(n, lines=20, **kw):
     """A WatchScreen over n routes 10.0.i.0/24, viewed once on a screen of `lines` lines."""
     m = WatchModel(None, fake_devices())
-    m.on_event(FakeResync(kind="resync", added=tuple(route(f"10.{i // 256}.{i % 256}.0/24", oif=2 + i % 2)
+    m.on_event(ResyncEvent(kind="resync", added=tuple(route(f"10.{i // 256}.{i % 256}.0/24", oif=2 + i % 2)
                                                      for i in range(n)), initial=True))
     screen = watchmod.WatchScreen(m, "watch all tables", fake_devices(), **kw)
     screen.view(lines, 0.0)

@@ -7,7 +7,8 @@ from unittest import mock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fakes import FakeResync, fake_devices, route
+from fakes import fake_devices, route
+from rtshell.model import ResyncEvent
 from rtshell import sortedkeys
 from rtshell.commands.watch import WatchModel
 from rtshell.model import Event, Filter, sort_key
@@ -87,9 +88,9 @@ def event(action):
     if kind == "flush":
         return Event(kind="flush", filter=action[1], count=1)
     if kind == "resync":
-        return FakeResync(kind="resync", added=tuple(action[1]), removed=tuple(action[2]),
+        return ResyncEvent(kind="resync", added=tuple(action[1]), removed=tuple(action[2]),
                           changed=tuple(action[3]))
-    return FakeResync(kind="resync", added=tuple(action[1]), initial=True)
+    return ResyncEvent(kind="resync", added=tuple(action[1]), initial=True)
 
 
 def check(model, ref):
@@ -135,7 +136,7 @@ def test_model_window_is_the_sorted_filtered_routes_after_every_step(flt, table,
 
 def test_the_text_filter_reaches_events_before_and_after_its_scan():
     model = WatchModel(None, DEV)
-    model.on_event(FakeResync(kind="resync", added=tuple(route(f"10.{i}.0.0/16", oif=2 + i % 2)
+    model.on_event(ResyncEvent(kind="resync", added=tuple(route(f"10.{i}.0.0/16", oif=2 + i % 2)
                                                           for i in range(10)), initial=True))
     model.set_text("dummy1")
     assert model.filter_step(4) is False  # 10.0-10.3 looked at
@@ -157,7 +158,7 @@ def test_a_flush_of_a_table_drops_its_stretch_only():
     model = WatchModel(None, DEV)
     rows = [route(f"10.{i}.0.0/16", table=t, oif=2) for t in (100, 200, 300) for i in range(5)]
     rows += [route(f"2001:db8:{i}::/48", table=200, oif=2) for i in range(3)]
-    model.on_event(FakeResync(kind="resync", added=tuple(rows), initial=True))
+    model.on_event(ResyncEvent(kind="resync", added=tuple(rows), initial=True))
     model.set_text("10.[13]")
     model.filter_step()
     model.on_event(Event(kind="flush", filter=Filter(table=200, family=4), count=5))
