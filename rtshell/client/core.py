@@ -25,13 +25,13 @@ import itertools
 import logging
 import struct
 from ipaddress import IPv4Address, IPv6Address
-from typing import (TYPE_CHECKING, Any, Callable, Generator, Generic, Literal, Optional, Protocol,
+from typing import (Any, Callable, Generator, Generic, Literal, Optional, Protocol,
                     TypeVar, Union)
 
 from rtshell import errors, names, words
 from rtshell import netlink as nl
 from rtshell import protocol as P
-from rtshell.model import Event, Filter, LookupResult, Network, Route
+from rtshell.model import Filter, LookupResult, Network, Route
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,8 @@ import logging
 import threading
 import time
 import weakref
-from types import TracebackType
-from typing import TYPE_CHECKING, Callable, Iterable, Optional, Protocol, Union, overload
+from typing import TYPE_CHECKING, Callable, Iterable, Optional, Protocol, overload
 
-from rtshell import errors
 from rtshell import netlink as nl
 from rtshell import protocol as P
 from rtshell.client.core import Key, monitor_lost

@@ -16,7 +16,6 @@ from dataclasses import replace
 from ipaddress import ip_address, ip_network
 from typing import Any, Callable, Iterable, Optional, Union
 
-from rtshell import errors
 from rtshell import netlink as nl
 from rtshell import protocol as P
 from rtshell.client.core import (Address, AnyPending, Item, Key, Op, Plan, Request, Step,

@@ -6,8 +6,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+import time
 from typing import Callable, Optional
 
+from rtshell import errors
 from rtshell import netlink as nl
 from rtshell.client.core import RECV, REPLY_COST
 
@@ -63,3 +66,25 @@ def parsed(trace: Optional[Callable[[str, bytes], None]],
         return None
 
 
+def read_loop(sock: nl.NetlinkSocket, stopping: threading.Event, what: str,
+              on_buffer: Callable[[bytes], None], on_overrun: Callable[[], None],
+              before: Optional[Callable[[], None]] = None) -> None:
+    """A reader thread's loop (both of the threaded client's): each receive
+    buffer to ``on_buffer``, an overrun (ENOBUFS) to ``on_overrun``, until
+    ``stopping`` is set; ``before`` runs ahead of each receive."""
+    while not stopping.is_set():
+        if before is not None:
+            before()
+        try:
+            buf = sock.recv(POLL_INTERVAL, queued=True)
+        except errors.Overrun:
+            on_overrun()
+            continue
+        except OSError as exc:
+            if stopping.is_set():
+                break
+            log.error("%s socket: %s", what, exc)
+            time.sleep(POLL_INTERVAL)
+            continue
+        if buf is not None:
+            on_buffer(buf)
