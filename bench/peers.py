@@ -14,10 +14,11 @@ import subprocess
 from pathlib import Path
 
 from bench.routes import BLOCK, TABLE
+from rtshell import protocol as P
 
 RULE = ["to", str(BLOCK), "lookup", str(TABLE), "pref", "1000"]
 _NLMSG = struct.Struct("=IHHII")
-_NLMSG_ERROR = 2
+_NLMSG_ERROR = P.NLMSG_ERROR
 _SO_RCVBUFFORCE = 33
 _NO_TABLE = "table does not exist"
 

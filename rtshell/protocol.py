@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from rtshell._rtmgr_cffi import lib as _lib
 
-_names = [n for n in dir(_lib) if n.startswith(("RTMGR_", "NETLINK_", "NLM", "NLMSG"))]
+_names = [n for n in dir(_lib) if n.startswith(("RTMGR_", "NETLINK_", "NLM", "NLMSG", "NLA_"))]
 globals().update({n: getattr(_lib, n) for n in _names})
 __all__ = _names
 

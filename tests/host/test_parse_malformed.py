@@ -14,7 +14,7 @@ from rtshell import netlink as nl, protocol as P
 GOLDEN = Path(__file__).resolve().parent / "golden"
 NEW, DEL, LOOKUP, FLUSH, STATS = (P.RTMGR_MSG_NEWROUTE, P.RTMGR_MSG_DELROUTE, P.RTMGR_MSG_LOOKUP,
                                   P.RTMGR_MSG_FLUSH, P.RTMGR_MSG_GETSTATS)
-NESTED = 0x8000
+NESTED = P.NLA_F_NESTED
 
 
 def golden(name: str) -> bytes:

@@ -11,6 +11,7 @@ import struct
 from typing import Optional
 
 from rtshell import netlink as nl
+from rtshell import protocol as P
 from rtshell.model import Route
 
 NLMSG_HDR = struct.Struct("=IHHII")
@@ -22,7 +23,7 @@ def attr(atype: int, payload: bytes) -> bytes:
     return struct.pack("=HH", n, atype) + payload + b"\0" * (-n % 4)
 
 
-NLA_F_NESTED = 0x8000
+NLA_F_NESTED = P.NLA_F_NESTED
 
 
 def nest(atype: int, payload: bytes) -> bytes:
