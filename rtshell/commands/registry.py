@@ -220,6 +220,11 @@ class Parsed:
     skip: Optional[str] = None  # why a lenient parse leaves the whole line out (then nothing runs)
     pipe: Optional[Pipe] = None  # '| include RE' and the like after the command
 
+    @property
+    def text(self) -> str:
+        """The command as its words, one space apart (what a request says it asked)."""
+        return " ".join(t.text for t in self.tokens)
+
     def dropped_text(self) -> str:
         """'scope link, src 10.0.0.1': what a lenient parse left out."""
         return ", ".join(" ".join(t.text for t in words) for words in self.dropped)

@@ -212,9 +212,6 @@ def has_filter(p: Parsed) -> bool:
     return any(k in p.values for k in FILTER_KEYS)
 
 
-def _text(p: Parsed) -> str:
-    return " ".join(t.text for t in p.tokens)
-
 
 # -- route add / replace / change / append / del -------------------------------------
 
@@ -229,7 +226,7 @@ ip route: route add blackhole 10.0.0.0/8."""
 
 def _change_request(method: str):
     def request(p: Parsed, ctx) -> tuple[Request, ...]:
-        return (Request(method, (build_route(p, delete=method == "delete"),), _text(p)),)
+        return (Request(method, (build_route(p, delete=method == "delete"),), p.text),)
     return request
 
 
@@ -291,10 +288,10 @@ def _get_request(p: Parsed, ctx) -> tuple[Request, ...]:
     if _is_address(p):
         if "metric" in p.values:
             raise p.error("metric", "metric names a PREFIX/LEN's route; an address takes the lowest")
-        return (Request("lookup", (dst.network_address, table), _text(p)),)
+        return (Request("lookup", (dst.network_address, table), p.text),)
     if dst == "default":
         dst = parse_prefix_family("default", family)
-    return (Request("get", (dst, table, p.values.get("metric")), _text(p)),)
+    return (Request("get", (dst, table, p.values.get("metric")), p.text),)
 
 
 @command("route get", GET_SYNTAX, "the route an address takes (longest prefix), or the route with this PREFIX/LEN",
@@ -314,7 +311,7 @@ def _lookup_request(p: Parsed, ctx) -> tuple[Request, ...]:
     by_family: dict[int, list] = {}
     for addr in p.values["addrs"]:
         by_family.setdefault(addr.version, []).append(addr)
-    return tuple(Request("lookup_many", (tuple(addrs), table), _text(p)) for _, addrs in sorted(by_family.items()))
+    return tuple(Request("lookup_many", (tuple(addrs), table), p.text) for _, addrs in sorted(by_family.items()))
 
 
 @command("route lookup", LOOKUP_SYNTAX, "longest-prefix match of one or more addresses",
@@ -339,7 +336,7 @@ SHOW_SYNTAX = Syntax(positionals=(EXACT_POS,), options=FILTER_OPTS, noise=("to",
 
 def _show_request(p: Parsed, ctx) -> tuple[Request, ...]:
     flt = build_filter(p, MAIN)
-    return (Request("dump", (flt if flt != Filter() else None,), _text(p)),)
+    return (Request("dump", (flt if flt != Filter() else None,), p.text),)
 
 
 @command("route show", SHOW_SYNTAX, "list routes (of main, unless table T or table all), filtered",
@@ -373,7 +370,7 @@ def _flush_check(p: Parsed, ctx) -> None:
 
 
 def _flush_request(p: Parsed, ctx) -> tuple[Request, ...]:
-    return (Request("flush", (build_filter(p, MAIN),), _text(p)),)
+    return (Request("flush", (build_filter(p, MAIN),), p.text),)
 
 
 @command("route flush", FLUSH_SYNTAX, "delete every route that passes a filter (in main, unless table T or all)",

@@ -18,9 +18,6 @@ from rtshell.commands.routes import FILTER_SYNTAX, build_filter
 NO_ARGS = Syntax()
 
 
-def _text(p: Parsed) -> str:
-    return " ".join(t.text for t in p.tokens)
-
 
 def _filter_or_none(p: Parsed):
     from rtshell.model import Filter
@@ -104,7 +101,7 @@ EXPLAIN_SYNTAX = Syntax(rest=Pos("command", "command", "the command to explain",
 def _explain(ex, p: Parsed) -> None:
     rest: list[Token] = p.values["command"]
     inner = parse_tokens(rest, p.line, ex.ctx)
-    text = _text(inner)
+    text = inner.text
     if inner.spec.name == "monitor" or inner.spec.name == "watch":
         ex.output.explain(text + " (joins the notification group; no request is sent)", [])
         return
@@ -290,7 +287,7 @@ def _save(ex, p: Parsed) -> None:
     n = 0
     try:
         with open(tmp, "w", encoding="utf-8") as f, ex.work(f"save {path}", total) as work:
-            f.write(f"# rtshell save {time.strftime('%Y-%m-%d %H:%M:%S')} {_text(p)}\n")
+            f.write(f"# rtshell save {time.strftime('%Y-%m-%d %H:%M:%S')} {p.text}\n")
             for r in it:
                 f.write("route add " + route_text(r, ex.devices) + "\n")
                 n += 1
