@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 UAPI = ROOT / "kernel" / "uapi"
 RTMGR_H = UAPI / "linux" / "rtmgr.h"
-SOURCES = ["rtm_attr.c", "rtm_build.c", "rtm_parse.c", "rtm_decode.c", "rtm_sock.c"]
+SOURCES = ["rtm_attr.c", "rtm_build.c", "rtm_parse.c", "rtm_decode.c", "rtm_sock.c", "rtm_text.c"]
 
 # From <linux/netlink.h> and <sys/socket.h>: the ones rtshell uses.
 SYSTEM_CONSTANTS = """
@@ -189,6 +189,30 @@ struct rtm_sock {
     int pending_err;
     ...;
 };
+
+struct rtm_word {
+    char text[...];
+    uint8_t kind;
+    uint32_t value;
+    ...;
+};
+
+struct rtm_words {
+    const struct rtm_word *words;
+    size_t count;
+    uint32_t table_main;
+    uint8_t proto_default;
+    ...;
+};
+
+struct rtm_line {
+    struct rtm_route route;
+    uint32_t number;
+    uint32_t start;
+    uint32_t len;
+    uint8_t verb;
+    ...;
+};
 """
 
 CDEF_FUNCTIONS = """
@@ -230,12 +254,17 @@ int rtm_sock_join(struct rtm_sock *sock, unsigned int group);
 ssize_t rtm_sock_send(struct rtm_sock *sock, const void *buf, size_t len);
 ssize_t rtm_sock_recv(struct rtm_sock *sock, void *buf, size_t len, int timeout_ms);
 ssize_t rtm_sock_recv_queued(struct rtm_sock *sock, void *buf, size_t len, int timeout_ms);
+
+size_t rtm_text_routes(const void *buf, size_t len, size_t *pos, uint32_t *line_no,
+                       const struct rtm_words *words, struct rtm_line *out, size_t max);
+int rtm_batch_add_line(struct rtm_batch *batch, uint16_t type, uint16_t flags,
+                       uint32_t seq, const struct rtm_line *line, int has_metric);
 """
 
 
 def constant_names() -> list[str]:
     names = header_constants(RTMGR_H, ("RTMGR_", "NETLINK_RTMGR"))
-    names += header_constants(HERE / "rtm.h", ("RTM_KIND_", "RTM_BAD_"))
+    names += header_constants(HERE / "rtm.h", ("RTM_KIND_", "RTM_BAD_", "RTM_WORD_", "RTM_VERB_", "RTM_KEY_"))
     return names + SYSTEM_CONSTANTS
 
 

@@ -20,6 +20,7 @@
  *   rtm_parse.c   receive buffer -> struct rtm_msg[] / rtm_route[] / ...
  *   rtm_decode.c  any message -> readable text
  *   rtm_sock.c    socket, send, receive with a timeout
+ *   rtm_text.c    batch-file lines of route changes -> struct rtm_line
  */
 #ifndef RTM_H
 #define RTM_H
@@ -192,6 +193,73 @@ int rtm_batch_add_hop(struct rtm_batch *batch, uint16_t type, uint16_t flags,
  * -1 (EINVAL) when the batch is empty.
  */
 int rtm_batch_ack_last(struct rtm_batch *batch);
+
+/* ---- batch-file lines (rtm_text.c) ------------------------------------
+ * Route changes in ip's words ("route add PREFIX via GW dev IF table T
+ * metric N proto P", keys in any order, each once) read straight into
+ * structs.  The words are the caller's: sorted by (kind, text), each with
+ * its value (a verb, a key, an ifindex, a table or protocol number).
+ */
+#define RTM_WORD_MAX	32	/* text of a word, with its NUL */
+
+enum rtm_word_kind {
+	RTM_WORD_GROUP,		/* 'route' (value unused) */
+	RTM_WORD_VERB,		/* value: enum rtm_verb */
+	RTM_WORD_KEY,		/* value: enum rtm_key */
+	RTM_WORD_DEV,		/* value: ifindex */
+	RTM_WORD_TABLE,		/* value: table id */
+	RTM_WORD_PROTO,		/* value: protocol number */
+};
+
+enum rtm_verb {
+	RTM_VERB_ADD,
+	RTM_VERB_REPLACE,
+	RTM_VERB_CHANGE,
+	RTM_VERB_APPEND,
+	RTM_VERB_DELETE,
+};
+
+enum rtm_key {
+	RTM_KEY_VIA,
+	RTM_KEY_DEV,
+	RTM_KEY_TABLE,
+	RTM_KEY_METRIC,
+	RTM_KEY_PROTO,
+};
+
+struct rtm_word {
+	char		text[RTM_WORD_MAX];
+	uint8_t		kind;		/* enum rtm_word_kind */
+	uint32_t	value;
+};
+
+struct rtm_words {
+	const struct rtm_word *words;	/* sorted by kind, then text (strcmp) */
+	size_t		count;
+	uint32_t	table_main;	/* the table when none is given */
+	uint8_t		proto_default;	/* the protocol of a change that names none */
+};
+
+struct rtm_line {
+	struct rtm_route route;		/* one next hop at most: gateway, oif */
+	uint32_t	number;		/* line number, from the caller's first */
+	uint32_t	start;		/* byte offset of the line in the text */
+	uint32_t	len;		/* its length, without the newline */
+	uint8_t		verb;		/* enum rtm_verb */
+};
+
+/*
+ * Read lines from text[*pos..len) into out[0..max): blank and comment
+ * lines are passed over, and the scan stops before the first line of
+ * another shape (left for the caller's grammar, which also says what is
+ * wrong with a bad one).  Advances *pos and *line_no past what was read;
+ * returns the lines stored.
+ */
+size_t rtm_text_routes(const void *buf, size_t len, size_t *pos, uint32_t *line_no,
+		       const struct rtm_words *words, struct rtm_line *out, size_t max);
+/* Append a line's route to a batch: as rtm_batch_add_route(). */
+int rtm_batch_add_line(struct rtm_batch *batch, uint16_t type, uint16_t flags,
+		       uint32_t seq, const struct rtm_line *line, int has_metric);
 
 /* ---- parser (rtm_parse.c) --------------------------------------------- */
 

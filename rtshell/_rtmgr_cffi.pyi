@@ -26,6 +26,7 @@ class Array(CData, Generic[_T]):
     """struct X[N], struct X *: items are structs."""
 
     def __getitem__(self, index: int) -> _T: ...
+    def __add__(self, offset: int) -> _T: ...  # a pointer to item ``offset``
     def __len__(self) -> int: ...
 
 class Buffer:
@@ -154,6 +155,24 @@ class rtm_sock(CData):
     portid: int
     pending_err: int
 
+class rtm_word(CData):
+    text: Bytes
+    kind: int
+    value: int
+
+class rtm_words(CData):
+    words: Array[rtm_word]
+    count: int
+    table_main: int
+    proto_default: int
+
+class rtm_line(CData):
+    route: rtm_route
+    number: int
+    start: int
+    len: int
+    verb: int
+
 # a `const void *` argument: a cffi object, or bytes passed as a pointer to their first byte
 _In = CData | bytes
 
@@ -178,6 +197,14 @@ class FFI:
     def new(self, cdecl: Literal["struct rtm_stats[]"], init: int) -> Array[rtm_stats]: ...
     @overload
     def new(self, cdecl: Literal["struct rtm_table_stats[]"], init: int) -> Array[rtm_table_stats]: ...
+    @overload
+    def new(self, cdecl: Literal["struct rtm_words *"]) -> rtm_words: ...
+    @overload
+    def new(self, cdecl: Literal["struct rtm_word[]"], init: int) -> Array[rtm_word]: ...
+    @overload
+    def new(self, cdecl: Literal["struct rtm_line[]"], init: int) -> Array[rtm_line]: ...
+    @overload
+    def new(self, cdecl: Literal["size_t *", "uint32_t *"]) -> Bytes: ...
     @overload
     def new(self, cdecl: Literal["uint8_t[]", "char[]"], init: int) -> Bytes: ...
     def buffer(self, cdata: CData, size: int = ...) -> Buffer: ...
@@ -216,6 +243,10 @@ class Lib:
     def rtm_sock_send(self, sock: rtm_sock, buf: _In, len: int, /) -> int: ...
     def rtm_sock_recv(self, sock: rtm_sock, buf: CData, len: int, timeout_ms: int, /) -> int: ...
     def rtm_sock_recv_queued(self, sock: rtm_sock, buf: CData, len: int, timeout_ms: int, /) -> int: ...
+    def rtm_text_routes(self, buf: _In, len: int, pos: Bytes, line_no: Bytes,
+                        words: rtm_words, out: Array[rtm_line], max: int, /) -> int: ...
+    def rtm_batch_add_line(self, batch: rtm_batch, type: int, flags: int, seq: int, line: rtm_line,
+                           has_metric: int, /) -> int: ...
     def __getattr__(self, name: str) -> int: ...
 
 ffi: FFI

@@ -31,7 +31,7 @@ from rtshell.model import (
 
 if TYPE_CHECKING:  # the C types: in the binding's stub only (_rtmgr_cffi.pyi)
     from rtshell._rtmgr_cffi import (
-        Array, Bytes, CData, rtm_filter, rtm_msg, rtm_route, rtm_stats, rtm_table_stats,
+        Array, Bytes, CData, rtm_filter, rtm_line, rtm_msg, rtm_route, rtm_stats, rtm_table_stats,
     )
 
 # ---- message types and flags ---------------------------------------------
@@ -489,13 +489,27 @@ class BatchBuilder:
         return data
 
     def put(
-        self, msg_type: int, flags: int, seq: int, route: Route, *, match_metric: Optional[bool] = None
+        self, msg_type: int, flags: int, seq: int, route: Union[Route, "PackedRoute"], *,
+        match_metric: Optional[bool] = None
     ) -> bool:
         """Append one request: True, or False when the buffer is full (nothing added).
 
         Raises (nothing added) when the request cannot be built at all.
         This runs once per route of every batch: kept flat on purpose.
+        A :class:`PackedRoute` (a batch file's line, read in C) goes in as it is.
         """
+        if isinstance(route, PackedRoute):
+            line = route.line
+            if msg_type == _NEWROUTE:
+                has_metric = 1
+            elif match_metric is None:
+                has_metric = line.route.metric != 0
+            else:
+                has_metric = match_metric
+            ret = lib.rtm_batch_add_line(self._batch, msg_type, flags, seq, line, has_metric)
+            if ret < 0:
+                raise _fail(describe_route(msg_type, flags, route.route))
+            return ret == 0
         if route.nexthops:
             _route_to_c(self._route, msg_type, flags, route, match_metric)
             ret = lib.rtm_batch_add_route(self._batch, msg_type, flags, seq, self._route)
@@ -553,6 +567,83 @@ class BatchBuilder:
         last = self.flush()
         if last is not None:
             yield last
+
+
+# ---- batch-file lines --------------------------------------------------------
+
+
+class PackedRoute:
+    """A route change a batch file's line gave, read by the C library into a
+    struct rtm_line (see :class:`RouteLines`): it goes into a batch as it is,
+    with no Route object; :attr:`route` makes one when it is wanted (the
+    text of an error, the undo of an atomic batch)."""
+
+    __slots__ = ("line", "verb", "number", "_lines")
+
+    def __init__(self, lines: "Array[rtm_line]", i: int) -> None:
+        self._lines = lines  # keeps the array the line is in alive
+        self.line = lines + i  # a struct rtm_line *
+        self.verb = RouteLines.VERBS[self.line.verb]
+        self.number = self.line.number
+
+    @property
+    def route(self) -> Route:
+        return _route_from_c(self.line.route)
+
+    @property
+    def key(self) -> tuple[int, int, Network, int]:
+        return self.route.key
+
+
+class RouteLines:
+    """Reads the common lines of a batch file in C (bindings/rtm_text.c):
+    ``route VERB PREFIX`` and ``via``, ``dev``, ``table``, ``metric``,
+    ``proto`` in any order.  The words are the caller's (its grammar's):
+    ``group`` the words for 'route', ``verbs`` word -> verb, ``keys`` word ->
+    key ('via', 'dev', 'table', 'metric', 'proto'), and the device, table
+    and protocol names.  A line of any other shape stops the reading; the
+    caller's grammar reads it."""
+
+    VERBS = ("add", "replace", "change", "append", "delete")  # enum rtm_verb
+    KEYS = ("via", "dev", "table", "metric", "proto")  # enum rtm_key
+    #: lines read per call
+    CHUNK = 1024
+
+    def __init__(self, group: Iterable[str], verbs: dict[str, str], keys: dict[str, str],
+                 devices: dict[str, int], tables: dict[str, int], protos: dict[str, int],
+                 table_main: int, proto_default: int) -> None:
+        entries = [(lib.RTM_WORD_GROUP, w, 0) for w in group]
+        entries += [(lib.RTM_WORD_VERB, w, self.VERBS.index(v)) for w, v in verbs.items()]
+        entries += [(lib.RTM_WORD_KEY, w, self.KEYS.index(k)) for w, k in keys.items()]
+        entries += [(lib.RTM_WORD_DEV, w, i) for w, i in devices.items()]
+        entries += [(lib.RTM_WORD_TABLE, w, i) for w, i in tables.items()]
+        entries += [(lib.RTM_WORD_PROTO, w, i) for w, i in protos.items()]
+        words = [(kind, w.encode(), v) for kind, w, v in entries
+                 if w.isascii() and 0 < len(w.encode()) < lib.RTM_WORD_MAX]
+        words.sort(key=lambda e: (e[0], e[1]))  # bsearch in C: by kind, then strcmp
+        self._words = ffi.new("struct rtm_word[]", max(1, len(words)))
+        for i, (kind, text, value) in enumerate(words):
+            w = self._words[i]
+            ffi.memmove(w.text, text, len(text))  # the array was zeroed: NUL-terminated
+            w.kind = kind
+            w.value = value
+        self._dict = ffi.new("struct rtm_words *")
+        self._dict.words = self._words
+        self._dict.count = len(words)
+        self._dict.table_main = table_main
+        self._dict.proto_default = proto_default
+        self._pos = ffi.new("size_t *")
+        self._line_no = ffi.new("uint32_t *")
+
+    def read(self, text: bytes, pos: int, line_no: int) -> tuple[list[PackedRoute], int, int]:
+        """Lines of ``text`` from byte ``pos`` (line number ``line_no``) up to
+        CHUNK of them, or to the first line of another shape: their routes,
+        and the position and number of the next line."""
+        lines = ffi.new("struct rtm_line[]", self.CHUNK)
+        self._pos[0] = pos
+        self._line_no[0] = line_no
+        n = lib.rtm_text_routes(text, len(text), self._pos, self._line_no, self._dict, lines, self.CHUNK)
+        return [PackedRoute(lines, i) for i in range(n)], self._pos[0], self._line_no[0]
 
 
 # ---- parser ------------------------------------------------------------------

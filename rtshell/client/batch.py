@@ -7,7 +7,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Generic, Literal, Optional, Protocol, TypeVar, Union
 
 from rtshell import errors
-from rtshell.client.core import AnyPending, Item, Key, Op, Plan, batch_results
+from rtshell.client.core import AnyPending, AnyRoute, Item, Key, Op, Plan, batch_results
 from rtshell.client.plans import batch_snapshot_plan
 from rtshell.errors import BatchError
 from rtshell.model import Filter, Route, RouteType
@@ -47,7 +47,7 @@ class BatchBase(Generic[ClientT]):
         self._done = False
 
     # requests
-    def add(self, route: Route) -> None:
+    def add(self, route: AnyRoute) -> None:
         # _queue(("add", route)), inline: this runs once per route
         if self._done:
             raise RuntimeError("batch already committed")
@@ -56,16 +56,16 @@ class BatchBase(Generic[ClientT]):
         if len(items) >= self.SEND_RUN and not self.atomic:
             self._send_items()
 
-    def replace(self, route: Route) -> None:
+    def replace(self, route: AnyRoute) -> None:
         self._queue(("replace", route))
 
-    def change(self, route: Route) -> None:
+    def change(self, route: AnyRoute) -> None:
         self._queue(("change", route))
 
-    def append(self, route: Route) -> None:
+    def append(self, route: AnyRoute) -> None:
         self._queue(("append", route))
 
-    def delete(self, target: Union[Route, Filter]) -> None:
+    def delete(self, target: Union[AnyRoute, Filter]) -> None:
         """Delete a route (match fields as :meth:`Client.delete`), or flush a Filter."""
         if isinstance(target, Filter):
             self.flush(target)
@@ -104,25 +104,31 @@ class BatchBase(Generic[ClientT]):
         self._done = True
         before: dict[Key, Optional[Route]] = {}
         touched: dict[int, list[Key]] = {}
+        items = self._items  # atomic: every request, all sent here
         if self.atomic:
-            before, touched = yield from batch_snapshot_plan(self._items)
+            before, touched = yield from batch_snapshot_plan(items)
         self._send_items()
         yield wait(self._records)
         self.results = batch_results(self._records)
         if self.atomic and any(e is not None for e in self.results):
-            yield from self._undo(before, touched)
+            yield from self._undo(items, before, touched)
         failures = self.failures
         if failures and self.raise_on_error:
             raise BatchError(self.results, failures, self.undone, self.undo_failures, self.atomic)
         return self.results
 
-    def _undo(self, before: dict[Key, Optional[Route]],
+    def _undo(self, requests: list[Item], before: dict[Key, Optional[Route]],
               touched: dict[int, list[Key]]) -> Plan[None]:
-        """Plan: bring every key a successful request touched back to its state before."""
+        """Plan: bring every key a successful request touched back to its state
+        before (an add left out of ``touched``: its own key, absent before)."""
         keys: dict[Key, list[int]] = {}
         for i, err in enumerate(self.results):
             if err is None:
-                for key in touched.get(i, ()):
+                verb, obj = requests[i]
+                mine = touched.get(i)
+                if mine is None and verb == "add" and obj is not None and not isinstance(obj, Filter):
+                    mine = [obj.key]
+                for key in mine or ():
                     keys.setdefault(key, []).append(i)
         items: list[tuple[Literal["delete", "replace"], Route, str]] = []
         for key, idx in keys.items():

@@ -41,7 +41,17 @@ Key = tuple[int, int, Network, int]  # Route.key: (table, family, dst, metric)
 Request = tuple["Op", Callable[[int], bytes], bool]
 # a batch request: (verb, Route), or ("flush", Filter or None)
 RouteVerb = Literal["add", "replace", "change", "append", "delete"]
-Item = Union[tuple[RouteVerb, Route], tuple[Literal["flush"], Optional[Filter]]]
+# a route of a batch: a Route, or a batch file's line already read in C
+AnyRoute = Union[Route, nl.PackedRoute]
+Item = Union[tuple[RouteVerb, AnyRoute], tuple[Literal["flush"], Optional[Filter]]]
+RouteItem = Union[tuple[RouteVerb, Route], tuple[Literal["flush"], Optional[Filter]]]
+
+
+def unpacked(item: Item) -> RouteItem:
+    """The item with a Route where a batch file's line gave a PackedRoute."""
+    if item[0] != "flush" and isinstance(item[1], nl.PackedRoute):
+        return (item[0], item[1].route)
+    return item  # type: ignore[return-value]  # a Route already, or a flush
 # a plan's step: (the client method performing it, its arguments...)
 Step = tuple[Any, ...]
 _T = TypeVar("_T")
@@ -105,6 +115,8 @@ class Op:
 
     def describe(self) -> str:
         verb, obj = self.verb, self.obj
+        if isinstance(obj, nl.PackedRoute):
+            obj = obj.route
         if isinstance(obj, Route) or (verb in ("show", "flush") and (obj is None or isinstance(obj, Filter))):
             return words.request_text(verb, obj, names.REQUEST_NAMES)
         if verb == "lookup-many" and isinstance(obj, list):

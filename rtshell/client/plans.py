@@ -19,9 +19,9 @@ from typing import Any, Callable, Iterable, Optional, Union
 from rtshell import netlink as nl
 from rtshell import protocol as P
 from rtshell.client.core import (Address, AnyPending, Item, Key, Op, Plan, Request, Step,
-                                 lookup_of)
+                                 DUMP_ATTEMPTS, lookup_of, make_error, unpacked)
 from rtshell.model import Filter, LookupResult, Match, Network, Route, Stats
-from rtshell.client.core import DUMP_ATTEMPTS, make_error
+
 
 def ask(op: Op, build: Callable[[int], bytes], multi: bool = False) -> Step:
     """Step: one request, answered in full; the outcome is its Pending (replies)."""
@@ -194,13 +194,17 @@ def batch_snapshot_plan(
     before: dict[Key, Optional[Route]] = {}
     touched: dict[int, list[Key]] = {}
     unknown: list[Key] = []
-    # A key that only one add touches needs no read: an add that succeeds
-    # proves the key was absent, one that fails changed nothing (unless a
-    # flush of the same batch may touch it).  A bulk load of new routes
-    # reads nothing.
-    uses = collections.Counter(item[1].key for item in ops if item[0] != "flush")
-    flushes = any(verb == "flush" for verb, _obj in ops)
-    for i, item in enumerate(ops):
+    # An add that succeeds proves its key was absent, one that fails changed
+    # nothing: a bulk load of new routes reads nothing, and its undo deletes
+    # what it added (batch._undo finds their keys only then).
+    if all(item[0] == "add" for item in ops):
+        return before, touched
+    # Otherwise a key that only one add touches needs no read either
+    # (unless a flush of the same batch may touch it).
+    items = [unpacked(item) for item in ops]
+    uses = collections.Counter(item[1].key for item in items if item[0] != "flush")
+    flushes = any(verb == "flush" for verb, _obj in items)
+    for i, item in enumerate(items):
         if item[0] == "delete" and item[1].metric == 0:
             # without a metric the kernel deletes the prefix's lowest: every
             # metric of the prefix may be the one

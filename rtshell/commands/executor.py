@@ -340,14 +340,19 @@ class Executor:
         """Send requests through client.batch(); per request None (applied)
         or the exception.  The batch object stays in ``last_batch`` (an
         atomic batch lists there what it undid)."""
+        return self.send_changes([(r.method, r.args[0]) for r in reqs], atomic)
+
+    def send_changes(self, changes: list[tuple[str, Any]], atomic: bool) -> list[Any]:
+        """The same for ``(method, route or filter)`` pairs (a Route, or a
+        batch file's line the C library read: netlink.PackedRoute)."""
         batch = self.client.batch(atomic=atomic, raise_on_error=False)
         self.last_batch = batch
         with batch:
-            for r in reqs:
-                r.call(batch)
+            for method, obj in changes:
+                getattr(batch, method)(obj)
         results = list(batch.results)
-        if len(results) < len(reqs):
-            results += [CommandError("no answer")] * (len(reqs) - len(results))
+        if len(results) < len(changes):
+            results += [CommandError("no answer")] * (len(changes) - len(results))
         return results
 
     def run_batch(self, lines: Iterable[str], source: str = "-", force: bool = False) -> bool:
@@ -371,8 +376,8 @@ class Executor:
         self.batch_depth += 1
         try:
             with interrupt_point() as stop, self.work(f"batch {source}", len(lines)) as work:
-                run = _BatchRun(self, source, force, work, stop)
-                ok = run.lines(lines)
+                run = _BatchRun(self, source, force, work, stop, lines)
+                ok = run.lines()
         finally:
             self.batch_depth -= 1
         self.batch_stopped = run.stopped_at
@@ -387,6 +392,17 @@ class Executor:
     def quiet_acks(self) -> bool:
         """A batch on a terminal: single-route success lines are left out."""
         return self.batch_depth > 0 and not self.verbose and self.output.mode == "rich"
+
+    def route_lines(self):
+        """The C reader of a batch file's plain route changes
+        (routes.route_lines), when a success of one prints nothing and
+        nothing is staged; else None: every line goes through the grammar."""
+        from rtshell.commands.routes import route_lines
+
+        silent = self.quiet_acks() or (self.output.mode == "plain" and not self.output.json)
+        if not silent or self.txn is not None:
+            return None
+        return route_lines(self.devices)
 
     # -- '?' --------------------------------------------------------------------
 
@@ -500,19 +516,38 @@ def _delete_matches(route, key) -> bool:
 
 
 
+class _Change:
+    """A route change of a batch file waiting in a group: what the client's
+    batch is asked (``method``, ``obj``), the line it came from, and its
+    Request when the grammar read it (None: the C reader did)."""
+
+    __slots__ = ("lineno", "method", "obj", "req")
+
+    def __init__(self, lineno: int, method: str, obj: Any, req: Optional[Request]) -> None:
+        self.lineno, self.method, self.obj, self.req = lineno, method, obj, req
+
+
 class _BatchRun:
     """One batch file's lines through an executor: the group of route
-    changes waiting to be sent, and where Ctrl-C stopped it."""
+    changes waiting to be sent, and where Ctrl-C stopped it.
 
-    def __init__(self, ex: Executor, source: str, force: bool, work, stop):
+    Lines of the common shape (``route add PREFIX via GW dev IF ...``) are
+    read in C in chunks (Executor.route_lines); any other line, and every
+    line when an ack would print something, goes through the grammar."""
+
+    def __init__(self, ex: Executor, source: str, force: bool, work, stop, lines: list[str]):
         self.ex = ex
         self.source = source
         self.force = force
         self.work = work
         self.stop = stop
-        self.group: list[tuple[str, Parsed]] = []
+        self.text = lines
+        self.group: list[_Change] = []
         self.stopped_at: Optional[str] = None  # 'FILE:LINE' of the first line not run
         self.ok = True
+
+    def where(self, lineno: int) -> str:
+        return f"{self.source}:{lineno}: "
 
     def _failed(self) -> bool:
         """A line failed; True when the batch goes on."""
@@ -530,100 +565,130 @@ class _BatchRun:
             self.work.advance(n)
         return sent or self._failed()
 
+    def _report(self, change: _Change, exc: BaseException) -> None:
+        if change.req is not None:
+            text, method = change.req.text, change.req.method
+        else:
+            text, method = " ".join(self.text[change.lineno - 1].split()), change.method
+        self.ex.report(exc, text, method, self.where(change.lineno))
+        self.work.fail()
+
+    def _applied(self, changes: list[_Change]) -> None:
+        ex, work = self.ex, self.work
+        for c in changes:
+            if c.req is not None:
+                ex.ack(c.req, None)
+            work.count(c.method)
+
     def _send_group(self) -> bool:
         """The waiting route changes through client.batch(); False when one failed.
         With force every one is tried; without, the group is atomic and the
         lines before the first failure are sent again (see run_batch)."""
-        ex, work = self.ex, self.work
-        items = list(self.group)
-        self.group.clear()
-        reqs = [p.request[0] for _, p in items]
+        ex = self.ex
+        items, self.group = self.group, []
+        calls = [(c.method, c.obj) for c in items]
         if self.force:
-            results = ex.send_batch(reqs, atomic=False)
+            results = ex.send_changes(calls, atomic=False)
             ok = True
-            for (where, p), req, res in zip(items, reqs, results):
+            for c, res in zip(items, results):
                 if isinstance(res, BaseException):
-                    ex.report(res, req.text, req.method, where)
-                    work.fail()
+                    self._report(c, res)
                     ok = False
                 else:
-                    ex.ack(req, res)
-                    work.count(req.method)
+                    self._applied([c])
             return ok
-        results = ex.send_batch(reqs, atomic=True)
+        results = ex.send_changes(calls, atomic=True)
         bad = next((i for i, r in enumerate(results) if isinstance(r, BaseException)), None)
         if bad is None:
-            for req, res in zip(reqs, results):
-                ex.ack(req, res)
-                work.count(req.method)
+            self._applied(items)
             return True
         if bad:
-            again = ex.send_batch(reqs[:bad], atomic=True)
-            for (where, p), req, res in zip(items[:bad], reqs[:bad], again):
+            again = ex.send_changes(calls[:bad], atomic=True)
+            for c, res in zip(items[:bad], again):
                 if isinstance(res, BaseException):
-                    ex.report(res, req.text, req.method, where)
-                    work.fail()
+                    self._report(c, res)
                     return False
-                ex.ack(req, res)
-                work.count(req.method)
-        where, p = items[bad]
-        ex.report(results[bad], reqs[bad].text, reqs[bad].method, where)
-        work.fail()
+                self._applied([c])
+        self._report(items[bad], results[bad])
         return False
 
-    def lines(self, lines: list[str]) -> bool:
-        ex, work = self.ex, self.work
-        for lineno, line in enumerate(lines, 1):
-            where = f"{self.source}:{lineno}: "
+    def _stopped(self, lineno: int) -> bool:
+        """Ctrl-C: the group is not sent; the lines before it are all that ran."""
+        first = self.group[0].lineno if self.group else lineno
+        self.group.clear()
+        self.stopped_at = self.where(first).rstrip(": ")
+        return False
+
+    def lines(self) -> bool:
+        lines, work = self.text, self.work
+        reader = self.ex.route_lines()
+        data = "".join(line if line.endswith("\n") else line + "\n" for line in lines).encode(
+            "utf-8", "replace") if reader is not None else b""
+        pos = 0  # in data: where line i starts
+        i = 0  # the next line to run, from 0
+        while i < len(lines):
             if self.stop:
-                first = self.group[0][0] if self.group else where
-                self.group.clear()  # not sent: the lines before it are all that ran
-                self.stopped_at = first.rstrip(": ")
-                return False
-            try:
-                parsed = ex.parse(line.rstrip("\n"))
-            except HelpRequest as req:
-                ex.show_expect(req.expect, line)
-                work.advance()
-                continue
-            except ParseError as exc:
-                # the lines before it first, so the errors come in line order
-                if not self._send():
-                    return False
-                ex.parse_error(exc, line, where)
-                work.fail()
-                work.advance()
-                if not self._failed():
-                    return False
-                continue
-            if parsed is None:
-                work.advance()
-                continue
-            if parsed.dropped:
-                ex.left_out.note(parsed)
-                if parsed.skip is not None:
-                    work.advance()
-                    continue
-            if (ex.txn is None and parsed.spec.mutating and len(parsed.request) == 1
-                    and parsed.request[0].method in ROUTE_METHODS):
-                self.group.append((where, parsed))
+                return self._stopped(i + 1)
+            if reader is not None and self.ex.txn is None:  # 'begin' stages what follows
+                read, pos, next_no = reader.read(data, pos, i + 1)
+                work.advance(next_no - 1 - i - len(read))  # blank and comment lines
+                self.group.extend(_Change(r.number, r.verb, r, None) for r in read)
+                i = next_no - 1
                 if len(self.group) >= BATCH_CHUNK and not self._send():
                     return False
-                continue
-            if not self._send():
-                return False
+                if len(read) == reader.CHUNK or i == len(lines):
+                    continue
             try:
-                done = ex.run(parsed, where)
-            except ExitShell:  # 'exit' ends the batch, not the shell
-                work.advance()
-                return self.ok
-            work.advance()
-            if done:
-                work.count(parsed.spec.name)  # 'route flush', 'stats', ...: other commands
-            else:
-                work.fail()
-                if not self._failed():
+                if not self._line(i + 1, lines[i]):
                     return False
+            except ExitShell:
+                return self.ok
+            i += 1
+            if reader is not None:
+                pos = data.index(b"\n", pos) + 1
         if not self._send():
             return False
         return self.ok
+
+    def _line(self, lineno: int, line: str) -> bool:
+        """One line through the grammar; False when the batch stops."""
+        ex, work = self.ex, self.work
+        where = self.where(lineno)
+        try:
+            parsed = ex.parse(line.rstrip("\n"))
+        except HelpRequest as req:
+            ex.show_expect(req.expect, line)
+            work.advance()
+            return True
+        except ParseError as exc:
+            # the lines before it first, so the errors come in line order
+            if not self._send():
+                return False
+            ex.parse_error(exc, line, where)
+            work.fail()
+            work.advance()
+            return self._failed()
+        if parsed is None:
+            work.advance()
+            return True
+        if parsed.dropped:
+            ex.left_out.note(parsed)
+            if parsed.skip is not None:
+                work.advance()
+                return True
+        if (ex.txn is None and parsed.spec.mutating and len(parsed.request) == 1
+                and parsed.request[0].method in ROUTE_METHODS):
+            req = parsed.request[0]
+            self.group.append(_Change(lineno, req.method, req.args[0], req))
+            return len(self.group) < BATCH_CHUNK or self._send()
+        if not self._send():
+            return False
+        try:
+            done = ex.run(parsed, where)
+        finally:
+            work.advance()  # 'exit' too: ExitShell ends the batch (lines()), not the shell
+        if done:
+            work.count(parsed.spec.name)  # 'route flush', 'stats', ...: other commands
+            return True
+        work.fail()
+        return self._failed()

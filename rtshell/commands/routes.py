@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from rtshell import names
+from rtshell import netlink as nl
 from rtshell import protocol as P
 from rtshell.commands.grammar import Foreign, Group, Opt, Pos, Syntax
 from rtshell.commands.kinds import ALL
@@ -234,6 +235,10 @@ def _run_change(ex, p: Parsed) -> None:
     ex.change(p)
 
 
+#: the client method of each route change command
+CHANGE_METHODS: dict[str, str] = {}
+
+
 for _verb, _method, _kind, _summary, _aliases, _examples in (
     ("add", "add", "prefix", "add a route (fails if the key exists)", (),
      ("route add 10.0.0.0/8 via 10.99.0.2", "route add blackhole 192.0.2.0/24 table 100",
@@ -249,6 +254,7 @@ for _verb, _method, _kind, _summary, _aliases, _examples in (
     command(f"route {_verb}", _change_syntax(_kind), _summary, help=CHANGE_HELP,
             request=_change_request(_method), mutating=True, aliases=_aliases,
             examples=_examples)(_run_change)
+    CHANGE_METHODS[f"route {_verb}"] = _method
 
 command("route del", _change_syntax("live_prefix", groups=False),
         "delete a route; given via/dev/metric/type/proto must match it",
@@ -256,6 +262,45 @@ command("route del", _change_syntax("live_prefix", groups=False),
              "the other words, when given, must match it.",
         request=_change_request("delete"), mutating=True, aliases=("route delete",),
         examples=("route del 10.0.0.0/8", "route del default -6 table 100"))(_run_change)
+CHANGE_METHODS["route del"] = "delete"
+
+#: the keys rtm_text.c reads, by the grammar's destination of each
+_LINE_KEYS = {"gateway": "via", "oif": "dev", "table": "table", "metric": "metric", "proto": "proto"}
+
+
+def route_lines(devices: names.Devices) -> nl.RouteLines:
+    """What the C library reads of a batch file without this grammar
+    (bindings/rtm_text.c: ``route VERB PREFIX`` with via, dev, table, metric
+    and proto), in this grammar's words: every word for 'route' and for a
+    change verb the command tree resolves (abbreviations and ip's shortcuts
+    too), the key words and their aliases, and the names of devices,
+    tables and protocols.  A line in other words is left to the grammar,
+    and tests/host/test_route_lines.py holds the two to the same bytes."""
+    root = REGISTRY.root
+    group_node = root.children["route"]
+
+    def resolving(node, accept) -> dict:
+        found = {}
+        for word in list(node.children) + list(node.shortcuts):
+            for k in range(1, len(word) + 1):
+                prefix = word[:k]
+                if prefix not in found:
+                    target, _ = REGISTRY.step(node, prefix)
+                    if target is not None and accept(target):
+                        found[prefix] = target
+        return found
+
+    group = resolving(root, lambda n: n is group_node)
+    verbs = {w: CHANGE_METHODS[n.spec.name] for w, n in resolving(
+        group_node, lambda n: n.spec is not None and n.spec.name in CHANGE_METHODS).items()}
+    keys = {w: _LINE_KEYS[o.dest] for w, o in _change_syntax("prefix").keyword_map().items()
+            if o.dest in _LINE_KEYS}
+    return nl.RouteLines(
+        group, verbs, keys,
+        devices={n: devices.index(n) for n in devices.names()},
+        tables={n: names.parse_table(n) for n in names.table_names()},
+        protos={n: names.parse_proto(n) for n in names.proto_names()},
+        table_main=MAIN, proto_default=DEFAULT_PROTO)
 
 
 # -- route get / lookup ----------------------------------------------------------------

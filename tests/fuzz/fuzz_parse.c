@@ -5,6 +5,9 @@
  *
  *   fuzz input bytes ──> rtm_parse() with tiny result arrays (so the
  *                        stop-and-resume path runs too)
+ *                    ├─> as a batch file: rtm_text_routes() in chunks of
+ *                    │     three lines; every line read goes through
+ *                    │     rtm_batch_add_line() and parses back
  *                    │     └─> each route record: rtm_build_route() and
  *                    │         rtm_parse() again; the route must survive
  *                    └─> rtm_decode() into a too-small buffer, then into
@@ -133,6 +136,62 @@ static void check_records(const struct rtm_parser *p, size_t len)
 	}
 }
 
+/* words sorted by (kind, text), as the caller must give them */
+static const struct rtm_word words[] = {
+	{ "r", RTM_WORD_GROUP, 0 }, { "route", RTM_WORD_GROUP, 0 },
+	{ "a", RTM_WORD_VERB, RTM_VERB_ADD }, { "add", RTM_WORD_VERB, RTM_VERB_ADD },
+	{ "append", RTM_WORD_VERB, RTM_VERB_APPEND }, { "del", RTM_WORD_VERB, RTM_VERB_DELETE },
+	{ "replace", RTM_WORD_VERB, RTM_VERB_REPLACE },
+	{ "dev", RTM_WORD_KEY, RTM_KEY_DEV }, { "metric", RTM_WORD_KEY, RTM_KEY_METRIC },
+	{ "proto", RTM_WORD_KEY, RTM_KEY_PROTO }, { "table", RTM_WORD_KEY, RTM_KEY_TABLE },
+	{ "via", RTM_WORD_KEY, RTM_KEY_VIA },
+	{ "eth0", RTM_WORD_DEV, 2 }, { "lo", RTM_WORD_DEV, 1 },
+	{ "main", RTM_WORD_TABLE, 254 }, { "bgp", RTM_WORD_PROTO, 186 },
+};
+
+/* The input as a batch file: every line read is in bounds and packs into a
+ * request that parses back as the same route. */
+static void text_lines(const uint8_t *buf, size_t size)
+{
+	static struct rtm_line lines[3];
+	static uint32_t out[1024];	/* aligned, as rtm_parse wants */
+	const struct rtm_words dict = {
+		words, sizeof(words) / sizeof(words[0]), 254, 3,
+	};
+	size_t pos = 0, i;
+	uint32_t line_no = 1;
+
+	for (;;) {
+		size_t was = pos;
+		size_t n = rtm_text_routes(buf, size, &pos, &line_no, &dict, lines, 3);
+
+		CHECK(n <= 3 && pos >= was && pos <= size);
+		for (i = 0; i < n; i++) {
+			struct rtm_batch b;
+			struct rtm_msg m[2];
+			struct rtm_route r[2];
+			struct rtm_stats s[1];
+			struct rtm_parser p = {
+				.msgs = m, .msgs_max = 2, .routes = r, .routes_max = 2,
+				.stats = s, .stats_max = 1,
+			};
+			struct rtm_route want = lines[i].route;
+
+			CHECK(lines[i].start + (size_t)lines[i].len <= size);
+			CHECK(lines[i].verb <= RTM_VERB_DELETE);
+			rtm_batch_init(&b, out, sizeof(out));
+			CHECK(rtm_batch_add_line(&b, RTMGR_MSG_NEWROUTE, NLM_F_REQUEST, 1,
+						 &lines[i], 1) == 0);
+			CHECK(rtm_parse(&p, out, b.len) == (long)b.len);
+			CHECK(p.n_msgs == 1 && m[0].kind == RTM_KIND_ROUTE);
+			want.has_metric = 1;	/* a NEWROUTE always carries it */
+			CHECK(same_route(&want, &r[0]));
+		}
+		if (n < 3)
+			break;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rtm_parser p;
@@ -153,6 +212,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_records(&p, size - off);
 		off += n;
 	}
+
+	text_lines(buf, size);
 
 	need = rtm_decode(buf, size, small, sizeof(small));
 	CHECK(strlen(small) == (need < sizeof(small) ? need : sizeof(small) - 1));

@@ -19,7 +19,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 GOLDEN = ROOT / "tests" / "host" / "golden"
-SOURCES = ["rtm_attr.c", "rtm_build.c", "rtm_parse.c", "rtm_decode.c"]
+SOURCES = ["rtm_attr.c", "rtm_build.c", "rtm_parse.c", "rtm_decode.c", "rtm_text.c"]
 
 
 def build(workdir: Path, cc: str = "clang") -> Path:
@@ -36,12 +36,24 @@ def build(workdir: Path, cc: str = "clang") -> Path:
     return exe
 
 
+#: batch-file text for rtm_text_routes (the harness's words: route/r, add/a/append/del/replace,
+#: via, dev, table, metric, proto; devices lo and eth0; table main; protocol bgp)
+TEXT_SEEDS = {
+    "text_lines": b"route add 10.0.0.0/24 via 10.0.0.1\n# note\n\nr a 2001:db8::/32 dev eth0 table 100\n"
+                  b"route del 10.1.2.3 metric 5 proto bgp\nroute add 10.0.0.1/24 dev lo\n",
+    "text_keys": b"route replace 192.0.2.0/24 dev lo table main metric 4294967295 proto 255 via 192.0.2.9\n",
+}
+
+
 def seed(corpus: Path) -> int:
     corpus.mkdir(parents=True, exist_ok=True)
     n = 0
     for path in sorted(GOLDEN.glob("*.hex")):
         data = bytes.fromhex(re.sub(r"#.*", "", path.read_text()))
         (corpus / path.stem).write_bytes(data)
+        n += 1
+    for name, data in TEXT_SEEDS.items():
+        (corpus / name).write_bytes(data)
         n += 1
     return n
 

@@ -18,6 +18,7 @@ from typing import Optional
 
 from fake_kernel import best_match, lowest_key
 from rtshell import errors
+from rtshell.netlink import PackedRoute
 from rtshell.model import (
     Event, Filter, LookupResult, NextHop, ResyncEvent, Route, RouteType, Stats, TableStats, sort_key,
 )
@@ -73,6 +74,10 @@ class FakeMonitor:
         self.sub.close()
 
 
+def _route_of(obj):
+    return obj.route if isinstance(obj, PackedRoute) else obj
+
+
 class FakeBatch:
     """As rtshell.client.Batch: requests queued, applied on commit; the same
     results, undo record and BatchError."""
@@ -85,20 +90,21 @@ class FakeBatch:
         self.undo_failures = []
         self._done = False
 
+    # a batch file's line read in C (netlink.PackedRoute) goes in as its Route
     def add(self, route):
-        self.ops.append(("add", route))
+        self.ops.append(("add", _route_of(route)))
 
     def replace(self, route):
-        self.ops.append(("replace", route))
+        self.ops.append(("replace", _route_of(route)))
 
     def change(self, route):
-        self.ops.append(("change", route))
+        self.ops.append(("change", _route_of(route)))
 
     def append(self, route):
-        self.ops.append(("append", route))
+        self.ops.append(("append", _route_of(route)))
 
     def delete(self, target):
-        self.ops.append(("delete", target))
+        self.ops.append(("delete", _route_of(target)))
 
     def flush(self, filter=None):
         self.ops.append(("flush", filter))

@@ -78,8 +78,9 @@ def _py_type(ctype, *, argument=False):
         return ctype.cname.removeprefix("struct ")
     item = ctype.item
     if item.kind == "struct":
-        # a struct pointer argument takes one struct (ffi.new("struct x *"))
-        return ctype.item.cname.removeprefix("struct ") if argument else f"Array[{_py_type(item)}]"
+        # a struct pointer argument takes one struct (ffi.new("struct x *")), or an array of them
+        name = ctype.item.cname.removeprefix("struct ")
+        return (name, f"Array[{name}]") if argument else f"Array[{_py_type(item)}]"
     if item.kind == "void":
         return ("CData", "_In")  # void *: a C buffer; const void *: a buffer or bytes
     return "Bytes"
