@@ -9,6 +9,7 @@ and round trips run against full tables.
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 import subprocess
 import sys
@@ -332,16 +333,29 @@ class Suite:
 
     # ---- 7: what a user types -------------------------------------------------
 
+    def shell_batch(self, path: Path) -> None:
+        """``batch FILE`` in a running shell: the shell's executor on a
+        terminal-mode output (successes left to the summary line), this
+        process's client; no start-up."""
+        from rtshell.commands.executor import Executor
+        from rtshell.render import Output
+
+        with open(os.devnull, "w") as null, open(path) as f:
+            ex = Executor(Output("rich", file=null, err=null), client=self.client)
+            if not ex.run_batch(f.readlines(), str(path)):
+                raise RuntimeError(f"batch {path} failed in the shell")
+
     def command_lines(self, cli: Section) -> None:
-        """``rtshell -b FILE`` against ``ip -batch FILE`` (the same file of
-        ``route add`` lines), then ``route show`` of the table into a file
-        against ``ip route show`` into a file; each side's runs take turns."""
+        """``rtshell -b FILE`` and ``batch FILE`` in a running shell against
+        ``ip -batch FILE`` (the same file of ``route add`` lines), then
+        ``route show`` of the table into a file against ``ip route show``
+        into a file; each side's runs take turns."""
         m = self.cli_n
         log(f"command lines, {m:,} routes")
         batch = routes.write_ip_batch(self.tmp / "cli.batch", m)
         shown = self.tmp / "shown.txt"
         rtshell = [sys.executable, "-m", "rtshell"]
-        runs: dict[str, list[float]] = {"rt_b": [], "ip_b": [], "rt_show": [], "ip_show": []}
+        runs: dict[str, list[float]] = {"rt_b": [], "rt_shell": [], "ip_b": [], "rt_show": [], "ip_show": []}
 
         def lines_shown() -> int:
             with open(shown, "rb") as f:
@@ -360,6 +374,10 @@ class Suite:
                 self.expect("lines of rtshell route show", lines_shown(), m)
                 runs["rt_show"].append(seconds)
                 self.expect("rtshell flush", self.rt_flush(), m)
+                seconds, _ = timed(lambda: self.shell_batch(batch))
+                self.expect("rtmgr table 100 after batch in the shell", self.rt_table_size(), m)
+                runs["rt_shell"].append(seconds)
+                self.expect("rtshell flush", self.rt_flush(), m)
             if repeat_no == 0 or sum(runs["ip_b"]) + sum(runs["ip_show"]) < self.budget:
                 seconds, _ = timed(lambda: Ip.batch(batch))
                 self.fib_filled(m)
@@ -373,6 +391,11 @@ class Suite:
                     rtshell=True, id="batch", count=m, runs=runs["rt_b"]))
         cli.add(Row("ip -batch FILE -> FIB", m / median(runs["ip_b"]), "routes/s", True,
                     versus="batch", count=m, runs=runs["ip_b"], note="the same file of route add lines"))
+        cli.add(Row("batch FILE in a running rtshell -> rtmgr", m / median(runs["rt_shell"]), "routes/s",
+                    True, rtshell=True, id="shell", count=m, runs=runs["rt_shell"],
+                    note="the shell's batch command: no start-up, as a user at the prompt runs it"))
+        cli.add(Row("ip -batch FILE -> FIB", m / median(runs["ip_b"]), "routes/s", True,
+                    versus="shell", count=m, runs=runs["ip_b"], note="the same runs as above"))
         cli.add(Row("rtshell route show table 100 > file", m / median(runs["rt_show"]), "routes/s", True,
                     rtshell=True, id="show", count=m, runs=runs["rt_show"]))
         cli.add(Row("ip route show table 100 > file", m / median(runs["ip_show"]), "routes/s", True,
