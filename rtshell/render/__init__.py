@@ -1,0 +1,53 @@
+"""Routes, events and answers as rich tables, plain text or JSON.
+
+Three modes, chosen once per run:
+
+* ``rich``: tables and colour, for a terminal;
+* ``plain``: stable text, one route per line in ``ip route`` form (a line of
+  ``route show`` pasted after ``route add`` adds that route again), for pipes;
+* ``json``: every command prints exactly one JSON document on one line
+  (``route show`` one array, ``monitor`` one object per event).
+
+Where each is made:
+
+* ``base.py``: :class:`Output`, one run's output, and what every mode shares
+  (the lock, text held while a pager has the screen, pipes, the progress bar);
+* ``rich_views.py``: rich mode's tables, event lines and the watch screen;
+* ``plain_mode.py``: plain mode's text;
+* ``json_mode.py``: JSON mode's documents (docs/json.md);
+* ``text.py``: the words all modes share (filters, who caused a change).
+
+Renderers take snapshots (routes, events, stats: frozen dataclasses) and
+build fresh rich objects every time; no Table crosses a thread.  Large dumps
+stream: rows are rendered in chunks as the dump iterator yields them, with
+column widths fixed by the first chunk, so the first screen appears at once
+and a million routes never sit in memory as text.
+
+Background output (notifications, trace) is rendered to an ANSI string by
+:func:`to_ansi`; the REPL prints that above the prompt.
+
+Every name below stays importable from ``rtshell.render``.
+"""
+
+from rtshell.render.base import CHUNK, FLUSH_EVERY, Held, Output, PipeFile
+from rtshell.render.json_mode import (
+    dumps, event_json, filter_json, iso_time, lookup_json, route_json, stats_json,
+)
+from rtshell.render.plain_mode import event_plain, stamp_plain
+from rtshell.render.rich_views import (  # _route_table, _widths: for the tests of route_lines
+    COLUMN_GAP, COLUMNS, FLOORS, METRIC_COLUMN, TYPE_STYLE, Row, Sgr, _route_table, _widths, event_line,
+    lookup_table, route_cells, route_lines, route_row, route_table, stats_table, terminal_width, to_ansi,
+    watch_position, watch_view,
+)
+from rtshell.render.text import filter_text, origin_text, process_name, resync_details, resync_summary
+from rtshell.words import nexthop_text, prefix_text, route_text
+
+__all__ = [
+    "CHUNK", "COLUMN_GAP", "COLUMNS", "FLOORS", "FLUSH_EVERY", "METRIC_COLUMN", "TYPE_STYLE",
+    "Held", "Output", "PipeFile", "Row", "Sgr",
+    "dumps", "event_json", "event_line", "event_plain", "filter_json", "filter_text", "iso_time",
+    "lookup_json", "lookup_table", "nexthop_text", "origin_text", "prefix_text", "process_name",
+    "resync_details", "resync_summary", "route_cells", "route_json", "route_lines", "route_row",
+    "route_table", "route_text", "stamp_plain", "stats_json", "stats_table", "terminal_width", "to_ansi",
+    "watch_position", "watch_view",
+]
