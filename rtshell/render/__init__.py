@@ -8,13 +8,18 @@ Three modes, chosen once per run:
 * ``json``: every command prints exactly one JSON document on one line
   (``route show`` one array, ``monitor`` one object per event).
 
-Where each is made:
+Each mode is a class behind one interface, :class:`Output` (pgcli's
+formatters, not one class asking "am I JSON?" in every method);
+``Output(mode, file=..., ...)`` makes the one for a mode, as
+``pathlib.Path(...)`` makes a PosixPath.  Where each is made:
 
-* ``base.py``: :class:`Output`, one run's output, and what every mode shares
-  (the lock, text held while a pager has the screen, pipes, the progress bar);
-* ``rich_views.py``: rich mode's tables, event lines and the watch screen;
-* ``plain_mode.py``: plain mode's text;
-* ``json_mode.py``: JSON mode's documents (docs/json.md);
+* ``base.py``: :class:`Output`, the interface, and what every mode shares
+  (the lock, text held while a pager has the screen, pipes, the progress
+  bar, lines on stderr);
+* ``rich_mode.py``: :class:`RichOutput`, and ``rich_views.py`` the rich
+  tables, event lines and watch screen it draws (the REPL and watch too);
+* ``plain_mode.py``: :class:`PlainOutput`, ``ip``'s words a line at a time;
+* ``json_mode.py``: :class:`JsonOutput` and its documents (docs/json.md);
 * ``text.py``: the words all modes share (filters, who caused a change).
 
 Renderers take snapshots (routes, events, stats: frozen dataclasses) and
@@ -29,11 +34,12 @@ Background output (notifications, trace) is rendered to an ANSI string by
 Every name below stays importable from ``rtshell.render``.
 """
 
-from rtshell.render.base import CHUNK, FLUSH_EVERY, Held, Output, PipeFile
+from rtshell.render.base import CHUNK, MODES, Held, Output, PipeFile
 from rtshell.render.json_mode import (
-    dumps, event_json, filter_json, iso_time, lookup_json, route_json, stats_json,
+    JsonOutput, dumps, event_json, filter_json, iso_time, lookup_json, route_json, stats_json,
 )
-from rtshell.render.plain_mode import event_plain, stamp_plain
+from rtshell.render.plain_mode import FLUSH_EVERY, PlainOutput, event_plain, stamp_plain
+from rtshell.render.rich_mode import RichOutput
 from rtshell.render.rich_views import (  # _route_table, _widths: for the tests of route_lines
     COLUMN_GAP, COLUMNS, FLOORS, METRIC_COLUMN, TYPE_STYLE, Row, Sgr, _route_table, _widths, event_line,
     lookup_table, route_cells, route_lines, route_row, route_table, stats_table, terminal_width, to_ansi,
@@ -44,7 +50,7 @@ from rtshell.words import nexthop_text, prefix_text, route_text
 
 __all__ = [
     "CHUNK", "COLUMN_GAP", "COLUMNS", "FLOORS", "FLUSH_EVERY", "METRIC_COLUMN", "TYPE_STYLE",
-    "Held", "Output", "PipeFile", "Row", "Sgr",
+    "MODES", "Held", "JsonOutput", "Output", "PipeFile", "PlainOutput", "RichOutput", "Row", "Sgr",
     "dumps", "event_json", "event_line", "event_plain", "filter_json", "filter_text", "iso_time",
     "lookup_json", "lookup_table", "nexthop_text", "origin_text", "prefix_text", "process_name",
     "resync_details", "resync_summary", "route_cells", "route_json", "route_lines", "route_row",

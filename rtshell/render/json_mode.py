@@ -7,10 +7,11 @@ from __future__ import annotations
 import datetime
 import json
 import time
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 from rtshell import names
 from rtshell.model import Event, Filter, LookupResult, Match, Route, Stats
+from rtshell.render.base import CHUNK, Output
 from rtshell.words import dev_name as _dev
 
 
@@ -93,3 +94,75 @@ def event_json(ev: Event, devices=None, origin: Optional[str] = None) -> dict[st
         "seq": ev.seq,
         "origin": origin,
     }
+
+
+class JsonOutput(Output):
+    """One JSON document per answer, on one line (indented with -p)."""
+
+    mode = "json"
+    json = True
+
+    def doc(self, obj: Any) -> None:
+        """One JSON document on its own line (indented over several with -p)."""
+        self.line(json.dumps(obj, indent=2) if self.pretty else dumps(obj))
+
+    def _stderr(self, label: str, style: str, message: str, pointer: Optional[str]) -> None:
+        super()._stderr(label, style, message, None)  # one line: no caret line over it
+
+    def _failed(self, message: str, data: Optional[dict]) -> None:
+        self.doc({"ok": False, "error": {"message": message, **(data or {})}})
+
+    def _routes(self, routes: Iterable[Route], title: Optional[str]) -> int:
+        n = 0
+        # streamed: one array, written as the dump comes (-p: indented as json.dumps(indent=2) would)
+        first, sep = ("\n  ", ",\n  ") if self.pretty else ("", ",")
+        with self.lock:
+            self.file.write("[")
+            try:
+                for r in routes:
+                    obj = route_json(r, self.devices)
+                    text = json.dumps(obj, indent=2).replace("\n", "\n  ") if self.pretty else dumps(obj)
+                    self.file.write((sep if n else first) + text)
+                    n += 1
+                    if n % CHUNK == 0:
+                        self.file.flush()
+            finally:
+                self.file.write("\n]\n" if n and self.pretty else "]\n")
+                self.file.flush()
+        return n
+
+    def route(self, route: Route) -> None:
+        self.doc(route_json(route, self.devices))
+
+    def lookup(self, results: list[LookupResult]) -> None:
+        self.doc([lookup_json(r, self.devices) for r in results])
+
+    def stats(self, st: Stats) -> None:
+        self.doc(stats_json(st))
+
+    def event(self, ev: Event, origin: Optional[str] = None) -> None:
+        self.doc(event_json(ev, self.devices, origin))
+
+    def ack(self, message: str, data: Optional[dict] = None, quiet: bool = False) -> None:
+        self.doc({"ok": True, **(data or {})})
+
+    def info(self, message: str, data: Optional[dict] = None) -> None:
+        self.doc({"ok": True, "message": message, **(data or {})})
+
+    def explain(self, command: str, parts: list[tuple[str, str, bytes]]) -> None:
+        self.doc({"command": command, "sends": bool(parts),
+                  "requests": [{"request": w, "decoded": d, "hex": b.hex(), "length": len(b)}
+                               for w, d, b in parts]})
+
+    def diff(self, changes: list[dict[str, Any]]) -> None:
+        self.doc({"changes": [{
+            "op": c["op"], "command": c["line"], "note": c.get("note"),
+            "before": route_json(c["before"], self.devices) if c["before"] else None,
+            "after": route_json(c["after"], self.devices) if c["after"] else None,
+        } for c in changes]})
+
+    def help(self, rows: list[tuple[str, str]], title: Optional[str] = None, body: str = "") -> None:
+        self.doc({"help": title, "text": body, "items": [{"name": a, "help": b} for a, b in rows]})
+
+    def _count(self, n: int) -> None:
+        self.doc({"count": n})

@@ -209,6 +209,20 @@ def lookup_table(results: Iterable[LookupResult], devices=None) -> Table:
     return table
 
 
+def help_table(rows: Iterable[tuple[str, str]]) -> Table:
+    """(name, what it does) rows, the names in colour."""
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
+    for a, b in rows:
+        table.add_row(a, b)
+    return table
+
+
+# a staged change's lines (text.change_lines) by what they say
+CHANGE_STYLE = {"removed": "red", "added": "green", "same": "dim", "note": "bold yellow"}
+
+
 def to_ansi(renderable: RenderableType, width: int = 100, color: bool = True) -> str:
     """Render to a string (for printing above the prompt, from any thread)."""
     buf = io.StringIO()

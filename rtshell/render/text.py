@@ -3,7 +3,7 @@ caused a notification, what a resync found.  Plain text, no rich."""
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 from rtshell import names
 from rtshell.model import Filter, Match
@@ -73,4 +73,20 @@ def resync_details(ev, devices=None, limit: Optional[int] = 5) -> list[str]:
         lines += [f"{sign} {route_text(r, devices)}" for r in shown]
         if limit is not None and len(routes) > limit:
             lines.append(f"{sign} ... {len(routes) - limit} more")
+    return lines
+
+
+def change_lines(change: dict[str, Any], devices=None) -> list[tuple[str, str]]:
+    """A staged change (diff) as lines, each with what it says: 'removed'
+    (the route before), 'added' (after), 'same' (unchanged), 'note'."""
+    before, after = change["before"], change["after"]
+    lines = []
+    if before is not None and after != before:
+        lines.append(("- " + route_text(before, devices), "removed"))
+    if after is not None and after != before:
+        lines.append(("+ " + route_text(after, devices), "added"))
+    if after == before and after is not None:
+        lines.append(("= " + route_text(after, devices), "same"))
+    if change.get("note"):
+        lines.append((f"! {change['line']}: {change['note']}", "note"))
     return lines
