@@ -259,3 +259,16 @@ def test_streamed_rows_are_drawn_as_the_table_draws_them():
         NextHop(ip_address("10.99.0.2"), 2, 1), NextHop(ip_address("10.98.0.2"), 2, 1))))]
     assert route_lines(multipath, _widths(multipath), 120, sgr) is None  # a cell of two lines: the table's job
     assert route_lines(rows, widths, 60, sgr) is None  # wider than the screen: the table folds it
+
+
+def test_each_mode_is_its_own_class_behind_output():
+    for mode, cls in (("rich", render.RichOutput), ("plain", render.PlainOutput), ("json", render.JsonOutput)):
+        o = render.Output(mode, file=io.StringIO(), err=io.StringIO())
+        assert type(o) is cls and o.mode == mode and o.json == (mode == "json")
+        assert type(o.over(io.StringIO())) is cls and type(o.as_json()) is render.JsonOutput
+        assert type(cls(file=io.StringIO())) is cls
+    assert type(render.Output()) is render.PlainOutput
+    with pytest.raises(ValueError):
+        render.Output("html")
+    with pytest.raises(ValueError):
+        render.RichOutput("plain")
