@@ -114,7 +114,7 @@ class Work:
 
 
 def _draws(output) -> bool:
-    if getattr(output, "mode", None) != "rich":
+    if not getattr(output, "terminal", False):
         return False
     try:
         return bool(output.file.isatty())

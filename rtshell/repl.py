@@ -187,7 +187,7 @@ class AbovePrompt:
         self.output.above(text)
 
     def print_renderable(self, renderable) -> None:
-        color = self.output.mode == "rich"
+        color = self.output.terminal
         self.print_ansi(render.to_ansi(renderable, render.terminal_width(), color=color))
 
     def print_text(self, text: str) -> None:
@@ -472,7 +472,7 @@ class Repl:
         table.add_column()
         for a, b in rows:
             table.add_row(a, b)
-        color = self.ex.output.mode == "rich"
+        color = self.ex.output.terminal
         text = render.to_ansi(Text(title, style="bold"), render.terminal_width(), color) + \
             render.to_ansi(table, render.terminal_width(), color)
         out = self.session.app.output

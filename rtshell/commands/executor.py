@@ -385,13 +385,13 @@ class Executor:
             self.output.warn(f"{source}: {said}")
         if run.stopped_at:
             self.output.error(f"{source}: {work.summary(run.stopped_at)}", {"file": source, "errno": "EINTR"})
-        elif self.output.mode == "rich" and len(lines) > 1:
+        elif self.output.terminal and len(lines) > 1:
             self.output.ack(f"{source}: {work.summary()}")
         return ok and not run.stopped_at
 
     def quiet_acks(self) -> bool:
         """A batch on a terminal: single-route success lines are left out."""
-        return self.batch_depth > 0 and not self.verbose and self.output.mode == "rich"
+        return self.batch_depth > 0 and not self.verbose and self.output.terminal
 
     def route_lines(self):
         """The C reader of a batch file's plain route changes
@@ -399,7 +399,7 @@ class Executor:
         nothing is staged; else None: every line goes through the grammar."""
         from rtshell.commands.routes import route_lines
 
-        silent = self.quiet_acks() or (self.output.mode == "plain" and not self.output.json)
+        silent = self.quiet_acks() or self.output.quiet_acks_silent
         if not silent or self.txn is not None:
             return None
         return route_lines(self.devices)

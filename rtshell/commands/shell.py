@@ -50,7 +50,7 @@ def _monitor(ex, p: Parsed) -> None:
     it = ex.client.monitor(flt, resync=True)
     ex.foreground_events.set()
     try:
-        if ex.output.mode == "rich":
+        if ex.output.terminal:
             ex.output.info("monitoring route changes; Ctrl-C to stop")
         while True:
             try:
@@ -78,7 +78,7 @@ def _monitor(ex, p: Parsed) -> None:
          "a live full-screen table of the routes: arrows, PgUp/PgDn, Home/End scroll, / filters, q leaves",
          examples=("watch", "watch table 100", "watch dev dummy0"))
 def _watch(ex, p: Parsed) -> None:
-    if ex.output.mode != "rich":
+    if not ex.output.terminal:
         raise CommandError("watch needs a terminal (use monitor, or route show)")
     from rtshell.commands.watch import run_watch
 

@@ -132,6 +132,7 @@ class Output(abc.ABC):
     mode: ClassVar[str]  # the mode's name, as -j and the shell know it
     json: ClassVar[bool] = False  # every answer is a JSON document
     terminal: ClassVar[bool] = False  # drawn for a terminal: the consoles write colour (unless color=False)
+    quiet_acks_silent: ClassVar[bool] = False  # ack(..., quiet=True) prints nothing (as ip on success)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -51,6 +51,7 @@ class PlainOutput(Output):
     """Plain text: ip's words, a line at a time, no colour."""
 
     mode = "plain"
+    quiet_acks_silent = True
 
     def _routes(self, routes: Iterable[Route], title: Optional[str]) -> int:
         """ip's lines, written a chunk at a time rather than a system call per
