@@ -21,8 +21,6 @@
  *   root P   the routes inside P, which are contiguous in dump order;
  *   match P  the routes on the path from the root to P.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <net/netlink.h>

@@ -12,8 +12,6 @@
  * Every refusal says why in the extended ACK, naming the attribute to blame
  * where there is one.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/netdevice.h>
 #include <linux/ktime.h>
 #include <net/netlink.h>

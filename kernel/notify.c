@@ -20,8 +20,6 @@
  * for an echo).  A request's own kernel socket (skb->sk) sends them; the
  * kernel's own changes use the namespace's.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <net/netlink.h>
 #include <net/sock.h>
 

@@ -31,8 +31,6 @@
  * parent pointers, so a dump can resume from the last key it sent even if
  * the trie changed in between.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/ktime.h>

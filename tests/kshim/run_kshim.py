@@ -47,7 +47,8 @@ def build(workdir: Path, cc: str = None) -> Path:
         cc or compiler(), "-std=gnu11", "-g", "-O1", "-fno-omit-frame-pointer",
         "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
         "-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror",
-        '-DKBUILD_MODNAME="rtmgr"',
+        # the defines Kbuild gives every file of the module
+        '-DKBUILD_MODNAME="rtmgr"', '-Dpr_fmt(fmt)=KBUILD_MODNAME ": " fmt',
         # the shim first: its linux/*.h stand in for the kernel's
         "-I", str(HERE / "include"), "-I", str(ROOT / "kernel"), "-I", str(HERE),
         *map(str, SOURCES),
