@@ -16,6 +16,7 @@
 #include <net/net_namespace.h>
 
 #include "rtmgr.h"
+#include "trie.h"
 
 static bool rtmgr_exiting;
 

@@ -27,6 +27,7 @@
 #include <net/sock.h>
 
 #include "rtmgr.h"
+#include "trie.h"
 
 struct route_dump {
 	struct rtmgr_filter	f;

@@ -18,6 +18,7 @@
 #include <net/sock.h>
 
 #include "rtmgr.h"
+#include "trie.h"
 
 /* ---- policies ---------------------------------------------------------- */
 

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kernel/table.c, kernel/dump.c and kernel/device.c, compiled unmodified
- * against the shim in tests/kshim/include, driven by random operations from
- * a seed and checked against a reference model after every one.
+ * kernel/table.c, kernel/trie.c, kernel/dump.c and kernel/device.c, compiled
+ * unmodified against the shim in tests/kshim/include, driven by random
+ * operations from a seed and checked against a reference model after every
+ * one.
  *
  *   harness SEED OPS
  *
- *   random op ──> table.c / dump.c / device.c (the module's code)
+ *   random op ──> table.c / trie.c / dump.c / device.c (the module's code)
  *       │              │ rtmgr_fill_route(), rtmgr_event_route(): this
  *       │              │ file, checks each route a dump emits and each
  *       │              │ change a device purge makes when it happens
@@ -51,6 +52,7 @@
 #include <net/sock.h>
 
 #include "rtmgr.h"
+#include "trie.h"
 #include "kshim.h"
 
 #define MAXIF		8		/* devices 1 .. MAXIF; 0 is none */
