@@ -202,13 +202,16 @@ int rtmgr_dump_lookup_start(struct netlink_callback *cb);
 int rtmgr_dump_lookup(struct sk_buff *skb, struct netlink_callback *cb);
 int rtmgr_dump_done(struct netlink_callback *cb);
 
-/* notify.c */
+/* encode.c */
 size_t rtmgr_route_msg_size(const struct rtmgr_route *r);
 int rtmgr_fill_route(struct sk_buff *skb, int msgtype, u32 portid, u32 seq,
 		     u16 flags, u32 table, int fam, const u8 *key, u8 plen,
 		     const struct rtmgr_route *r, const u8 *lookup_addr);
-int rtmgr_fill_filter(struct sk_buff *skb, const struct rtmgr_filter *f);
 size_t rtmgr_flush_msg_size(void);
+int rtmgr_fill_flush(struct sk_buff *skb, u32 portid, u32 seq,
+		     const struct rtmgr_filter *f, unsigned int count);
+
+/* notify.c */
 int rtmgr_event_prepare(struct rtmgr_event *ev, struct sock *sk, size_t size,
 			u32 portid, const struct nlmsghdr *nlh,
 			struct netlink_ext_ack *extack);

@@ -1191,7 +1191,7 @@ static void check_looked_up(u16 flags, u32 table, int fam, const u8 *key,
 	cur.next++;
 }
 
-/* notify.c's, for dump.c: check the route now, record where it went. */
+/* encode.c's, for dump.c: check the route now, record where it went. */
 int rtmgr_fill_route(struct sk_buff *skb, int msgtype, u32 portid, u32 seq,
 		     u16 flags, u32 table, int fam, const u8 *key, u8 plen,
 		     const struct rtmgr_route *r, const u8 *lookup_addr)
@@ -1570,7 +1570,7 @@ static struct {
 	unsigned long injected;		/* kmalloc failures at the last event */
 } purge;
 
-/* notify.c's, for device.c */
+/* encode.c's and notify.c's, for device.c */
 size_t rtmgr_route_msg_size(const struct rtmgr_route *r)
 {
 	return 128 + r->nh_count * 48;
