@@ -1,6 +1,6 @@
 """``python -m bench.host``: the receive-buffer parser on the host (no VM).
 
-Builds dump buffers the way rtmgr lays them out (kernel/notify.c:
+Builds dump buffers the way rtmgr lays them out (kernel/encode.c:
 rtmgr_fill_route: NEWROUTE with NLM_F_MULTI, rtmgr_hdr, DST, next hop,
 METRIC, CREATED, CHANGED; 32 KiB per datagram, NLMSG_DONE at the end) and
 measures, in routes per second:

@@ -10,14 +10,13 @@
  * Like the FIB (fib_sync_down_dev then fib_flush), a device that is used
  * costs a walk of the namespace's routes, which yields as it goes.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/netdevice.h>
 #include <linux/ktime.h>
 #include <linux/sched.h>
 #include <net/net_namespace.h>
 
 #include "rtmgr.h"
+#include "trie.h"
 
 static bool rtmgr_exiting;
 

@@ -21,14 +21,13 @@
  *   root P   the routes inside P, which are contiguous in dump order;
  *   match P  the routes on the path from the root to P.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <net/netlink.h>
 #include <net/sock.h>
 
 #include "rtmgr.h"
+#include "trie.h"
 
 struct route_dump {
 	struct rtmgr_filter	f;

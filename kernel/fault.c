@@ -15,8 +15,6 @@
  *                  before devices are watched (widens the load window)
  *   purge_visited  routes the last device removal visited (read only)
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/module.h>
 #include <linux/atomic.h>
 #include <linux/delay.h>

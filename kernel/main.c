@@ -4,8 +4,6 @@
  * protocol NETLINK_RTMGR.  This file only brings the parts up and down;
  * see kernel/uapi/linux/rtmgr.h for the protocol and rtmgr.h for the map.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/module.h>
 #include <net/sock.h>
 

@@ -12,14 +12,13 @@
  * Every refusal says why in the extended ACK, naming the attribute to blame
  * where there is one.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/netdevice.h>
 #include <linux/ktime.h>
 #include <net/netlink.h>
 #include <net/sock.h>
 
 #include "rtmgr.h"
+#include "trie.h"
 
 /* ---- policies ---------------------------------------------------------- */
 
@@ -346,144 +345,221 @@ static int new_mode(u16 flags, enum new_mode *mode,
 	return 0;
 }
 
-static int new_route(struct rtmgr_net *rn, struct sk_buff *skb,
-		     const struct nlmsghdr *nlh, struct nlattr **tb,
-		     struct netlink_ext_ack *extack)
+/* A NEWROUTE request, parsed and checked before the lock is taken. */
+struct new_req {
+	struct rtmgr_key	k;
+	enum new_mode		mode;
+	u8			type;
+	struct nh_spec		*s;	/* allocated: too big for the stack */
+};
+
+/* A route's type says whether it takes next hops; an append adds some. */
+static int check_type_hops(const struct new_req *req,
+			   struct netlink_ext_ack *extack)
+{
+	if (req->type == RTMGR_TYPE_UNICAST && !req->s->count) {
+		NL_SET_ERR_MSG(extack,
+			       "a unicast route needs a gateway, a device or next hops");
+		return -EINVAL;
+	}
+	if (req->type != RTMGR_TYPE_UNICAST && req->s->count) {
+		NL_SET_ERR_MSG(extack,
+			       "blackhole, unreachable and prohibit routes take no gateway or device");
+		return -EINVAL;
+	}
+	if (req->mode == NEW_APPEND && req->type != RTMGR_TYPE_UNICAST) {
+		NL_SET_ERR_MSG(extack, "only unicast routes take more next hops");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * All that the request alone can tell: flags, key, type and next hops.  On
+ * success req->s is the caller's to free.
+ */
+static int parse_new_req(const struct nlmsghdr *nlh, struct nlattr **tb,
+			 struct new_req *req, struct netlink_ext_ack *extack)
 {
 	const struct rtmgr_hdr *hdr = nlmsg_data(nlh);
-	struct rtmgr_route *r, *old = NULL;
-	u8 type = hdr->type ?: RTMGR_TYPE_UNICAST;
-	struct rtmgr_event ev;
-	struct nh_spec *s;
-	struct rtmgr_key k;
-	enum new_mode mode;
-	unsigned int n, i;
-	u16 nflags;
-	u64 now;
 	int err;
 
-	err = new_mode(nlh->nlmsg_flags, &mode, extack);
+	err = new_mode(nlh->nlmsg_flags, &req->mode, extack);
 	if (!err)
-		err = parse_key(nlh, tb, &k, extack);
+		err = parse_key(nlh, tb, &req->k, extack);
 	if (err)
 		return err;
-	k.any_metric = 0;	/* a change names its metric, 0 when not given */
-	if (type > RTMGR_TYPE_MAX) {
+	req->k.any_metric = 0;	/* a change names its metric, 0 when not given */
+	req->type = hdr->type ?: RTMGR_TYPE_UNICAST;
+	if (req->type > RTMGR_TYPE_MAX) {
 		NL_SET_ERR_MSG(extack, "unknown route type");
 		return -EINVAL;
 	}
-	s = rtmgr_alloc(kmalloc(sizeof(*s), GFP_KERNEL));
-	if (!s)
+	req->s = rtmgr_alloc(kmalloc(sizeof(*req->s), GFP_KERNEL));
+	if (!req->s)
 		return -ENOMEM;
-	err = parse_nexthops(tb, k.fam, s, extack);
+	err = parse_nexthops(tb, req->k.fam, req->s, extack);
+	if (!err)
+		err = check_type_hops(req, extack);
 	if (err)
-		goto out_spec;
-	err = -EINVAL;
-	if (type == RTMGR_TYPE_UNICAST && !s->count) {
-		NL_SET_ERR_MSG(extack,
-			       "a unicast route needs a gateway, a device or next hops");
-		goto out_spec;
-	}
-	if (type != RTMGR_TYPE_UNICAST && s->count) {
-		NL_SET_ERR_MSG(extack,
-			       "blackhole, unreachable and prohibit routes take no gateway or device");
-		goto out_spec;
-	}
-	if (mode == NEW_APPEND && type != RTMGR_TYPE_UNICAST) {
-		NL_SET_ERR_MSG(extack, "only unicast routes take more next hops");
-		goto out_spec;
-	}
+		kfree(req->s);
+	return err;
+}
 
-	mutex_lock(&rn->lock);
-	err = check_devices(rn, s, extack);
+/*
+ * With the lock held, so that nothing changes between these checks and the
+ * change (a device that goes after check_devices() takes the new route
+ * with it: the device notifier waits for the lock).  *old: the route of
+ * the key now, or NULL.
+ */
+static int check_existing(struct rtmgr_net *rn, const struct nlmsghdr *nlh,
+			  const struct new_req *req, struct rtmgr_route **old,
+			  struct netlink_ext_ack *extack)
+{
+	int err = check_devices(rn, req->s, extack);
+
 	if (err)
-		goto out_unlock;
-	old = rtmgr_route_find(rn, &k);
-	if (old && mode == NEW_ADD) {
+		return err;
+	*old = rtmgr_route_find(rn, &req->k);
+	if (*old && req->mode == NEW_ADD) {
 		NL_SET_ERR_MSG(extack, "route exists");
-		err = -EEXIST;
-		goto out_unlock;
+		return -EEXIST;
 	}
-	if (!old && (mode == NEW_CHANGE ||
-		     (mode == NEW_APPEND && !(nlh->nlmsg_flags & NLM_F_CREATE)))) {
+	if (!*old && (req->mode == NEW_CHANGE ||
+		      (req->mode == NEW_APPEND && !(nlh->nlmsg_flags & NLM_F_CREATE)))) {
 		NL_SET_ERR_MSG(extack, "no route with this prefix and metric in this table");
-		err = -ENOENT;
-		goto out_unlock;
+		return -ENOENT;
 	}
-	if (!old && over_limit(rn, extack)) {
-		err = -ENOSPC;
-		goto out_unlock;
+	if (!*old && over_limit(rn, extack))
+		return -ENOSPC;
+	return 0;
+}
+
+/* Next hops appended to old must be new to it, and fit. */
+static int check_append(const struct rtmgr_route *old, const struct nh_spec *s,
+			struct netlink_ext_ack *extack)
+{
+	unsigned int i, j;
+
+	if (old->type != RTMGR_TYPE_UNICAST) {
+		NL_SET_ERR_MSG(extack,
+			       "the route is not unicast: it takes no next hops");
+		return -EINVAL;
 	}
-
-	n = s->count;
-	if (old && mode == NEW_APPEND) {
-		err = -EINVAL;
-		if (old->type != RTMGR_TYPE_UNICAST) {
-			NL_SET_ERR_MSG(extack,
-				       "the route is not unicast: it takes no next hops");
-			goto out_unlock;
-		}
-		for (i = 0; i < n; i++) {
-			unsigned int j;
-
-			for (j = 0; j < old->nh_count; j++) {
-				if (nh_equal(&old->nh[j], &s->nh[i])) {
-					NL_SET_ERR_MSG(extack,
-						       "next hop already present");
-					err = -EEXIST;
-					goto out_unlock;
-				}
+	for (i = 0; i < s->count; i++) {
+		for (j = 0; j < old->nh_count; j++) {
+			if (nh_equal(&old->nh[j], &s->nh[i])) {
+				NL_SET_ERR_MSG(extack,
+					       "next hop already present");
+				return -EEXIST;
 			}
 		}
-		if (old->nh_count + n > RTMGR_MAX_NEXTHOPS) {
-			NL_SET_ERR_MSG(extack, "too many next hops");
-			err = -E2BIG;
-			goto out_unlock;
-		}
-		n += old->nh_count;
 	}
+	if (old->nh_count + s->count > RTMGR_MAX_NEXTHOPS) {
+		NL_SET_ERR_MSG(extack, "too many next hops");
+		return -E2BIG;
+	}
+	return 0;
+}
 
-	err = -ENOMEM;
-	r = rtmgr_route_alloc(n);
+/*
+ * The route the request makes, not yet published: old's next hops and the
+ * new ones for an append to old, else what the request says; a replaced
+ * route's creation time stays.  *nflags: the notification's flags.
+ */
+static struct rtmgr_route *build_route(const struct rtmgr_hdr *hdr,
+				       const struct new_req *req,
+				       const struct rtmgr_route *old,
+				       u16 *nflags)
+{
+	bool append = old && req->mode == NEW_APPEND;
+	const struct nh_spec *s = req->s;
+	struct rtmgr_route *r;
+	u64 now;
+
+	r = rtmgr_route_alloc(s->count + (append ? old->nh_count : 0));
 	if (!r)
-		goto out_unlock;
+		return NULL;
 	now = ktime_get_real_ns();
 	r->changed = now;
 	r->created = old ? old->created : now;
-	if (old && mode == NEW_APPEND) {
+	if (append) {
 		r->type = old->type;
 		r->proto = old->proto;
 		r->metric = old->metric;
 		memcpy(r->nh, old->nh, old->nh_count * sizeof(r->nh[0]));
 		memcpy(r->nh + old->nh_count, s->nh, s->count * sizeof(r->nh[0]));
-		nflags = NLM_F_APPEND;
+		*nflags = NLM_F_APPEND;
 	} else {
-		r->type = type;
+		r->type = req->type;
 		r->proto = hdr->proto;
-		r->metric = k.metric;
-		memcpy(r->nh, s->nh, n * sizeof(r->nh[0]));
-		nflags = old ? NLM_F_REPLACE : NLM_F_CREATE | NLM_F_EXCL;
+		r->metric = req->k.metric;
+		memcpy(r->nh, s->nh, s->count * sizeof(r->nh[0]));
+		*nflags = old ? NLM_F_REPLACE : NLM_F_CREATE | NLM_F_EXCL;
 	}
+	return r;
+}
+
+/*
+ * Put r in the table under key k and notify it.  The notification is
+ * allocated first: a request with NLM_F_ECHO and no memory for its reply
+ * changes nothing.  On failure r is freed.
+ */
+static int publish_route(struct rtmgr_net *rn, struct sk_buff *skb,
+			 const struct nlmsghdr *nlh, const struct rtmgr_key *k,
+			 struct rtmgr_route *r, u16 nflags,
+			 struct netlink_ext_ack *extack)
+{
+	struct rtmgr_route *old;
+	struct rtmgr_event ev;
+	int err;
 
 	err = rtmgr_event_prepare(&ev, skb->sk, rtmgr_route_msg_size(r),
 				  NETLINK_CB(skb).portid, nlh, extack);
-	if (err) {
-		rtmgr_route_free(r);
-		goto out_unlock;
-	}
-	err = rtmgr_route_set(rn, &k, r, &old);
+	if (err)
+		goto free_route;
+	err = rtmgr_route_set(rn, k, r, &old);
 	if (err) {
 		rtmgr_event_cancel(&ev);
-		rtmgr_route_free(r);
-		goto out_unlock;
+		goto free_route;
 	}
-	rtmgr_event_route(&ev, RTMGR_MSG_NEWROUTE, nflags, &k, r);
+	rtmgr_event_route(&ev, RTMGR_MSG_NEWROUTE, nflags, k, r);
 	if (old)
 		rtmgr_route_retire(rn, old);
+	return 0;
+free_route:
+	rtmgr_route_free(r);
+	return err;
+}
+
+/* Add, replace, change or append: parse, check, build, publish. */
+static int new_route(struct rtmgr_net *rn, struct sk_buff *skb,
+		     const struct nlmsghdr *nlh, struct nlattr **tb,
+		     struct netlink_ext_ack *extack)
+{
+	struct rtmgr_route *old = NULL, *r;
+	struct new_req req;
+	u16 nflags;
+	int err;
+
+	err = parse_new_req(nlh, tb, &req, extack);
+	if (err)
+		return err;
+	mutex_lock(&rn->lock);
+	err = check_existing(rn, nlh, &req, &old, extack);
+	if (!err && old && req.mode == NEW_APPEND)
+		err = check_append(old, req.s, extack);
+	if (err)
+		goto out_unlock;
+	r = build_route(nlmsg_data(nlh), &req, old, &nflags);
+	if (!r) {
+		err = -ENOMEM;
+		goto out_unlock;
+	}
+	err = publish_route(rn, skb, nlh, &req.k, r, nflags, extack);
 out_unlock:
 	mutex_unlock(&rn->lock);
-out_spec:
-	kfree(s);
+	kfree(req.s);
 	return err;
 }
 

@@ -5,8 +5,6 @@
  * namespaces never see each other's routes.  A namespace that goes away
  * takes its routes with it.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/module.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>

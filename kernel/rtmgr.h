@@ -62,37 +62,7 @@ struct rtmgr_route {
 	struct rtmgr_nh	nh[];		/* one hop: 64 bytes in all */
 };
 
-/*
- * The routes of one prefix when it has more than one metric, lowest metric
- * first.  A prefix with one route (nearly every prefix) points at the route
- * itself and pays nothing for this.  Writers replace an element in place,
- * remove one by shifting the rest down (readers may then miss one, which
- * the generation tells a dump) and insert by publishing a new set.
- */
-struct rtmgr_mset {
-	struct rcu_head			rcu;
-	unsigned int			count;	/* at least 2 */
-	unsigned int			size;	/* count when it was made: its room */
-	struct rtmgr_route __rcu	*r[];
-};
-
-/*
- * A node of the binary, path-compressed trie.  A node with routes is a
- * prefix that exists; a node without one is an intermediate branch point and
- * always has two children.  key holds the prefix with host bits zero.
- * routes is NULL, a struct rtmgr_route, or a struct rtmgr_mset with the
- * low bit of the pointer set (RTMGR_MSET); read it through
- * rtmgr_node_route() and rtmgr_node_route_at().
- */
-struct rtmgr_node {
-	struct rtmgr_node __rcu		*child[2];
-	void __rcu			*routes;
-	struct rcu_head			rcu;
-	u8				plen;
-	u8				key[];
-};
-
-#define RTMGR_MSET	1UL
+struct rtmgr_node;	/* a trie node: trie.h */
 
 /* One routing table: a trie per family. */
 struct rtmgr_table {
@@ -116,6 +86,12 @@ struct rtmgr_net {
 	atomic64_t	errors;		/* requests refused */
 	atomic64_t	misses;		/* reads answered "no such route" */
 };
+
+/* rn->memory: written under the lock, read without it (GETSTATS). */
+static inline void rtmgr_mem_add(struct rtmgr_net *rn, long delta)
+{
+	WRITE_ONCE(rn->memory, rn->memory + delta);
+}
 
 /*
  * Nodes a walk visits between two chances to reschedule (and, for readers,
@@ -193,6 +169,8 @@ void rtmgr_netns_exit(void);
 /* netlink.c */
 void rtmgr_rcv(struct sk_buff *skb);
 
+/* trie.c: declared in trie.h */
+
 /* table.c */
 int rtmgr_table_init(void);
 void rtmgr_table_exit(void);
@@ -207,29 +185,6 @@ struct rtmgr_route *rtmgr_route_remove(struct rtmgr_net *rn,
 struct rtmgr_route *rtmgr_route_find(struct rtmgr_net *rn,
 				     const struct rtmgr_key *k);
 bool rtmgr_device_used(struct rtmgr_net *rn, u32 ifindex);
-const struct rtmgr_node *rtmgr_trie_root(const struct rtmgr_net *rn,
-					 const struct rtmgr_table *t, int fam);
-const struct rtmgr_node *rtmgr_trie_lookup(const struct rtmgr_net *rn,
-					   const struct rtmgr_node *root,
-					   int fam, const u8 *addr,
-					   const struct rtmgr_route **rp);
-const struct rtmgr_node *rtmgr_trie_exact(const struct rtmgr_net *rn,
-					  const struct rtmgr_node *root,
-					  int fam, const u8 *addr, u8 plen);
-const struct rtmgr_node *rtmgr_trie_first(const struct rtmgr_net *rn,
-					  const struct rtmgr_node *n);
-const struct rtmgr_node *rtmgr_trie_next(const struct rtmgr_net *rn,
-					 const struct rtmgr_node *root,
-					 int fam, const u8 *addr, u8 plen);
-const struct rtmgr_route *rtmgr_node_route(const struct rtmgr_net *rn,
-					   const struct rtmgr_node *n);
-const struct rtmgr_route *rtmgr_node_route_at(const struct rtmgr_net *rn,
-					      const struct rtmgr_node *n,
-					      unsigned int i);
-const struct rtmgr_node *rtmgr_trie_child(const struct rtmgr_net *rn,
-					  const struct rtmgr_node *n,
-					  unsigned int bit);
-bool rtmgr_prefix_contains(const u8 *p, u8 plen, const u8 *addr);
 void rtmgr_tables_free_all(struct rtmgr_net *rn);
 void rtmgr_bump_generation(struct rtmgr_net *rn);
 
@@ -247,13 +202,16 @@ int rtmgr_dump_lookup_start(struct netlink_callback *cb);
 int rtmgr_dump_lookup(struct sk_buff *skb, struct netlink_callback *cb);
 int rtmgr_dump_done(struct netlink_callback *cb);
 
-/* notify.c */
+/* encode.c */
 size_t rtmgr_route_msg_size(const struct rtmgr_route *r);
 int rtmgr_fill_route(struct sk_buff *skb, int msgtype, u32 portid, u32 seq,
 		     u16 flags, u32 table, int fam, const u8 *key, u8 plen,
 		     const struct rtmgr_route *r, const u8 *lookup_addr);
-int rtmgr_fill_filter(struct sk_buff *skb, const struct rtmgr_filter *f);
 size_t rtmgr_flush_msg_size(void);
+int rtmgr_fill_flush(struct sk_buff *skb, u32 portid, u32 seq,
+		     const struct rtmgr_filter *f, unsigned int count);
+
+/* notify.c */
 int rtmgr_event_prepare(struct rtmgr_event *ev, struct sock *sk, size_t size,
 			u32 portid, const struct nlmsghdr *nlh,
 			struct netlink_ext_ack *extack);

@@ -1,9 +1,9 @@
 """The module's tables, dumps and device purge in user space (tests/kshim/):
-kernel/table.c, kernel/dump.c and kernel/device.c compiled unmodified against
-a small kernel shim with ASan and UBSan, driven by random operations (routes
-keyed by prefix and metric) with allocation failures injected and checked
-against a reference model after every one.  RTSHELL_KSHIM_SEEDS (16)
-seeds of RTSHELL_KSHIM_OPS (20000) operations each."""
+kernel/table.c, kernel/trie.c, kernel/dump.c and kernel/device.c compiled
+unmodified against a small kernel shim with ASan and UBSan, driven by random
+operations (routes keyed by prefix and metric) with allocation failures
+injected and checked against a reference model after every one.
+RTSHELL_KSHIM_SEEDS (16) seeds of RTSHELL_KSHIM_OPS (20000) operations each."""
 
 import importlib.util
 import os

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kernel/table.c, kernel/dump.c and kernel/device.c, compiled unmodified
- * against the shim in tests/kshim/include, driven by random operations from
- * a seed and checked against a reference model after every one.
+ * kernel/table.c, kernel/trie.c, kernel/dump.c and kernel/device.c, compiled
+ * unmodified against the shim in tests/kshim/include, driven by random
+ * operations from a seed and checked against a reference model after every
+ * one.
  *
  *   harness SEED OPS
  *
- *   random op ──> table.c / dump.c / device.c (the module's code)
+ *   random op ──> table.c / trie.c / dump.c / device.c (the module's code)
  *       │              │ rtmgr_fill_route(), rtmgr_event_route(): this
  *       │              │ file, checks each route a dump emits and each
  *       │              │ change a device purge makes when it happens
@@ -51,6 +52,7 @@
 #include <net/sock.h>
 
 #include "rtmgr.h"
+#include "trie.h"
 #include "kshim.h"
 
 #define MAXIF		8		/* devices 1 .. MAXIF; 0 is none */
@@ -1189,7 +1191,7 @@ static void check_looked_up(u16 flags, u32 table, int fam, const u8 *key,
 	cur.next++;
 }
 
-/* notify.c's, for dump.c: check the route now, record where it went. */
+/* encode.c's, for dump.c: check the route now, record where it went. */
 int rtmgr_fill_route(struct sk_buff *skb, int msgtype, u32 portid, u32 seq,
 		     u16 flags, u32 table, int fam, const u8 *key, u8 plen,
 		     const struct rtmgr_route *r, const u8 *lookup_addr)
@@ -1568,7 +1570,7 @@ static struct {
 	unsigned long injected;		/* kmalloc failures at the last event */
 } purge;
 
-/* notify.c's, for device.c */
+/* encode.c's and notify.c's, for device.c */
 size_t rtmgr_route_msg_size(const struct rtmgr_route *r)
 {
 	return 128 + r->nh_count * 48;

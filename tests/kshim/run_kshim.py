@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Build kernel/table.c, kernel/dump.c and kernel/device.c, unmodified, in
-user space against the kernel shim of tests/kshim/include (ASan + UBSan),
-and run the harness that checks them against a reference model, one process
-per seed.
+"""Build kernel/table.c, kernel/trie.c, kernel/dump.c and kernel/device.c,
+unmodified, in user space against the kernel shim of tests/kshim/include
+(ASan + UBSan), and run the harness that checks them against a reference
+model, one process per seed.
 
     tests/kshim/run_kshim.py [--seeds 16] [--first-seed 1] [--ops 20000]
                              [--workdir DIR] [--cc gcc|clang]
@@ -24,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 SOURCES = [
     ROOT / "kernel" / "table.c",
+    ROOT / "kernel" / "trie.c",
     ROOT / "kernel" / "dump.c",
     ROOT / "kernel" / "device.c",
     HERE / "kshim.c",
@@ -47,7 +48,8 @@ def build(workdir: Path, cc: str = None) -> Path:
         cc or compiler(), "-std=gnu11", "-g", "-O1", "-fno-omit-frame-pointer",
         "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
         "-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror",
-        '-DKBUILD_MODNAME="rtmgr"',
+        # the defines Kbuild gives every file of the module
+        '-DKBUILD_MODNAME="rtmgr"', '-Dpr_fmt(fmt)=KBUILD_MODNAME ": " fmt',
         # the shim first: its linux/*.h stand in for the kernel's
         "-I", str(HERE / "include"), "-I", str(ROOT / "kernel"), "-I", str(HERE),
         *map(str, SOURCES),

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * kshim: the handful of linux/kernel.h, compiler.h, minmax.h, build_bug.h,
- * bitops.h, limits.h and bug.h helpers table.c and dump.c use.
+ * bitops.h, limits.h and bug.h helpers table.c, trie.c and dump.c use.
  */
 #ifndef _KSHIM_LINUX_KERNEL_H
 #define _KSHIM_LINUX_KERNEL_H
