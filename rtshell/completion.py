@@ -29,7 +29,7 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
 from rtshell import names
-from rtshell.model import ResyncEvent
+from rtshell.model import Filter, ResyncEvent
 from rtshell.commands import pipe as pipes
 from rtshell.commands.grammar import ParseError, Token, Walk, tokenize_lenient
 from rtshell.commands.kinds import DESCRIPTIONS
@@ -202,7 +202,6 @@ class LiveValues:
             self._dirty = True
 
     def apply(self, event) -> None:
-        kind = event.kind
         if isinstance(event, ResyncEvent) and event.initial:
             # the whole table: built aside, in one pass (a million routes at
             # the feed's start), then swapped in
@@ -211,23 +210,18 @@ class LiveValues:
                 self._index = index
                 self._dirty = True
             return
+        change = event.effect()  # the one reading of an event (rtshell.model)
+        if not change.removed and not change.put and change.flushed is None:
+            return
         with self._lock:
-            if kind == "new" and event.route is not None:
-                self._index.put(*self._entry(event.route))
-            elif kind == "del" and event.route is not None:
-                self._remove(event.route)
-            elif kind == "flush":
-                if event.filter is None:
-                    self._index = _Index()
-                else:
-                    self.stale = True  # the refresher reloads: a filter may name any route
-            elif isinstance(event, ResyncEvent):
-                for r in event.removed:
-                    self._remove(r)
-                for r in event.added + event.changed:
-                    self._index.put(*self._entry(r))
-            else:
-                return
+            for r in change.removed:
+                self._remove(r)
+            if change.flushed == Filter():
+                self._index = _Index()
+            elif change.flushed is not None:
+                self.stale = True  # the refresher reloads: a filter may name any route
+            for r in change.put:
+                self._index.put(*self._entry(r))
             self._dirty = True
 
     def publish(self, force: bool = False) -> bool:

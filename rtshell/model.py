@@ -341,6 +341,27 @@ class Stats:
 
 
 @dataclass(frozen=True)
+class Effect:
+    """What a change does to a copy of the table, in the order to apply it:
+    ``removed`` go (by key), then ``flushed``'s routes go (a flush), then
+    ``put`` are set (by key)."""
+
+    removed: tuple["Route", ...] = ()
+    put: tuple["Route", ...] = ()
+    flushed: Optional[Filter] = None
+
+    def apply_to(self, table: dict[tuple[int, int, Network, int], "Route"]) -> None:
+        """To a table kept as ``{route.key: route}``."""
+        for route in self.removed:
+            table.pop(route.key, None)
+        if self.flushed is not None:
+            for key in [k for k, r in table.items() if self.flushed.matches(r)]:
+                del table[key]
+        for route in self.put:
+            table[route.key] = route
+
+
+@dataclass(frozen=True)
 class Event:
     """A notification from the kernel."""
 
@@ -352,16 +373,21 @@ class Event:
     seq: int = 0
     time: Optional[float] = field(default=None, compare=False)  # when the client received it (epoch s)
 
+    def effect(self) -> "Effect":
+        """What this change does to a copy of the table: the one reading of
+        an event every copy applies (the client's resync mirror, the shell's
+        completion index, watch), each to its own index."""
+        if self.kind == "new" and self.route is not None:
+            return Effect(put=(self.route,))
+        if self.kind == "del" and self.route is not None:
+            return Effect(removed=(self.route,))
+        if self.kind == "flush":
+            return Effect(flushed=self.filter or Filter())
+        return Effect()  # an overrun: nothing is known
+
     def apply_to(self, table: dict[tuple[int, int, Network, int], "Route"]) -> None:
         """Make a table kept as ``{route.key: route}`` what the kernel's is after this change."""
-        if self.kind == "new" and self.route is not None:
-            table[self.route.key] = self.route
-        elif self.kind == "del" and self.route is not None:
-            table.pop(self.route.key, None)
-        elif self.kind == "flush":
-            flt = self.filter or Filter()
-            for key in [k for k, r in table.items() if flt.matches(r)]:
-                del table[key]
+        self.effect().apply_to(table)
 
 
 @dataclass(frozen=True)
@@ -385,12 +411,9 @@ class ResyncEvent(Event):
     changed: tuple[Route, ...] = ()
     initial: bool = False
 
-    def apply_to(self, table: dict[tuple[int, int, Network, int], "Route"]) -> None:
-        """Bring a table that followed the events before the gap to the kernel's."""
-        for route in self.removed:
-            table.pop(route.key, None)
-        for route in self.added + self.changed:
-            table[route.key] = route
+    def effect(self) -> "Effect":
+        """Remove what the gap removed, then set what it added and changed."""
+        return Effect(removed=self.removed, put=self.added + self.changed)
 
 
 def parse_prefix(text: str) -> Network:

@@ -151,21 +151,16 @@ class WatchModel:
             self._load(ev.added)
             return
         with self.lock:
-            if ev.kind == "resync":
-                added, removed = getattr(ev, "added", ()), getattr(ev, "removed", ())
-                changed = getattr(ev, "changed", ())
-                for r in removed:
-                    self._drop(sort_key(r))
-                for r in tuple(added) + tuple(changed):
-                    self._put(r)
+            change = ev.effect()  # the one reading of an event (rtshell.model)
+            for r in change.removed:
+                self._drop(sort_key(r))
+            if change.flushed is not None:
+                self._flush(change.flushed)
+            for r in change.put:
+                self._put(r)
+            if isinstance(ev, ResyncEvent):
                 self.notice = (f"{time.strftime('%H:%M:%S')} notifications overran; resynced: "
-                               f"+{len(added)} -{len(removed)} ~{len(changed)}")
-            elif ev.kind == "new" and ev.route is not None:
-                self._put(ev.route)
-            elif ev.kind == "del" and ev.route is not None:
-                self._drop(sort_key(ev.route))
-            elif ev.kind == "flush":
-                self._flush(ev.filter or Filter())
+                               f"+{len(ev.added)} -{len(ev.removed)} ~{len(ev.changed)}")
             elif ev.kind == "overrun":
                 self.notice = f"{time.strftime('%H:%M:%S')} notifications overran; the view may be stale"
             if self._shows(ev):

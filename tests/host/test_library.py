@@ -153,3 +153,21 @@ def test_a_filter_on_a_device_and_a_gateway_needs_one_next_hop_with_both():
     assert not Filter(oif=2, gateway=gw2).matches(multi)  # as the kernel's filter_match: not across hops
     assert Filter(oif=3).matches(multi) and Filter(gateway=gw2).matches(multi)
     assert not Filter(oif=2, gateway=gw1).matches(Route("10.0.0.0/8", gateway=gw1))
+
+
+def test_an_event_says_once_what_it_does_to_a_copy_of_the_table():
+    from rtshell.model import Effect, Event, ResyncEvent
+
+    a = Route.parse("10.1.0.0/16 dev dummy0", devices=Devices(lambda: [(2, "dummy0")]))
+    b = Route.parse("10.2.0.0/16 via 10.99.0.2 table 100")
+    assert Event(kind="new", route=a).effect() == Effect(put=(a,))
+    assert Event(kind="del", route=a).effect() == Effect(removed=(a,))
+    assert Event(kind="flush", filter=None).effect() == Effect(flushed=Filter())
+    assert Event(kind="overrun", count=0).effect() == Effect()
+    gap = ResyncEvent(kind="resync", added=(b,), removed=(a,))
+    assert gap.effect() == Effect(removed=(a,), put=(b,))
+    table = {}
+    for ev in (Event(kind="new", route=a), Event(kind="new", route=b),
+               Event(kind="flush", filter=Filter(table=100)), gap):
+        ev.apply_to(table)
+    assert table == {b.key: b}  # b flushed with table 100, then put back by the resync; a removed
