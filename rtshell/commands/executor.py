@@ -153,12 +153,14 @@ class Executor:
         leaves them to the work's summary line."""
         from rtshell.progress import Work
 
-        try:
-            with Work(self.output, description, total) as work:
+        with Work(self.output, description, total) as work:
+            try:
                 yield work
-        finally:
-            if self._client is not None:
-                self.bar_seq = self._client.last_seq
+            finally:
+                # before the bar goes (output.work = None): a notification
+                # the feed reads in between is still counted by one of them
+                if self._client is not None:
+                    self.bar_seq = self._client.last_seq
 
     def made_under_a_bar(self, seq: int) -> bool:
         """Whether this shell's change of sequence number ``seq`` was made by
