@@ -634,15 +634,21 @@ class RouteLines:
         self._dict.proto_default = proto_default
         self._pos = ffi.new("size_t *")
         self._line_no = ffi.new("uint32_t *")
+        self._spare: Optional[Array[rtm_line]] = None  # an array no route holds yet
 
     def read(self, text: bytes, pos: int, line_no: int) -> tuple[list[PackedRoute], int, int]:
         """Lines of ``text`` from byte ``pos`` (line number ``line_no``) up to
         CHUNK of them, or to the first line of another shape: their routes,
         and the position and number of the next line."""
-        lines = ffi.new("struct rtm_line[]", self.CHUNK)
+        lines = self._spare
+        if lines is None:
+            lines = ffi.new("struct rtm_line[]", self.CHUNK)
         self._pos[0] = pos
         self._line_no[0] = line_no
         n = lib.rtm_text_routes(text, len(text), self._pos, self._line_no, self._dict, lines, self.CHUNK)
+        # the routes read keep their array; one that took none is kept for the
+        # next call (a file of lines the grammar reads asks once a line)
+        self._spare = None if n else lines
         return [PackedRoute(lines, i) for i in range(n)], self._pos[0], self._line_no[0]
 
 
